@@ -1,0 +1,169 @@
+//! The io_uring engine: one ring per event queue.
+
+use std::collections::HashMap;
+use std::io;
+use std::os::fd::{OwnedFd, RawFd};
+use std::sync::Arc;
+use std::time::Instant;
+
+use io_uring::{opcode, squeue, types, IoUring};
+
+use super::{raw, Cqe, Req, INTERNAL};
+use crate::error::{Error, Result};
+
+const SQ_ENTRIES: u32 = 256;
+const CQ_ENTRIES: u32 = 4096;
+const WAKE: u64 = INTERNAL | 1;
+
+/// Submission and completion side; lives under the EQ lock.
+pub struct Local {
+    ring: Arc<IoUring>,
+    /// Timespecs of timeouts, kept at a stable address until their completion.
+    pinned: HashMap<u64, Box<types::Timespec>>,
+    notify: Arc<OwnedFd>,
+    notify_on: bool,
+}
+
+/// Submit and wait without the lock.
+pub struct Shared {
+    ring: Arc<IoUring>,
+}
+
+pub fn new(notify: Arc<OwnedFd>) -> io::Result<(Local, Shared)> {
+    let ring = IoUring::builder().setup_cqsize(CQ_ENTRIES).build(SQ_ENTRIES)?;
+    if !ring.params().is_feature_ext_arg() || !ring.params().is_feature_nodrop() {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "kernel lacks IORING_FEAT_EXT_ARG or IORING_FEAT_NODROP (needs Linux >= 5.11)",
+        ));
+    }
+    let ring = Arc::new(ring);
+    Ok((
+        Local { ring: ring.clone(), pinned: HashMap::new(), notify, notify_on: false },
+        Shared { ring },
+    ))
+}
+
+fn entry_for(req: &Req, pinned: &mut HashMap<u64, Box<types::Timespec>>, ud: u64) -> squeue::Entry {
+    match req {
+        Req::Nop => opcode::Nop::new().build(),
+        Req::Timeout(d) => {
+            let ts = Box::new(types::Timespec::new().sec(d.as_secs()).nsec(d.subsec_nanos()));
+            let e = opcode::Timeout::new(&*ts as *const types::Timespec).build();
+            pinned.insert(ud, ts);
+            e
+        }
+        Req::Cancel { target } => opcode::AsyncCancel::new(*target).build(),
+    }
+    .user_data(ud)
+}
+
+impl Local {
+    pub fn push(&mut self, req: Req, ud: u64, out: &mut Vec<Cqe>) -> Result<()> {
+        let entry = entry_for(&req, &mut self.pinned, ud);
+        loop {
+            // SAFETY: the submission queue is only touched through `Local`, which
+            // lives inside the EQ mutex, so no other thread pushes concurrently.
+            let mut sq = unsafe { self.ring.submission_shared() };
+            // SAFETY: the entry's only pointer (a timeout's timespec) is kept in
+            // `self.pinned` until that request's completion is reaped.
+            if unsafe { sq.push(&entry) }.is_ok() {
+                sq.sync();
+                return Ok(());
+            }
+            drop(sq);
+            match self.ring.submitter().submit() {
+                Ok(_) => {}
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) => self.drain_cq(out),
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EINTR | libc::EAGAIN)) => {}
+                Err(e) => {
+                    self.pinned.remove(&ud);
+                    return Err(Error::os(e, "io_uring submit"));
+                }
+            }
+        }
+    }
+
+    fn needs_enter(&self) -> bool {
+        // SAFETY: as in `push`: only read under the EQ lock.
+        let sq = unsafe { self.ring.submission_shared() };
+        !sq.is_empty() || sq.cq_overflow() || sq.taskrun()
+    }
+
+    pub fn drain_cq(&mut self, out: &mut Vec<Cqe>) {
+        // SAFETY: the completion queue is only read through `Local`, under the
+        // EQ mutex; sleepers in `Shared::wait` never touch it.
+        let cq = unsafe { self.ring.completion_shared() };
+        for c in cq {
+            let ud = c.user_data();
+            if ud & INTERNAL == 0 {
+                self.pinned.remove(&ud);
+                out.push(Cqe { user_data: ud, result: c.result() });
+            }
+        }
+    }
+
+    pub fn reap(&mut self, out: &mut Vec<Cqe>) {
+        if self.needs_enter() {
+            if let Err(e) = self.ring.submitter().submit() {
+                if !matches!(e.raw_os_error(), Some(libc::EBUSY | libc::EINTR | libc::EAGAIN)) {
+                    crate::log!(Error, "io_uring submit failed: {e}");
+                }
+            }
+        }
+        self.drain_cq(out);
+    }
+
+    pub fn wake(&mut self, out: &mut Vec<Cqe>) {
+        if self.push(Req::Nop, WAKE, out).is_ok() {
+            let _ = self.ring.submitter().submit();
+        }
+    }
+
+    pub fn enable_notify(&mut self) -> Result<RawFd> {
+        if !self.notify_on {
+            self.ring
+                .submitter()
+                .register_eventfd(raw(&self.notify))
+                .map_err(|e| Error::os(e, "io_uring register eventfd"))?;
+            self.notify_on = true;
+        }
+        Ok(raw(&self.notify))
+    }
+}
+
+impl Shared {
+    pub fn submit(&self) {
+        if let Err(e) = self.ring.submitter().submit() {
+            if !matches!(e.raw_os_error(), Some(libc::EBUSY | libc::EINTR | libc::EAGAIN)) {
+                crate::log!(Error, "io_uring submit failed: {e}");
+            }
+        }
+    }
+
+    pub fn wait(&self, deadline: Option<Instant>) {
+        let sub = self.ring.submitter();
+        let r = match deadline {
+            None => sub.submit_and_wait(1),
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    sub.submit()
+                } else {
+                    let ts = types::Timespec::new().sec(left.as_secs()).nsec(left.subsec_nanos());
+                    let args = types::SubmitArgs::new().timespec(&ts);
+                    sub.submit_with_args(1, &args)
+                }
+            }
+        };
+        if let Err(e) = r {
+            match e.raw_os_error() {
+                Some(libc::ETIME | libc::EINTR | libc::EBUSY | libc::EAGAIN) => {}
+                _ => {
+                    crate::log!(Error, "io_uring wait failed: {e}");
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+            }
+        }
+    }
+}

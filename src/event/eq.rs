@@ -1,0 +1,809 @@
+//! One event queue: its k-events, completed list, engine and waiters.
+
+use std::cell::RefCell;
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex, MutexGuard};
+use slab::Slab;
+
+use super::kevent::{EvState, KEvent, NIL};
+use super::op::{split_user_data, Op, Submit};
+use super::EvKey;
+use crate::engine::{self, Cqe, Req, INTERNAL};
+use crate::error::{Error, Result};
+use crate::ffi::evptr::{CompCb, EvPtr};
+use crate::ffi::types::{DAOS_EV_COMPOUND, DAOS_EV_USER};
+use crate::runtime;
+
+const CANCEL_UD: u64 = INTERNAL | 2;
+/// Slots must fit the 31 bits `user_data` gives them.
+const MAX_SLOTS: usize = (1 << 31) - 1;
+
+/// How long a call may wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timeout {
+    NoWait,
+    Forever,
+    Micros(u64),
+}
+
+impl Timeout {
+    /// From the C convention: 0 no wait, -1 forever, > 0 microseconds.
+    pub fn from_c(t: i64) -> Result<Timeout> {
+        match t {
+            0 => Ok(Timeout::NoWait),
+            -1 => Ok(Timeout::Forever),
+            t if t > 0 => Ok(Timeout::Micros(t as u64)),
+            t => Err(Error::Inval(format!("timeout {t} is below -1 (DAOS_EQ_WAIT)"))),
+        }
+    }
+
+    fn deadline(self) -> Option<Instant> {
+        let now = Instant::now();
+        match self {
+            Timeout::NoWait => Some(now),
+            Timeout::Forever => None,
+            Timeout::Micros(us) => now.checked_add(Duration::from_micros(us)),
+        }
+    }
+}
+
+/// A completion callback waiting to be called outside the lock.
+struct CbCall {
+    slot: usize,
+    seq: u64,
+    cb: CompCb,
+    uev: Option<EvPtr>,
+    rc: i32,
+}
+
+/// What the EQ mutex protects.
+struct Inner {
+    events: Slab<KEvent>,
+    max_events: usize,
+    next_seq: u64,
+    /// The completed list, oldest first.
+    head: usize,
+    tail: usize,
+    ncompleted: usize,
+    /// Top-level events (not children) dispatched and not yet pollable.
+    inflight: usize,
+    engine: engine::Local,
+    /// A thread is sleeping in the engine.
+    waiter: bool,
+    /// ... and has already been sent a wake-up.
+    waiter_woken: bool,
+    /// Threads sleeping on the condvar.
+    cond_waiters: usize,
+    destroyed: bool,
+    /// `daos_eq_destroy_force` is under way: no new events or operations.
+    closing: bool,
+    notify: Arc<OwnedFd>,
+    fd_mode: bool,
+    cqes: Vec<Cqe>,
+    cbs: Vec<CbCall>,
+}
+
+/// An event queue.
+pub struct Eq {
+    cookie: u64,
+    inner: Mutex<Inner>,
+    cond: Condvar,
+    shared: Arc<engine::Shared>,
+}
+
+fn gone(ev: Option<EvPtr>) -> Error {
+    match ev {
+        Some(e) => Error::NoEnt(format!("event {:p} is not initialised or was finalised", e.as_ptr())),
+        None => Error::NoEnt("private event is gone".into()),
+    }
+}
+
+impl Inner {
+    /// The k-event of `key`, if it is still the one the caller's struct names.
+    fn slot_of(&self, key: EvKey, ev: Option<EvPtr>) -> Result<usize> {
+        match self.events.get(key.slot) {
+            Some(k) if k.seq == key.seq && k.uev == ev && !self.destroyed => Ok(key.slot),
+            _ => Err(gone(ev)),
+        }
+    }
+
+    fn enqueue(&mut self, slot: usize) {
+        let tail = self.tail;
+        {
+            let k = &mut self.events[slot];
+            k.prev = tail;
+            k.next = NIL;
+        }
+        if tail == NIL {
+            self.head = slot;
+        } else {
+            self.events[tail].next = slot;
+        }
+        self.tail = slot;
+        self.ncompleted += 1;
+    }
+
+    fn unlink(&mut self, slot: usize) {
+        let (prev, next) = {
+            let k = &mut self.events[slot];
+            let pn = (k.prev, k.next);
+            k.prev = NIL;
+            k.next = NIL;
+            pn
+        };
+        if prev == NIL {
+            self.head = next;
+        } else {
+            self.events[prev].next = next;
+        }
+        if next == NIL {
+            self.tail = prev;
+        } else {
+            self.events[next].prev = prev;
+        }
+        self.ncompleted -= 1;
+    }
+
+    /// Takes a completed top-level event out of the EQ: it and its children
+    /// become NONE.
+    fn take(&mut self, slot: usize) -> i32 {
+        self.unlink(slot);
+        let k = &mut self.events[slot];
+        k.state = EvState::None;
+        k.kids_done = 0;
+        k.first_err = 0;
+        let rc = k.result;
+        let kids = std::mem::take(&mut k.children);
+        for &c in &kids {
+            self.events[c].state = EvState::None;
+        }
+        self.events[slot].children = kids;
+        rc
+    }
+
+    fn pop(&mut self, max: usize, sink: &mut dyn FnMut(usize, EvPtr)) -> usize {
+        let mut n = 0;
+        while n < max && self.head != NIL {
+            let slot = self.head;
+            self.take(slot);
+            if let Some(u) = self.events[slot].uev {
+                sink(n, u);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    fn reap(&mut self, submit: bool) {
+        if self.fd_mode {
+            engine::drain_eventfd(engine::raw(&self.notify));
+        }
+        if submit {
+            self.engine.reap(&mut self.cqes);
+        } else {
+            self.engine.reap_completed(&mut self.cqes);
+        }
+        let mut cqes = std::mem::take(&mut self.cqes);
+        for c in cqes.drain(..) {
+            self.on_cqe(c);
+        }
+        self.cqes = cqes;
+    }
+
+    fn on_cqe(&mut self, c: Cqe) {
+        let (slot, gen, tag) = split_user_data(c.user_data);
+        let Some(k) = self.events.get_mut(slot) else { return };
+        let Some(pos) = k.outstanding.iter().position(|&u| u == c.user_data) else {
+            crate::log!(Debug, "stray completion {:#x} (gen {gen})", c.user_data);
+            return;
+        };
+        k.outstanding.swap_remove(pos);
+        let Some(mut op) = k.op.take() else { return };
+        let mut sub = Submit {
+            engine: &mut self.engine,
+            slot,
+            gen: k.gen,
+            out: &mut self.cqes,
+            outstanding: &mut k.outstanding,
+        };
+        op.on_cqe(tag, c.result, &mut sub);
+        if k.outstanding.is_empty() {
+            let rc = op.result(k.state == EvState::Abort);
+            self.complete_event(slot, rc);
+        } else {
+            k.op = Some(op);
+        }
+    }
+
+    /// The operation of an in-flight event is over with `rc`.
+    fn complete_event(&mut self, slot: usize, rc: i32) {
+        let k = &mut self.events[slot];
+        k.op = None;
+        k.outstanding.clear();
+        if let Some(cb) = k.cb.take() {
+            k.state = EvState::Callback;
+            k.result = rc;
+            self.cbs.push(CbCall { slot, seq: k.seq, cb, uev: k.uev, rc });
+        } else {
+            self.finish(slot, rc);
+        }
+    }
+
+    /// Makes an event COMPLETE: a child reports to its parent, a top-level
+    /// event becomes pollable.
+    fn finish(&mut self, slot: usize, rc: i32) {
+        let k = &mut self.events[slot];
+        k.state = EvState::Complete;
+        k.result = rc;
+        k.set_error(rc);
+        match k.parent {
+            Some(p) => {
+                let parent = &mut self.events[p];
+                parent.kids_done += 1;
+                if rc != 0 && parent.first_err == 0 {
+                    parent.first_err = rc;
+                }
+                if parent.kids_done == parent.children.len() && parent.state.in_flight() {
+                    let err = parent.first_err;
+                    self.complete_event(p, err);
+                }
+            }
+            None => {
+                self.inflight -= 1;
+                self.enqueue(slot);
+            }
+        }
+    }
+
+    /// Asks the engine to cancel what an event has in flight.
+    fn abort_slot(&mut self, slot: usize) {
+        let k = &mut self.events[slot];
+        if k.state != EvState::Dispatch {
+            return;
+        }
+        k.state = EvState::Abort;
+        let targets = k.outstanding.clone();
+        for target in targets {
+            if let Err(e) = self.engine.push(Req::Cancel { target }, CANCEL_UD, &mut self.cqes) {
+                crate::log!(Warn, "cancel of an in-flight operation failed: {e}");
+            }
+        }
+    }
+
+    fn abort_event(&mut self, slot: usize) {
+        let kids = self.events[slot].children.clone();
+        if kids.is_empty() {
+            self.abort_slot(slot);
+        } else {
+            for c in kids {
+                self.abort_slot(c);
+            }
+            if self.events[slot].state == EvState::Dispatch {
+                self.events[slot].state = EvState::Abort;
+            }
+        }
+    }
+
+    fn new_kevent(&mut self, uev: Option<EvPtr>, parent: Option<usize>) -> Result<EvKey> {
+        if self.events.len() >= self.max_events {
+            return Err(Error::MFile(format!(
+                "the EQ already holds {} events (DAOS_RS_EQ_MAX_EVENTS)",
+                self.events.len()
+            )));
+        }
+        self.next_seq += 1;
+        let seq = self.next_seq;
+        let slot = self.events.insert(KEvent::new(seq, uev, parent));
+        Ok(EvKey { eq: 0, slot, seq })
+    }
+}
+
+impl Eq {
+    /// A new EQ with its own engine.
+    pub fn new(cookie: u64) -> Result<Eq> {
+        let notify = Arc::new(engine::new_eventfd()?);
+        let (local, shared, _kind) = engine::new_engine(notify.clone())?;
+        Ok(Eq {
+            cookie,
+            inner: Mutex::new(Inner {
+                events: Slab::new(),
+                max_events: runtime::eq_max_events().min(MAX_SLOTS),
+                next_seq: 0,
+                head: NIL,
+                tail: NIL,
+                ncompleted: 0,
+                inflight: 0,
+                engine: local,
+                waiter: false,
+                waiter_woken: false,
+                cond_waiters: 0,
+                destroyed: false,
+                closing: false,
+                notify,
+                fd_mode: false,
+                cqes: Vec::new(),
+                cbs: Vec::new(),
+            }),
+            cond: Condvar::new(),
+            shared,
+        })
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Inner>> {
+        let g = self.inner.lock();
+        if g.destroyed {
+            return Err(Error::BadF(format!("EQ {:#x} is destroyed", self.cookie)));
+        }
+        Ok(g)
+    }
+
+    /// Runs pending completion callbacks outside the lock, then lets waiting
+    /// threads know about completions.
+    fn settle(&self, g: &mut MutexGuard<'_, Inner>) {
+        while !g.cbs.is_empty() {
+            let calls = std::mem::take(&mut g.cbs);
+            let done: Vec<(usize, u64, i32)> = MutexGuard::unlocked(g, || {
+                calls
+                    .into_iter()
+                    .map(|c| {
+                        let r = c.cb.call(c.uev, c.rc);
+                        (c.slot, c.seq, if c.rc == 0 { r } else { c.rc })
+                    })
+                    .collect()
+            });
+            for (slot, seq, rc) in done {
+                if matches!(g.events.get(slot), Some(k) if k.seq == seq && k.state == EvState::Callback) {
+                    g.finish(slot, rc);
+                }
+            }
+        }
+        if g.ncompleted > 0 {
+            if g.cond_waiters > 0 {
+                self.cond.notify_one();
+            } else if g.waiter && !g.waiter_woken {
+                g.waiter_woken = true;
+                let g = &mut **g;
+                g.engine.wake(&mut g.cqes);
+            }
+            if g.fd_mode {
+                engine::signal_eventfd(engine::raw(&g.notify));
+            }
+        }
+    }
+
+    /// Takes in what has completed, without blocking.
+    fn progress(&self, g: &mut MutexGuard<'_, Inner>, submit: bool) {
+        g.reap(submit);
+        self.settle(g);
+    }
+
+    /// Sleeps once: in the engine if no other thread does, else on the condvar.
+    fn block(&self, g: &mut MutexGuard<'_, Inner>, deadline: Option<Instant>) {
+        if !g.waiter {
+            g.waiter = true;
+            g.waiter_woken = false;
+            MutexGuard::unlocked(g, || self.shared.wait(deadline));
+            g.waiter = false;
+            if g.cond_waiters > 0 {
+                self.cond.notify_one();
+            }
+        } else {
+            g.cond_waiters += 1;
+            match deadline {
+                Some(d) => {
+                    self.cond.wait_until(g, d);
+                }
+                None => self.cond.wait(g),
+            }
+            g.cond_waiters -= 1;
+        }
+    }
+
+    /// The progress-and-wait loop shared by poll, test and destroy_force:
+    /// `check` returns `Some` when the call is done.
+    fn wait_for<R>(
+        &self,
+        g: &mut MutexGuard<'_, Inner>,
+        deadline: Option<Instant>,
+        mut check: impl FnMut(&mut Inner) -> Option<Result<R>>,
+        on_timeout: impl FnOnce() -> R,
+    ) -> Result<R> {
+        let mut submit = deadline.is_some_and(|d| d <= Instant::now());
+        loop {
+            if g.destroyed {
+                return Err(Error::BadF(format!("EQ {:#x} was destroyed", self.cookie)));
+            }
+            self.progress(g, submit);
+            if let Some(r) = check(g) {
+                self.settle(g);
+                return r;
+            }
+            if deadline.is_some_and(|d| d <= Instant::now()) {
+                if !submit {
+                    submit = true;
+                    continue;
+                }
+                return Ok(on_timeout());
+            }
+            self.block(g, deadline);
+            submit = true;
+        }
+    }
+
+    /// `daos_eq_poll`.
+    pub fn poll(
+        &self,
+        wait_inf: bool,
+        timeout: Timeout,
+        max: usize,
+        sink: &mut dyn FnMut(usize, EvPtr),
+    ) -> Result<usize> {
+        let mut g = self.lock()?;
+        self.wait_for(
+            &mut g,
+            timeout.deadline(),
+            |g| {
+                if g.ncompleted > 0 {
+                    Some(Ok(g.pop(max, sink)))
+                } else if wait_inf && g.inflight == 0 {
+                    Some(Ok(0))
+                } else {
+                    None
+                }
+            },
+            || 0,
+        )
+    }
+
+    /// `daos_eq_query`.
+    pub fn query(
+        &self,
+        completed: bool,
+        inflight: bool,
+        out: Option<(usize, &mut dyn FnMut(usize, EvPtr))>,
+    ) -> Result<usize> {
+        let mut g = self.lock()?;
+        self.progress(&mut g, true);
+        let Some((max, sink)) = out.filter(|o| o.0 > 0) else {
+            return Ok(if completed { g.ncompleted } else { 0 } + if inflight { g.inflight } else { 0 });
+        };
+        let mut n = 0;
+        if completed {
+            let mut s = g.head;
+            while s != NIL && n < max {
+                if let Some(u) = g.events[s].uev {
+                    sink(n, u);
+                    n += 1;
+                }
+                s = g.events[s].next;
+            }
+        }
+        if inflight {
+            for (_, k) in g.events.iter() {
+                if n == max {
+                    break;
+                }
+                if k.parent.is_none() && k.state.in_flight() {
+                    if let Some(u) = k.uev {
+                        sink(n, u);
+                        n += 1;
+                    }
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// A new top-level event (`daos_event_init` without a parent).
+    pub fn init_event(&self, uev: Option<EvPtr>) -> Result<EvKey> {
+        let mut g = self.lock()?;
+        if g.closing {
+            return Err(Error::BadF(format!("EQ {:#x} is being destroyed", self.cookie)));
+        }
+        let mut key = g.new_kevent(uev, None)?;
+        key.eq = self.cookie;
+        Ok(key)
+    }
+
+    /// A new child of the event `parent` (`daos_event_init` with a parent).
+    pub fn init_child(&self, ev: EvPtr, parent: EvKey, pev: EvPtr) -> Result<EvKey> {
+        let mut g = self.lock().map_err(|_| gone(Some(pev)))?;
+        let p = g.slot_of(parent, Some(pev))?;
+        if g.closing {
+            return Err(gone(Some(pev)));
+        }
+        let pk = &g.events[p];
+        if pk.parent.is_some() {
+            return Err(Error::Perm("the parent is itself a child; events do not nest".into()));
+        }
+        if pk.state != EvState::None {
+            return Err(Error::Perm("children can be added only while the parent is idle".into()));
+        }
+        let mut key = g.new_kevent(Some(ev), Some(p))?;
+        g.events[p].children.push(key.slot);
+        key.eq = self.cookie;
+        Ok(key)
+    }
+
+    /// Whether `key` is a live event of this EQ for the struct `ev`.
+    pub fn is_live(&self, key: EvKey, ev: EvPtr) -> bool {
+        self.inner.lock().slot_of(key, Some(ev)).is_ok()
+    }
+
+    /// Starts `op` (or, with `None`, a user-driven event) on an idle event.
+    pub fn dispatch(&self, key: EvKey, ev: impl Into<Option<EvPtr>>, op: Option<Box<dyn Op>>) -> Result<()> {
+        let ev = ev.into();
+        let mut g = self.lock().map_err(|_| gone(ev))?;
+        let slot = g.slot_of(key, ev)?;
+        if g.closing {
+            return Err(gone(ev));
+        }
+        let k = &g.events[slot];
+        if !k.children.is_empty() {
+            return Err(Error::Perm("a parent event with children cannot carry an operation".into()));
+        }
+        if k.state != EvState::None {
+            return Err(Error::Busy(format!("event is not idle ({:?})", k.state)));
+        }
+        let parent = k.parent;
+        let first_child = parent.is_some_and(|p| g.events[p].state == EvState::None);
+        if let Some(p) = parent {
+            if !first_child && !g.events[p].state.in_flight() {
+                return Err(Error::Busy("the parent event has completed and was not polled yet".into()));
+            }
+        }
+        let user = op.is_none();
+        let ev_type = op.as_ref().map_or(DAOS_EV_USER, |o| o.ev_type());
+        {
+            let inner = &mut *g;
+            let k = &mut inner.events[slot];
+            k.gen = k.gen.wrapping_add(1);
+            k.user = user;
+            if let Some(mut op) = op {
+                let mut sub = Submit {
+                    engine: &mut inner.engine,
+                    slot,
+                    gen: k.gen,
+                    out: &mut inner.cqes,
+                    outstanding: &mut k.outstanding,
+                };
+                if let Err(e) = op.start(&mut sub) {
+                    // Requests already queued complete as strays and are ignored.
+                    k.outstanding.clear();
+                    return Err(e);
+                }
+                k.op = Some(op);
+            }
+            k.state = EvState::Dispatch;
+            k.result = 0;
+            k.set_type(ev_type);
+            k.set_error(0);
+        }
+        match parent {
+            Some(p) if first_child => {
+                let pk = &mut g.events[p];
+                pk.state = EvState::Dispatch;
+                pk.kids_done = 0;
+                pk.first_err = 0;
+                pk.set_type(DAOS_EV_COMPOUND);
+                pk.set_error(0);
+                g.inflight += 1;
+            }
+            Some(_) => {}
+            None => g.inflight += 1,
+        }
+        let kick = g.waiter || g.fd_mode;
+        drop(g);
+        if kick {
+            self.shared.submit();
+        }
+        Ok(())
+    }
+
+    /// `daos_event_abort`.
+    pub fn abort(&self, key: EvKey, ev: EvPtr) -> Result<()> {
+        let mut g = self.lock().map_err(|_| gone(Some(ev)))?;
+        let slot = g.slot_of(key, Some(ev))?;
+        if g.events[slot].state != EvState::Dispatch {
+            return Ok(());
+        }
+        g.abort_event(slot);
+        self.settle(&mut g);
+        drop(g);
+        self.shared.submit();
+        Ok(())
+    }
+
+    /// `daos_event_complete`.
+    pub fn user_complete(&self, key: EvKey, ev: EvPtr, rc: i32) -> Result<()> {
+        let mut g = self.lock().map_err(|_| gone(Some(ev)))?;
+        let slot = g.slot_of(key, Some(ev))?;
+        let k = &g.events[slot];
+        match (k.state, k.user) {
+            (EvState::Dispatch | EvState::Abort, true) => {}
+            (EvState::Dispatch | EvState::Abort, false) => {
+                return Err(Error::Perm("the event carries a library operation; it completes by itself".into()))
+            }
+            (s, _) => return Err(Error::Inval(format!("the event is not in flight ({s:?})"))),
+        }
+        g.complete_event(slot, rc);
+        self.settle(&mut g);
+        Ok(())
+    }
+
+    /// Waits for one event; `Some(rc)` once it is taken out of the EQ (or was idle).
+    fn test_inner(&self, key: EvKey, ev: Option<EvPtr>, timeout: Timeout) -> Result<Option<i32>> {
+        let mut g = self.lock().map_err(|_| gone(ev))?;
+        let slot = g.slot_of(key, ev)?;
+        if g.events[slot].parent.is_some() {
+            return Err(Error::Perm("daos_event_test on a child; test its parent".into()));
+        }
+        self.wait_for(
+            &mut g,
+            timeout.deadline(),
+            |g| {
+                if g.slot_of(key, ev).is_err() {
+                    return Some(Err(gone(ev)));
+                }
+                match g.events[slot].state {
+                    EvState::None => Some(Ok(Some(g.events[slot].result))),
+                    EvState::Complete => Some(Ok(Some(g.take(slot)))),
+                    _ => None,
+                }
+            },
+            || None,
+        )
+    }
+
+    /// `daos_event_test`.
+    pub fn test(&self, key: EvKey, ev: EvPtr, timeout: Timeout) -> Result<bool> {
+        self.test_inner(key, Some(ev), timeout).map(|r| r.is_some())
+    }
+
+    /// `daos_event_register_comp_cb`.
+    pub fn register_cb(&self, key: EvKey, ev: EvPtr, cb: CompCb) -> Result<()> {
+        let mut g = self.lock().map_err(|_| gone(Some(ev)))?;
+        let slot = g.slot_of(key, Some(ev))?;
+        g.events[slot].cb = Some(cb);
+        Ok(())
+    }
+
+    /// `daos_event_next`.
+    pub fn next_child(&self, key: EvKey, pev: EvPtr, child: Option<EvPtr>) -> Option<EvPtr> {
+        let g = self.lock().ok()?;
+        let slot = g.slot_of(key, Some(pev)).ok()?;
+        let kids = &g.events[slot].children;
+        let idx = match child {
+            None => 0,
+            Some(c) => kids.iter().position(|&s| g.events[s].uev == Some(c))? + 1,
+        };
+        kids.get(idx).and_then(|&s| g.events[s].uev)
+    }
+
+    /// `daos_event_fini`.
+    pub fn fini(&self, key: EvKey, ev: EvPtr) -> Result<()> {
+        let mut g = self.lock().map_err(|_| gone(Some(ev)))?;
+        self.progress(&mut g, true);
+        let slot = g.slot_of(key, Some(ev))?;
+        let (parent, state) = (g.events[slot].parent, g.events[slot].state);
+        if let Some(p) = parent {
+            if g.events[p].state != EvState::None {
+                return Err(Error::Busy("a child can leave only an idle parent".into()));
+            }
+            g.events[p].children.retain(|&c| c != slot);
+            g.events.remove(slot);
+        } else {
+            let kids = &g.events[slot].children;
+            if kids.iter().any(|&c| g.events[c].state.in_flight()) {
+                return Err(Error::Busy("a child of this parent is in flight; abort and poll first".into()));
+            }
+            let stuck_parent = !kids.is_empty() && matches!(state, EvState::Dispatch | EvState::Abort);
+            match state {
+                s if s.in_flight() && !stuck_parent => {
+                    return Err(Error::Busy("the event is in flight; abort and poll first".into()));
+                }
+                EvState::Complete => g.unlink(slot),
+                EvState::None => {}
+                _ => g.inflight -= 1,
+            }
+            let k = g.events.remove(slot);
+            for c in k.children {
+                let ck = g.events.remove(c);
+                if let Some(u) = ck.uev {
+                    u.write_private([0; 7]);
+                }
+            }
+        }
+        ev.write_private([0; 7]);
+        self.settle(&mut g);
+        Ok(())
+    }
+
+    /// `daos_eq_get_fd`.
+    pub fn notify_fd(&self) -> Result<i32> {
+        let mut g = self.lock()?;
+        let fd = g.engine.enable_notify()?;
+        g.fd_mode = true;
+        if g.ncompleted > 0 {
+            engine::signal_eventfd(engine::raw(&g.notify));
+        }
+        Ok(fd)
+    }
+
+    /// `daos_eq_destroy` (`force`: `daos_eq_destroy_force`).
+    pub fn destroy(&self, force: bool) -> Result<()> {
+        let mut g = self.lock()?;
+        self.progress(&mut g, true);
+        if force {
+            g.closing = true;
+            let busy: Vec<usize> = g
+                .events
+                .iter()
+                .filter(|(_, k)| k.parent.is_none() && k.state.in_flight())
+                .map(|(s, _)| s)
+                .collect();
+            for slot in busy {
+                g.abort_event(slot);
+                let user_kids: Vec<usize> = std::iter::once(slot)
+                    .chain(g.events[slot].children.iter().copied())
+                    .filter(|&s| g.events[s].user && g.events[s].state == EvState::Abort)
+                    .filter(|&s| g.events[s].children.is_empty())
+                    .collect();
+                for s in user_kids {
+                    g.complete_event(s, -libc::EINTR);
+                }
+            }
+            self.settle(&mut g);
+            MutexGuard::unlocked(&mut g, || self.shared.submit());
+            self.wait_for(&mut g, None, |g| (g.inflight == 0).then_some(Ok(())), || ())?;
+        } else if g.inflight > 0 {
+            return Err(Error::Busy(format!("{} events are in flight on this EQ", g.inflight)));
+        }
+        g.destroyed = true;
+        if g.waiter {
+            let g = &mut *g;
+            g.engine.wake(&mut g.cqes);
+        }
+        self.cond.notify_all();
+        Ok(())
+    }
+}
+
+thread_local! {
+    /// This thread's private EQ and event for synchronous calls, with the fork
+    /// generation it was made in.
+    static PRIVATE: RefCell<Option<(u64, Arc<Eq>, EvKey)>> = const { RefCell::new(None) };
+}
+
+fn private_eq() -> Result<(Arc<Eq>, EvKey)> {
+    PRIVATE.with(|p| {
+        let mut p = p.borrow_mut();
+        let gen = runtime::fork_gen();
+        if let Some((g, eq, key)) = p.as_ref() {
+            if *g == gen {
+                return Ok((eq.clone(), *key));
+            }
+        }
+        if let Some(stale) = p.take() {
+            // Inherited from the parent process: never touch it again.
+            std::mem::forget(stale);
+        }
+        let eq = Arc::new(Eq::new(0)?);
+        let key = eq.init_event(None)?;
+        *p = Some((gen, eq.clone(), key));
+        Ok((eq, key))
+    })
+}
+
+/// Runs an operation to completion on this thread's private EQ.
+pub fn run_sync(op: Box<dyn Op>) -> Result<()> {
+    let (eq, key) = private_eq()?;
+    eq.dispatch(key, None, Some(op))?;
+    match eq.test_inner(key, None, Timeout::Forever)? {
+        Some(0) | None => Ok(()),
+        Some(rc) => Err(Error::Os { errno: -rc, msg: "synchronous operation failed".into() }),
+    }
+}

@@ -1,0 +1,189 @@
+//! Event queues and events (SPEC §3).
+//!
+//! Each EQ owns a slab of k-events (the library's record of each caller event),
+//! a list of completed events in completion order, and an engine (a ring). All
+//! of it sits behind one mutex per EQ; system calls that may sleep are made
+//! without it. Completions are driven by the threads that poll: one of them at
+//! a time sleeps in the engine (the "ring waiter"), the others on a condvar.
+
+mod eq;
+mod kevent;
+mod op;
+
+pub use eq::{Eq, Timeout};
+pub use kevent::EvState;
+pub use op::{NoopOp, Op, Submit};
+
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::ffi::evptr::EvPtr;
+use crate::runtime::state;
+
+/// Magic word in `ev_private.space[0]`, mixed with the struct's own address so
+/// that a copy of a live event at another address is not taken for it.
+const EV_MAGIC: u64 = 0xDA05_E7E7_5EED_0001;
+
+/// Where a caller event's k-event lives, as recorded in its `ev_private`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvKey {
+    pub eq: u64,
+    pub slot: usize,
+    pub seq: u64,
+}
+
+impl EvKey {
+    fn encode(self, ev: EvPtr) -> [u64; 7] {
+        [EV_MAGIC ^ ev.addr(), self.eq, self.slot as u64, self.seq, 0, 0, 0]
+    }
+
+    fn decode(ev: EvPtr) -> Option<EvKey> {
+        let p = ev.read_private();
+        if p[0] != EV_MAGIC ^ ev.addr() {
+            return None;
+        }
+        Some(EvKey { eq: p[1], slot: p[2] as usize, seq: p[3] })
+    }
+}
+
+/// A caller event resolved to its EQ and k-event key. The k-event may still
+/// vanish before the EQ is locked; every use re-checks the key under the lock.
+pub struct EvRef {
+    pub eq: Arc<Eq>,
+    pub key: EvKey,
+    pub ev: EvPtr,
+}
+
+fn unknown(ev: EvPtr) -> Error {
+    Error::NoEnt(format!(
+        "event {:p} is not initialised, already finalised, or its EQ is gone",
+        ev.as_ptr()
+    ))
+}
+
+/// Finds the k-event of a caller event; `-ENOENT` if it has none.
+pub fn resolve(ev: EvPtr) -> Result<EvRef> {
+    let key = EvKey::decode(ev).ok_or_else(|| unknown(ev))?;
+    let eq = state().eqs.get(key.eq).map_err(|_| unknown(ev))?;
+    Ok(EvRef { eq, key, ev })
+}
+
+/// `daos_eq_create`.
+pub fn eq_create() -> Result<u64> {
+    state().eqs.insert_with(|cookie| Eq::new(cookie).map(Arc::new))
+}
+
+/// `daos_eq_destroy`.
+pub fn eq_destroy(cookie: u64) -> Result<()> {
+    let eq = state().eqs.get(cookie)?;
+    eq.destroy(false)?;
+    state().eqs.remove(cookie).map(|_| ())
+}
+
+/// `daos_eq_destroy_force`.
+pub fn eq_destroy_force(cookie: u64) -> Result<()> {
+    let eq = state().eqs.get(cookie)?;
+    eq.destroy(true)?;
+    state().eqs.remove(cookie).map(|_| ())
+}
+
+/// `daos_eq_poll`.
+pub fn eq_poll(
+    cookie: u64,
+    wait_inf: bool,
+    timeout: Timeout,
+    max: usize,
+    sink: &mut dyn FnMut(usize, EvPtr),
+) -> Result<usize> {
+    state().eqs.get(cookie)?.poll(wait_inf, timeout, max, sink)
+}
+
+/// `daos_eq_query`.
+pub fn eq_query(
+    cookie: u64,
+    completed: bool,
+    inflight: bool,
+    out: Option<(usize, &mut dyn FnMut(usize, EvPtr))>,
+) -> Result<usize> {
+    state().eqs.get(cookie)?.query(completed, inflight, out)
+}
+
+/// `daos_eq_get_fd`.
+pub fn eq_get_fd(cookie: u64) -> Result<i32> {
+    state().eqs.get(cookie)?.notify_fd()
+}
+
+/// `daos_event_init`.
+pub fn event_init(ev: EvPtr, eqh: u64, parent: Option<EvPtr>) -> Result<()> {
+    if let Ok(r) = resolve(ev) {
+        if r.eq.is_live(r.key, ev) {
+            return Err(Error::Already(format!("event {:p} is already initialised", ev.as_ptr())));
+        }
+    }
+    let key = match parent {
+        Some(p) => {
+            let pr = resolve(p)?;
+            pr.eq.init_child(ev, pr.key, p)?
+        }
+        None => state().eqs.get(eqh)?.init_event(Some(ev))?,
+    };
+    ev.write_private(key.encode(ev));
+    Ok(())
+}
+
+/// `daos_event_fini`.
+pub fn event_fini(ev: EvPtr) -> Result<()> {
+    let r = resolve(ev)?;
+    r.eq.fini(r.key, ev)
+}
+
+/// `daos_event_next`.
+pub fn event_next(parent: EvPtr, child: Option<EvPtr>) -> Option<EvPtr> {
+    let r = resolve(parent).ok()?;
+    r.eq.next_child(r.key, parent, child)
+}
+
+/// `daos_event_abort`.
+pub fn event_abort(ev: EvPtr) -> Result<()> {
+    let r = resolve(ev)?;
+    r.eq.abort(r.key, ev)
+}
+
+/// `daos_event_launch`.
+pub fn event_launch(ev: EvPtr) -> Result<()> {
+    let r = resolve(ev)?;
+    r.eq.dispatch(r.key, ev, None)
+}
+
+/// `daos_event_complete`.
+pub fn event_complete(ev: EvPtr, rc: i32) -> Result<()> {
+    if rc > 0 {
+        return Err(Error::Inval(format!("completion code {rc} is positive; use 0 or -errno")));
+    }
+    let r = resolve(ev)?;
+    r.eq.user_complete(r.key, ev, rc)
+}
+
+/// `daos_event_test`.
+pub fn event_test(ev: EvPtr, timeout: Timeout) -> Result<bool> {
+    let r = resolve(ev)?;
+    r.eq.test(r.key, ev, timeout)
+}
+
+/// `daos_event_register_comp_cb`.
+pub fn event_register_cb(ev: EvPtr, cb: crate::ffi::evptr::CompCb) -> Result<()> {
+    let r = resolve(ev)?;
+    r.eq.register_cb(r.key, ev, cb)
+}
+
+/// Dispatches an operation on a caller's event (`ev` given), or runs it
+/// synchronously on this thread's private EQ (`ev` NULL), returning its result.
+pub fn run_op(ev: Option<EvPtr>, op: Box<dyn Op>) -> Result<()> {
+    match ev {
+        Some(ev) => {
+            let r = resolve(ev)?;
+            r.eq.dispatch(r.key, ev, Some(op))
+        }
+        None => eq::run_sync(op),
+    }
+}

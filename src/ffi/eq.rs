@@ -1,0 +1,202 @@
+//! Event queue calls: `daos_eq_*`.
+
+use std::ffi::{c_int, c_uint};
+
+use super::boundary::{put, required, rc};
+use super::evptr::EvPtr;
+use super::types::{daos_ev_query_t, daos_event, daos_handle_t, DAOS_EVQ_ALL, DAOS_EVQ_COMPLETED, DAOS_EVQ_INFLIGHT};
+use crate::error::Error;
+use crate::event::{self, Timeout};
+
+/// Creates an empty event queue (EQ).
+///
+/// Each EQ has its own io_uring (or, with the synchronous engine, its own timer
+/// and wake-up descriptors); operations dispatched with its events are driven
+/// by the threads that poll it.
+///
+/// \param eqh [OUT] the new EQ handle; written only on success.
+///
+/// \return 0 on success;
+///         -EINVAL `eqh` is NULL;
+///         -ENOMEM, -EMFILE or another -errno if the ring or its descriptors
+///         cannot be created (with `DAOS_RS_IO_ENGINE=uring`, the error of
+///         `io_uring_setup`).
+///
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn daos_eq_create(eqh: *mut daos_handle_t) -> c_int {
+    rc("daos_eq_create", || {
+        required(eqh, "eqh")?;
+        let cookie = event::eq_create()?;
+        // SAFETY: `eqh` was checked non-null and aligned; the caller provides it
+        // for writing.
+        unsafe { put(eqh, daos_handle_t { cookie }) };
+        Ok(0)
+    })
+}
+
+/// Destroys an event queue.
+///
+/// If any event of the EQ is in flight (dispatched or aborted, not yet
+/// completed) the call fails with -EBUSY and changes nothing. Otherwise the EQ
+/// is destroyed together with its idle and completed events: later calls on
+/// those events give -ENOENT (their memory is the caller's again and may be
+/// freed without `daos_event_fini`); threads blocked in `daos_eq_poll` on it
+/// return -EBADF.
+///
+/// \param eqh [IN] the EQ.
+///
+/// \return 0 on success; -EBADF bad, foreign or destroyed handle; -EBUSY
+///         events in flight.
+///
+/// Thread-safe.
+#[no_mangle]
+pub extern "C" fn daos_eq_destroy(eqh: daos_handle_t) -> c_int {
+    rc("daos_eq_destroy", || event::eq_destroy(eqh.cookie).map(|_| 0))
+}
+
+/// Retrieves completed events from an event queue.
+///
+/// Returns up to `eventn` completed events, oldest completion first, storing
+/// their addresses in `events[0..]`, and sets each to idle (NONE) so it can be
+/// reused for another operation without a new init. A parent event is returned
+/// only once all its children have completed; children are never returned.
+///
+/// If no event is ready: with `wait_inf != 0` and nothing in flight, returns 0
+/// at once; otherwise waits according to `timeout`: `DAOS_EQ_NOWAIT` (0)
+/// returns 0 at once, `DAOS_EQ_WAIT` (-1) blocks until an event completes (also
+/// on an empty EQ when `wait_inf == 0`), a positive value waits at most that
+/// many microseconds and then returns 0. A blocked caller sleeps in the kernel.
+///
+/// Operations dispatched on the EQ are handed to the kernel in batches: at the
+/// latest when the EQ is next polled, queried or tested, and at once when a
+/// thread is blocked in `daos_eq_poll` on it or `daos_eq_get_fd` was called.
+///
+/// \param eqh      [IN] the EQ.
+/// \param wait_inf [IN] non-zero: wait only if an event is in flight.
+/// \param timeout  [IN] microseconds, or `DAOS_EQ_NOWAIT` / `DAOS_EQ_WAIT`.
+/// \param eventn   [IN] capacity of `events`, > 0.
+/// \param events   [OUT] array of at least `eventn` pointers.
+///
+/// \return the number of events returned (>= 0);
+///         -EINVAL `eventn <= 0`, `events` NULL, or `timeout < -1`;
+///         -EBADF bad handle, or the EQ was destroyed while waiting.
+///
+/// Thread-safe: several threads may poll one EQ; each completed event is
+/// returned to exactly one of them.
+#[no_mangle]
+pub unsafe extern "C" fn daos_eq_poll(
+    eqh: daos_handle_t,
+    wait_inf: c_int,
+    timeout: i64,
+    eventn: c_int,
+    events: *mut *mut daos_event,
+) -> c_int {
+    rc("daos_eq_poll", || {
+        if eventn <= 0 {
+            return Err(Error::Inval(format!("eventn is {eventn}; it must be > 0")));
+        }
+        required(events, "events")?;
+        let timeout = Timeout::from_c(timeout)?;
+        let n = event::eq_poll(eqh.cookie, wait_inf != 0, timeout, eventn as usize, &mut |i, ev| {
+            // SAFETY: `events` is non-null and aligned, holds `eventn` entries
+            // (the caller's promise), and `i < eventn`.
+            unsafe { put(events.add(i), ev.as_ptr()) }
+        })?;
+        Ok(n as c_int)
+    })
+}
+
+/// Counts (and optionally lists) the events of an event queue.
+///
+/// `query` selects `DAOS_EVQ_COMPLETED` (completed, not yet polled),
+/// `DAOS_EVQ_INFLIGHT` (dispatched or aborted), or `DAOS_EVQ_ALL`. A parent
+/// counts once; its children are never counted or listed. Whatever has already
+/// completed is taken in first (without blocking), so the answer is current.
+///
+/// If `events` is non-NULL and `eventn > 0`, stores up to `eventn` events
+/// (completed first, in the order `daos_eq_poll` would return them, then in
+/// flight) and returns how many it stored. The events still belong to the EQ:
+/// do not finalise or free them; they may change state at any moment.
+///
+/// \param eqh    [IN] the EQ.
+/// \param query  [IN] `DAOS_EVQ_COMPLETED`, `DAOS_EVQ_INFLIGHT` or `DAOS_EVQ_ALL`.
+/// \param eventn [IN] capacity of `events`.
+/// \param events [OUT] optional array of `eventn` pointers.
+///
+/// \return the count (or the number stored) >= 0; -EINVAL bad `query`;
+///         -EBADF bad handle.
+///
+/// Thread-safe. Changes no event's state.
+#[no_mangle]
+pub unsafe extern "C" fn daos_eq_query(
+    eqh: daos_handle_t,
+    query: daos_ev_query_t,
+    eventn: c_uint,
+    events: *mut *mut daos_event,
+) -> c_int {
+    rc("daos_eq_query", || {
+        if query == 0 || query & !DAOS_EVQ_ALL != 0 {
+            return Err(Error::Inval(format!("query mode {query} is not DAOS_EVQ_COMPLETED, _INFLIGHT or _ALL")));
+        }
+        let completed = query & DAOS_EVQ_COMPLETED != 0;
+        let inflight = query & DAOS_EVQ_INFLIGHT != 0;
+        let mut sink = |i: usize, ev: EvPtr| {
+            // SAFETY: `events` is non-null and aligned (checked below before the
+            // sink is used), holds `eventn` entries, and `i < eventn`.
+            unsafe { put(events.add(i), ev.as_ptr()) }
+        };
+        let out: Option<(usize, &mut dyn FnMut(usize, EvPtr))> = if events.is_null() || eventn == 0 {
+            None
+        } else {
+            required(events, "events")?;
+            Some((eventn as usize, &mut sink))
+        };
+        let n = event::eq_query(eqh.cookie, completed, inflight, out)?;
+        Ok(n.min(c_int::MAX as usize) as c_int)
+    })
+}
+
+/// Destroys an event queue even with events in flight (extension).
+///
+/// Aborts every operation in flight (user-launched events complete with
+/// -EINTR), waits for them to finish, then destroys the EQ as
+/// `daos_eq_destroy`. While it runs, new events and operations on the EQ are
+/// refused.
+///
+/// \param eqh [IN] the EQ.
+///
+/// \return 0 on success; -EBADF bad handle.
+///
+/// Thread-safe.
+#[no_mangle]
+pub extern "C" fn daos_eq_destroy_force(eqh: daos_handle_t) -> c_int {
+    rc("daos_eq_destroy_force", || event::eq_destroy_force(eqh.cookie).map(|_| 0))
+}
+
+/// A file descriptor that is readable while the EQ has completed events
+/// (extension), for epoll, select, libuv or asyncio.
+///
+/// After `daos_eq_poll` has taken every completed event it stops being readable
+/// until another completes; it may occasionally be readable with nothing to
+/// poll (a poll then clears it). The EQ owns the descriptor: do not close or
+/// read it; it is closed by `daos_eq_destroy`. Every call returns the same fd.
+/// Once it has been asked for, operations are handed to the kernel as soon as
+/// they are dispatched.
+///
+/// \param eqh [IN] the EQ.
+/// \param fd  [OUT] the descriptor; written only on success.
+///
+/// \return 0 on success; -EINVAL `fd` NULL; -EBADF bad handle.
+///
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn daos_eq_get_fd(eqh: daos_handle_t, fd: *mut c_int) -> c_int {
+    rc("daos_eq_get_fd", || {
+        required(fd, "fd")?;
+        let v = event::eq_get_fd(eqh.cookie)?;
+        // SAFETY: `fd` was checked non-null and aligned.
+        unsafe { put(fd, v) };
+        Ok(0)
+    })
+}

@@ -1,0 +1,150 @@
+//! Extensions to the reference API (SPEC §12) for events and the library.
+
+use std::ffi::{c_int, c_void};
+
+use super::boundary::{put, rc, required};
+use super::event::ev_arg;
+use super::evptr::CompCb;
+use super::types::{
+    daos_event, daos_event_comp_cb_t, DAOS_RS_VERSION_MAJOR, DAOS_RS_VERSION_MINOR, DAOS_RS_VERSION_PATCH,
+};
+use crate::error::Error;
+use crate::event::{self, NoopOp, Timeout};
+
+/// An operation that does nothing and completes with 0 after `delay_us`
+/// microseconds (extension), for tests, examples and measuring the event
+/// machinery.
+///
+/// With an event it is a real ring operation (an io_uring timeout, or a NOP for
+/// `delay_us == 0`); the delay runs from when the operation reaches the kernel
+/// (see `daos_eq_poll` on batching). `daos_event_abort` cancels a pending delay
+/// and the event completes with -EINTR. Without an event (`ev == NULL`) the
+/// call waits `delay_us` and returns 0.
+///
+/// \param ev       [IN] an idle event, or NULL for a synchronous call.
+/// \param delay_us [IN] the delay in microseconds.
+///
+/// \return 0 on success (the result arrives in `ev->ev_error`);
+///         -ENOENT unknown event; -EBUSY event not idle; -EPERM the event is a
+///         parent with children.
+///
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn daos_noop(ev: *mut daos_event, delay_us: u64) -> c_int {
+    rc("daos_noop", || {
+        let ev = if ev.is_null() { None } else { Some(ev_arg(ev, "ev")?) };
+        event::run_op(ev, Box::new(NoopOp::new(delay_us))).map(|_| 0)
+    })
+}
+
+/// Puts a user-driven event in flight (extension), so an application can put
+/// its own asynchronous work on a DAOS EQ. `ev_type` becomes `DAOS_EV_USER`.
+/// Complete it with `daos_event_complete`. A child may be launched; its parent
+/// then counts it like any other child.
+///
+/// \param ev [IN] an idle event.
+///
+/// \return 0 on success; -EINVAL `ev` NULL; -ENOENT unknown event; -EBUSY not
+///         idle; -EPERM a parent with children.
+///
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn daos_event_launch(ev: *mut daos_event) -> c_int {
+    rc("daos_event_launch", || event::event_launch(ev_arg(ev, "ev")?).map(|_| 0))
+}
+
+/// Completes a user-driven event with result `rc` (extension). The event becomes
+/// pollable (after its completion callback, if any); a poller blocked in
+/// another thread wakes at once.
+///
+/// \param ev [IN] an event launched by `daos_event_launch`.
+/// \param rc [IN] 0 or a negative errno; becomes `ev_error`.
+///
+/// \return 0 on success; -EINVAL `ev` NULL, `rc > 0`, or the event is not in
+///         flight; -ENOENT unknown event; -EPERM the event carries a library
+///         operation (it completes by itself).
+///
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn daos_event_complete(ev: *mut daos_event, rc_: c_int) -> c_int {
+    rc("daos_event_complete", || event::event_complete(ev_arg(ev, "ev")?, rc_).map(|_| 0))
+}
+
+/// Waits up to `timeout_us` for one event (extension). If it has completed, it
+/// is taken out of its EQ (becomes idle, as if polled) and `*done` is set to
+/// true; `ev->ev_error` holds the result. An idle event counts as done. If it is
+/// still in flight when the timeout expires, `*done` is set to false.
+///
+/// \param ev         [IN] a top-level event (not a child).
+/// \param timeout_us [IN] microseconds, 0 for no wait, -1 to wait forever.
+/// \param done       [OUT] whether the event is done; written only on success.
+///
+/// \return 0 on success; -EINVAL `ev` or `done` NULL, `timeout_us < -1`;
+///         -ENOENT unknown event (or finalised while waiting); -EPERM `ev` is a
+///         child; -EBADF its EQ was destroyed while waiting.
+///
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn daos_event_test(ev: *mut daos_event, timeout_us: i64, done: *mut bool) -> c_int {
+    rc("daos_event_test", || {
+        let ev = ev_arg(ev, "ev")?;
+        required(done, "done")?;
+        let r = event::event_test(ev, Timeout::from_c(timeout_us)?)?;
+        // SAFETY: `done` was checked non-null and aligned.
+        unsafe { put(done, r) };
+        Ok(0)
+    })
+}
+
+/// Registers a completion callback (extension): called once, at the event's
+/// next completion, with `arg`, the event and the result, before the event
+/// becomes pollable, on the thread that completes it (a poller, or the caller
+/// of `daos_event_complete`), outside every lock of the library, so it may call
+/// library functions. A non-zero return replaces a zero result (it becomes
+/// `ev_error`). Registering again replaces the previous callback.
+///
+/// \param ev  [IN] the event.
+/// \param cb  [IN] the callback.
+/// \param arg [IN] passed to `cb` unchanged; must stay valid until it is called.
+///
+/// \return 0 on success; -EINVAL `ev` or `cb` NULL; -ENOENT unknown event.
+///
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn daos_event_register_comp_cb(
+    ev: *mut daos_event,
+    cb: daos_event_comp_cb_t,
+    arg: *mut c_void,
+) -> c_int {
+    rc("daos_event_register_comp_cb", || {
+        let ev = ev_arg(ev, "ev")?;
+        let cb = CompCb::new(cb, arg).ok_or_else(|| Error::Inval("cb is NULL".into()))?;
+        event::event_register_cb(ev, cb).map(|_| 0)
+    })
+}
+
+/// The library's version (extension); equal to the header's
+/// `DAOS_RS_VERSION_*` macros when header and library match.
+///
+/// \param major [OUT] major version.
+/// \param minor [OUT] minor version.
+/// \param patch [OUT] patch version.
+///
+/// \return 0 on success; -EINVAL a pointer is NULL (nothing is written).
+///
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn daos_rs_version(major: *mut c_int, minor: *mut c_int, patch: *mut c_int) -> c_int {
+    rc("daos_rs_version", || {
+        required(major, "major")?;
+        required(minor, "minor")?;
+        required(patch, "patch")?;
+        // SAFETY: all three were checked non-null and aligned.
+        unsafe {
+            put(major, DAOS_RS_VERSION_MAJOR);
+            put(minor, DAOS_RS_VERSION_MINOR);
+            put(patch, DAOS_RS_VERSION_PATCH);
+        }
+        Ok(0)
+    })
+}

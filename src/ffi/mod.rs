@@ -1,0 +1,15 @@
+//! The C ABI. This is the only module with `#[no_mangle]` functions and the
+//! only one that dereferences C pointers; every export checks its pointers,
+//! runs its body inside the panic boundary, and writes out-parameters only on
+//! success.
+
+pub mod boundary;
+pub mod eq;
+pub mod event;
+pub mod evptr;
+pub mod ext;
+pub mod types;
+
+pub use eq::*;
+pub use event::*;
+pub use ext::*;

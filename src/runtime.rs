@@ -1,0 +1,152 @@
+//! Process-wide state: the handle tables and configuration.
+//!
+//! After `fork()` the child must see none of its parent's handles or events
+//! (SPEC §1). An at-fork handler bumps a generation counter (an async-signal-safe
+//! atomic add); the next call in the child finds its state stale and builds a
+//! fresh one. The parent's state is leaked in the child, never touched again:
+//! its locks may have been held by threads that do not exist there.
+
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Once};
+
+use crate::event::Eq;
+use crate::handle::{HandleTable, HandleType};
+
+static FORK_GEN: AtomicU64 = AtomicU64::new(0);
+static STATE: AtomicPtr<State> = AtomicPtr::new(std::ptr::null_mut());
+static ATFORK: Once = Once::new();
+
+/// Everything a process holds.
+pub struct State {
+    fork_gen: u64,
+    /// Event queues by handle.
+    pub eqs: HandleTable<Eq>,
+}
+
+extern "C" fn after_fork_in_child() {
+    FORK_GEN.fetch_add(1, Ordering::SeqCst);
+}
+
+impl State {
+    fn new(previous: Option<&State>) -> State {
+        let pid = std::process::id();
+        let first = |t: Option<&HandleTable<Eq>>| t.map_or(1, |t| t.next_value());
+        State {
+            fork_gen: FORK_GEN.load(Ordering::SeqCst),
+            eqs: HandleTable::new(HandleType::Eq, pid, first(previous.map(|p| &p.eqs))),
+        }
+    }
+}
+
+/// The state of this process, built on first use and again after a fork.
+pub fn state() -> &'static State {
+    let p = STATE.load(Ordering::Acquire);
+    // SAFETY: a non-null STATE always points to a leaked `Box<State>` that is
+    // never freed, so the reference is valid for 'static.
+    let current = unsafe { p.as_ref() };
+    if let Some(s) = current {
+        if s.fork_gen == FORK_GEN.load(Ordering::Relaxed) {
+            return s;
+        }
+    }
+    ATFORK.call_once(|| {
+        // SAFETY: registering a plain extern "C" fn with no prepare/parent hooks.
+        unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
+    });
+    let fresh = Box::into_raw(Box::new(State::new(current)));
+    match STATE.compare_exchange(p, fresh, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => {
+            // SAFETY: `fresh` came from Box::into_raw just above and is leaked.
+            unsafe { &*fresh }
+        }
+        Err(winner) => {
+            // Another thread installed a state first; ours was never shared.
+            // SAFETY: `fresh` came from Box::into_raw and nobody else saw it.
+            drop(unsafe { Box::from_raw(fresh) });
+            // SAFETY: as above, STATE points to a leaked, never-freed State.
+            let w = unsafe { &*winner };
+            if w.fork_gen == FORK_GEN.load(Ordering::Relaxed) {
+                w
+            } else {
+                state()
+            }
+        }
+    }
+}
+
+/// Which engine drives operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineKind {
+    Uring,
+    Sync,
+}
+
+const ENGINE_UNSET: u8 = 0;
+const ENGINE_AUTO: u8 = 1;
+const ENGINE_URING: u8 = 2;
+const ENGINE_SYNC: u8 = 3;
+static ENGINE: AtomicU8 = AtomicU8::new(ENGINE_UNSET);
+
+fn engine_setting() -> u8 {
+    let e = ENGINE.load(Ordering::Relaxed);
+    if e != ENGINE_UNSET {
+        return e;
+    }
+    let e = match std::env::var("DAOS_RS_IO_ENGINE").as_deref() {
+        Ok("uring") => ENGINE_URING,
+        Ok("sync") => ENGINE_SYNC,
+        Ok("") | Ok("auto") | Err(_) => ENGINE_AUTO,
+        Ok(other) => {
+            crate::log!(Warn, "DAOS_RS_IO_ENGINE={other:?} is not uring|sync; choosing automatically");
+            ENGINE_AUTO
+        }
+    };
+    let _ = ENGINE.compare_exchange(ENGINE_UNSET, e, Ordering::Relaxed, Ordering::Relaxed);
+    ENGINE.load(Ordering::Relaxed)
+}
+
+/// The engine to try: `(kind, forced)`. Not forced means a refused io_uring
+/// falls back to the synchronous engine.
+pub fn engine_choice() -> (EngineKind, bool) {
+    match engine_setting() {
+        ENGINE_URING => (EngineKind::Uring, true),
+        ENGINE_SYNC => (EngineKind::Sync, true),
+        _ => (EngineKind::Uring, false),
+    }
+}
+
+/// Records that io_uring was refused: every later ring is synchronous. Says so once.
+pub fn uring_refused(why: &std::io::Error) {
+    if ENGINE
+        .compare_exchange(ENGINE_AUTO, ENGINE_SYNC, Ordering::Relaxed, Ordering::Relaxed)
+        .is_ok()
+    {
+        crate::log!(Warn, "io_uring is not available ({why}); using the synchronous engine");
+    }
+}
+
+/// `DAOS_RS_EQ_MAX_EVENTS`, read when an EQ is created.
+pub fn eq_max_events() -> usize {
+    const DEFAULT: usize = 1 << 20;
+    match std::env::var("DAOS_RS_EQ_MAX_EVENTS") {
+        Ok(v) => match v.trim().parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                crate::log!(Warn, "DAOS_RS_EQ_MAX_EVENTS={v:?} is not a positive number; using {DEFAULT}");
+                DEFAULT
+            }
+        },
+        Err(_) => DEFAULT,
+    }
+}
+
+/// Keeps an `Arc` alive in a `'static` place; used for per-thread private state.
+pub fn fork_gen() -> u64 {
+    FORK_GEN.load(Ordering::Relaxed)
+}
+
+#[allow(dead_code)]
+fn _assert_send_sync() {
+    fn f<T: Send + Sync>() {}
+    f::<Arc<Eq>>();
+}
