@@ -187,3 +187,6 @@ pub fn run_op(ev: Option<EvPtr>, op: Box<dyn Op>) -> Result<()> {
         None => eq::run_sync(op),
     }
 }
+
+#[cfg(test)]
+mod tests;
