@@ -368,9 +368,14 @@ impl Eq {
                 let g = &mut **g;
                 g.engine.wake(&mut g.cqes);
             }
-            if g.fd_mode {
-                engine::signal_eventfd(engine::raw(&g.notify));
-            }
+        }
+    }
+
+    /// At the end of a call: keeps the notify fd readable while completed events
+    /// remain (each reap drains it first).
+    fn fd_settle(&self, g: &mut MutexGuard<'_, Inner>) {
+        if g.fd_mode && g.ncompleted > 0 {
+            engine::signal_eventfd(engine::raw(&g.notify));
         }
     }
 
@@ -419,6 +424,7 @@ impl Eq {
             self.progress(g, submit);
             if let Some(r) = check(g) {
                 self.settle(g);
+                self.fd_settle(g);
                 return r;
             }
             if deadline.is_some_and(|d| d <= Instant::now()) {
@@ -426,6 +432,7 @@ impl Eq {
                     submit = true;
                     continue;
                 }
+                self.fd_settle(g);
                 return Ok(on_timeout());
             }
             self.block(g, deadline);
@@ -468,6 +475,7 @@ impl Eq {
         let mut g = self.lock()?;
         self.progress(&mut g, true);
         let Some((max, sink)) = out.filter(|o| o.0 > 0) else {
+            self.fd_settle(&mut g);
             return Ok(if completed { g.ncompleted } else { 0 } + if inflight { g.inflight } else { 0 });
         };
         let mut n = 0;
@@ -494,6 +502,7 @@ impl Eq {
                 }
             }
         }
+        self.fd_settle(&mut g);
         Ok(n)
     }
 
@@ -612,6 +621,7 @@ impl Eq {
         }
         g.abort_event(slot);
         self.settle(&mut g);
+        self.fd_settle(&mut g);
         drop(g);
         self.shared.submit();
         Ok(())
@@ -631,6 +641,7 @@ impl Eq {
         }
         g.complete_event(slot, rc);
         self.settle(&mut g);
+        self.fd_settle(&mut g);
         Ok(())
     }
 
@@ -719,6 +730,7 @@ impl Eq {
         }
         ev.write_private([0; 7]);
         self.settle(&mut g);
+        self.fd_settle(&mut g);
         Ok(())
     }
 

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Build and run the C tests of the public ABI on every I/O engine.
+#
+#   c-tests/run.sh [LIBDIR] [INCDIR]
+#
+# LIBDIR holds libdaos_rs.so (default: <repo>/target/debug), INCDIR holds
+# daos_rs.h (default: <repo>/include). ENGINES (default "uring sync") picks the
+# engines; TEST_TIMEOUT (default 300 s) bounds each run. Each test program is
+# built with ASan/UBSan into build/c-tests/ and run once per engine; its full
+# output goes to build/c-tests/NAME.ENGINE.log. The last line is the total
+# "N passed, N failed"; the exit status is non-zero if any check failed or
+# any program failed to build, crashed, hung or exited non-zero.
+set -u
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LIB="$(cd "${1:-$ROOT/target/debug}" && pwd)" || { echo "no library dir"; exit 2; }
+INC="$(cd "${2:-$ROOT/include}" && pwd)" || { echo "no include dir"; exit 2; }
+ENGINES="${ENGINES:-uring sync}"
+TEST_TIMEOUT="${TEST_TIMEOUT:-300}"
+OUT="$ROOT/build/c-tests"
+mkdir -p "$OUT"
+
+# leak checking stays on; abort on the first ASan/UBSan report so it cannot go unnoticed
+export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=0:halt_on_error=1:detect_leaks=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+
+total_pass=0
+total_fail=0
+bad=0
+
+cd "$ROOT/c-tests"
+progs=()
+for src in test_*.c; do
+    name="${src%.c}"
+    if gcc -std=c11 -Wall -Wextra -Werror -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+        -I"$INC" -L"$LIB" -Wl,-rpath,"$LIB" -o "$OUT/$name" "$src" -ldaos_rs -lpthread; then
+        progs+=("$name")
+    else
+        echo "$name: BUILD FAILED"
+        total_fail=$((total_fail + 1))
+        bad=1
+    fi
+done
+
+for engine in $ENGINES; do
+    for name in "${progs[@]}"; do
+        log="$OUT/$name.$engine.log"
+        start=$(date +%s%N)
+        DAOS_RS_IO_ENGINE="$engine" DAOS_RS_LOG=error \
+            timeout -k 10 "$TEST_TIMEOUT" "$OUT/$name" >"$log" 2>&1
+        rc=$?
+        ms=$(( ($(date +%s%N) - start) / 1000000 ))
+        line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)"
+        if [ -n "$line" ]; then
+            p="${line%% passed*}"
+            f="${line#*, }"; f="${f%% failed}"
+            total_pass=$((total_pass + p))
+            total_fail=$((total_fail + f))
+        else
+            p=0; f=0
+        fi
+        status=""
+        if [ -z "$line" ] || { [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; }; then
+            # crashed, hung (124/137), sanitizer report, or exited non-zero with no failed check
+            status=" (exit status $rc: crash/hang/sanitizer; counted as 1 failure)"
+            total_fail=$((total_fail + 1))
+        fi
+        [ "$rc" -ne 0 ] && bad=1
+        printf '%-14s %-6s %s%s [%d ms]\n' "$name" "$engine" "${line:-no result line}" "$status" "$ms"
+        if [ "$rc" -ne 0 ]; then
+            # show what went wrong (failed checks and sanitizer reports)
+            grep -E 'FAIL|ERROR|runtime error|Sanitizer|panicked|SUMMARY' "$log" | head -n 40 | sed 's/^/    /'
+        fi
+    done
+done
+
+echo "$total_pass passed, $total_fail failed"
+[ "$bad" -eq 0 ] && [ "$total_fail" -eq 0 ]
