@@ -140,7 +140,7 @@ pub fn eq_max_events() -> usize {
     }
 }
 
-/// Keeps an `Arc` alive in a `'static` place; used for per-thread private state.
+/// The fork generation: changes in a child process after each fork.
 pub fn fork_gen() -> u64 {
     FORK_GEN.load(Ordering::Relaxed)
 }

@@ -41,11 +41,10 @@ impl Timeout {
     }
 
     fn deadline(self) -> Option<Instant> {
-        let now = Instant::now();
         match self {
-            Timeout::NoWait => Some(now),
+            Timeout::NoWait => Some(Instant::now()),
             Timeout::Forever => None,
-            Timeout::Micros(us) => now.checked_add(Duration::from_micros(us)),
+            Timeout::Micros(us) => Instant::now().checked_add(Duration::from_micros(us)),
         }
     }
 }

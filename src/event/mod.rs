@@ -14,7 +14,8 @@ pub use eq::{Eq, Timeout};
 pub use kevent::EvState;
 pub use op::{NoopOp, Op, Submit};
 
-use std::sync::Arc;
+use std::cell::RefCell;
+use std::sync::{Arc, Weak};
 
 use crate::error::{Error, Result};
 use crate::ffi::evptr::EvPtr;
@@ -64,8 +65,47 @@ fn unknown(ev: EvPtr) -> Error {
 /// Finds the k-event of a caller event; `-ENOENT` if it has none.
 pub fn resolve(ev: EvPtr) -> Result<EvRef> {
     let key = EvKey::decode(ev).ok_or_else(|| unknown(ev))?;
-    let eq = state().eqs.get(key.eq).map_err(|_| unknown(ev))?;
+    let eq = find_eq(key.eq).map_err(|_| unknown(ev))?;
     Ok(EvRef { eq, key, ev })
+}
+
+const CACHE_WAYS: usize = 4;
+
+thread_local! {
+    /// A few recent EQ look-ups of this thread: (fork generation, cookie, EQ).
+    /// Weak, so a destroyed EQ is freed even if it stays cached; a destroyed EQ
+    /// still alive elsewhere is refused by its own `destroyed` flag.
+    static EQ_CACHE: RefCell<[(u64, u64, Weak<Eq>); CACHE_WAYS]> =
+        RefCell::new(std::array::from_fn(|_| (0, 0, Weak::new())));
+}
+
+/// Finds an EQ by handle: the per-thread cache first, then the handle table.
+pub fn find_eq(cookie: u64) -> Result<Arc<Eq>> {
+    let gen = crate::runtime::fork_gen();
+    let way = (cookie >> 10) as usize % CACHE_WAYS;
+    let hit = EQ_CACHE.with(|c| {
+        let c = c.borrow();
+        let (g, k, w) = &c[way];
+        if *g == gen && *k == cookie && cookie != 0 {
+            w.upgrade()
+        } else {
+            None
+        }
+    });
+    if let Some(eq) = hit {
+        return Ok(eq);
+    }
+    let eq = state().eqs.get(cookie)?;
+    EQ_CACHE.with(|c| {
+        if let Ok(mut c) = c.try_borrow_mut() {
+            let old = std::mem::replace(&mut c[way], (gen, cookie, Arc::downgrade(&eq)));
+            if old.0 != gen {
+                // Inherited from the parent process: never touch it.
+                std::mem::forget(old);
+            }
+        }
+    });
+    Ok(eq)
 }
 
 /// `daos_eq_create`.
@@ -95,7 +135,7 @@ pub fn eq_poll(
     max: usize,
     sink: &mut dyn FnMut(usize, EvPtr),
 ) -> Result<usize> {
-    state().eqs.get(cookie)?.poll(wait_inf, timeout, max, sink)
+    find_eq(cookie)?.poll(wait_inf, timeout, max, sink)
 }
 
 /// `daos_eq_query`.
@@ -105,7 +145,7 @@ pub fn eq_query(
     inflight: bool,
     out: Option<(usize, &mut dyn FnMut(usize, EvPtr))>,
 ) -> Result<usize> {
-    state().eqs.get(cookie)?.query(completed, inflight, out)
+    find_eq(cookie)?.query(completed, inflight, out)
 }
 
 /// `daos_eq_get_fd`.
