@@ -1,0 +1,164 @@
+/* Environment and process-wide behaviour, each scenario in a fresh child
+ * process (the engine choice and log level are read once per process):
+ *  - io_uring_setup refused (seccomp) and no DAOS_RS_IO_ENGINE: the library
+ *    falls back to the synchronous engine, says so once on stderr, and works;
+ *  - DAOS_RS_IO_ENGINE=uring with io_uring refused: daos_eq_create fails
+ *    cleanly with the kernel's errno;
+ *  - bad input is logged as one line at the default level, and not at
+ *    DAOS_RS_LOG=error. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daos_rs.h"
+#include "harness.h"
+
+/* Makes io_uring_setup fail with EPERM in this process, as container sandboxes do. */
+static int refuse_io_uring(void)
+{
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        return -1;
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
+
+/* Sends stderr to a fresh temporary file; returns its fd for reading back. */
+static int capture_stderr(void)
+{
+    char path[] = "/tmp/daos_rs_test_env_XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return -1;
+    unlink(path);
+    dup2(fd, 2);
+    return fd;
+}
+
+static int count_lines_with(int fd, const char *needle)
+{
+    char buf[8192];
+    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+    if (n < 0)
+        return -1;
+    buf[n] = 0;
+    int count = 0;
+    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+        if (strstr(line, needle))
+            count++;
+    return count;
+}
+
+/* Runs fn in a child process; the child's checks decide its exit status. */
+static void in_child(const char *name, void (*fn)(void))
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        fn();
+        _exit(h_fail == 0 ? 0 : 1);
+    }
+    int st = 0;
+    CHECK_EQ(waitpid(pid, &st, 0), pid);
+    printf("   child %s: %s\n", name, WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "ok" : "FAILED");
+    CHECK(WIFEXITED(st));
+    CHECK_EQ(WEXITSTATUS(st), 0);
+}
+
+static void noop_round_trip(void)
+{
+    daos_handle_t eq;
+    struct daos_event ev, *out[1];
+    memset(&ev, 0, sizeof(ev));
+    CHECK_RC(daos_eq_create(&eq), 0);
+    CHECK_RC(daos_event_init(&ev, eq, NULL), 0);
+    CHECK_RC(daos_noop(&ev, 10000), 0);
+    CHECK_RC(daos_eq_poll(eq, 0, DAOS_EQ_WAIT, 1, out), 1);
+    CHECK_EQ(ev.ev_error, 0);
+    CHECK_RC(daos_noop(&ev, 5000000), 0);
+    CHECK_RC(daos_event_abort(&ev), 0);
+    CHECK_RC(daos_eq_poll(eq, 0, DAOS_EQ_WAIT, 1, out), 1);
+    CHECK_EQ(ev.ev_error, -EINTR);
+    CHECK_RC(daos_event_fini(&ev), 0);
+    CHECK_RC(daos_eq_destroy(eq), 0);
+    CHECK_RC(daos_noop(NULL, 1000), 0);
+}
+
+static void child_fallback(void)
+{
+    unsetenv("DAOS_RS_IO_ENGINE");
+    setenv("DAOS_RS_LOG", "warn", 1);
+    int fd = capture_stderr();
+    CHECK(fd >= 0);
+    CHECK_EQ(refuse_io_uring(), 0);
+    CHECK_EQ(syscall(__NR_io_uring_setup, 8, NULL), -1); /* really refused */
+    noop_round_trip();
+    noop_round_trip();
+    CHECK_EQ(count_lines_with(fd, "using the synchronous engine"), 1);
+}
+
+static void child_forced_uring_refused(void)
+{
+    setenv("DAOS_RS_IO_ENGINE", "uring", 1);
+    setenv("DAOS_RS_LOG", "error", 1);
+    CHECK_EQ(refuse_io_uring(), 0);
+    daos_handle_t eq = { 12345 };
+    CHECK_RC(daos_eq_create(&eq), -EPERM);
+    CHECK_EQ(eq.cookie, 12345); /* out-parameter untouched */
+}
+
+static void child_log_default(void)
+{
+    unsetenv("DAOS_RS_LOG");
+    int fd = capture_stderr();
+    struct daos_event *out[1];
+    daos_handle_t eq;
+    CHECK_RC(daos_eq_create(&eq), 0);
+    CHECK_RC(daos_eq_poll(eq, 0, 0, 0, out), -EINVAL);
+    CHECK_EQ(count_lines_with(fd, "daos_eq_poll"), 1);
+    CHECK_EQ(count_lines_with(fd, "eventn"), 1);
+    CHECK_RC(daos_eq_destroy(eq), 0);
+}
+
+static void child_log_error_only(void)
+{
+    setenv("DAOS_RS_LOG", "error", 1);
+    int fd = capture_stderr();
+    struct daos_event *out[1];
+    daos_handle_t eq;
+    CHECK_RC(daos_eq_create(&eq), 0);
+    CHECK_RC(daos_eq_poll(eq, 0, 0, 0, out), -EINVAL);
+    CHECK_EQ(count_lines_with(fd, "daos_eq_poll"), 0);
+    CHECK_RC(daos_eq_destroy(eq), 0);
+}
+
+static void test_fallback_when_io_uring_refused(void) { in_child("fallback", child_fallback); }
+static void test_forced_uring_refused(void) { in_child("forced uring", child_forced_uring_refused); }
+static void test_bad_input_logged(void)
+{
+    in_child("log default", child_log_default);
+    in_child("log error", child_log_error_only);
+}
+
+int main(void)
+{
+    /* No library call in this process: every scenario runs in a child. */
+    RUN(test_fallback_when_io_uring_refused);
+    RUN(test_forced_uring_refused);
+    RUN(test_bad_input_logged);
+    return harness_summary();
+}
