@@ -97,7 +97,9 @@ impl Local {
         for c in cq {
             let ud = c.user_data();
             if ud & INTERNAL == 0 {
-                self.pinned.remove(&ud);
+                if !self.pinned.is_empty() {
+                    self.pinned.remove(&ud);
+                }
                 out.push(Cqe { user_data: ud, result: c.result() });
             }
         }
