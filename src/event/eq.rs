@@ -469,7 +469,7 @@ impl Eq {
         &self,
         completed: bool,
         inflight: bool,
-        out: Option<(usize, &mut dyn FnMut(usize, EvPtr))>,
+        out: Option<(usize, super::EvSink<'_>)>,
     ) -> Result<usize> {
         let mut g = self.lock()?;
         self.progress(&mut g, true);

@@ -21,6 +21,9 @@ use crate::error::{Error, Result};
 use crate::ffi::evptr::EvPtr;
 use crate::runtime::state;
 
+/// Receives the events a poll or query hands out: (index, event).
+pub type EvSink<'a> = &'a mut dyn FnMut(usize, EvPtr);
+
 /// Magic word in `ev_private.space[0]`, mixed with the struct's own address so
 /// that a copy of a live event at another address is not taken for it.
 const EV_MAGIC: u64 = 0xDA05_E7E7_5EED_0001;
@@ -143,7 +146,7 @@ pub fn eq_query(
     cookie: u64,
     completed: bool,
     inflight: bool,
-    out: Option<(usize, &mut dyn FnMut(usize, EvPtr))>,
+    out: Option<(usize, EvSink<'_>)>,
 ) -> Result<usize> {
     find_eq(cookie)?.query(completed, inflight, out)
 }

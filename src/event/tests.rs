@@ -165,8 +165,8 @@ fn many_pollers_get_each_completion_once() {
         .collect();
     drop(tx);
     let mut sent = 0;
-    for i in 0..POOL {
-        noop(pool[i].p(), 0).unwrap();
+    for e in pool.iter_mut() {
+        noop(e.p(), 0).unwrap();
         sent += 1;
     }
     for i in rx.iter() {

@@ -146,7 +146,7 @@ pub unsafe extern "C" fn daos_eq_query(
             // sink is used), holds `eventn` entries, and `i < eventn`.
             unsafe { put(events.add(i), ev.as_ptr()) }
         };
-        let out: Option<(usize, &mut dyn FnMut(usize, EvPtr))> = if events.is_null() || eventn == 0 {
+        let out: Option<(usize, event::EvSink<'_>)> = if events.is_null() || eventn == 0 {
             None
         } else {
             required(events, "events")?;
