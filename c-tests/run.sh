@@ -49,7 +49,7 @@ for engine in $ENGINES; do
             timeout -k 10 "$TEST_TIMEOUT" "$OUT/$name" >"$log" 2>&1
         rc=$?
         ms=$(( ($(date +%s%N) - start) / 1000000 ))
-        line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)"
+        line="$(grep -aE '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)"
         if [ -n "$line" ]; then
             p="${line%% passed*}"
             f="${line#*, }"; f="${f%% failed}"
@@ -68,7 +68,7 @@ for engine in $ENGINES; do
         printf '%-14s %-6s %s%s [%d ms]\n' "$name" "$engine" "${line:-no result line}" "$status" "$ms"
         if [ "$rc" -ne 0 ]; then
             # show what went wrong (failed checks and sanitizer reports)
-            grep -E 'FAIL|ERROR|runtime error|Sanitizer|panicked|SUMMARY' "$log" | head -n 40 | sed 's/^/    /'
+            grep -aE 'FAIL|ERROR|runtime error|Sanitizer|panicked|SUMMARY' "$log" | head -n 40 | sed 's/^/    /'
         fi
     done
 done

@@ -545,6 +545,20 @@ static void test_event_limit(void)
     CHECK_RC(daos_eq_destroy(other), 0);
 }
 
+struct cb_rec {
+    _Atomic int calls;
+    int rc;
+};
+
+static int record_cb(void *arg, struct daos_event *ev, int rc)
+{
+    (void)ev;
+    struct cb_rec *r = arg;
+    r->rc = rc;
+    r->calls++;
+    return 0;
+}
+
 static void test_destroy_force(void)
 {
     daos_handle_t eqh = new_eq();
@@ -582,6 +596,34 @@ static void test_destroy_force(void)
     CHECK_RC(daos_eq_query(eqh, DAOS_EVQ_ALL, 0, NULL), -EBADF);
     for (int i = 0; i < 4; i++)
         CHECK_RC(daos_event_fini(&ev[i]), -ENOENT);
+
+    /* user-launched events and a family in flight: they complete with -EINTR
+     * (callbacks included) and the EQ goes away */
+    eqh = new_eq();
+    struct daos_event user, parent, kids[2];
+    memset(&user, 0, sizeof(user));
+    memset(&parent, 0, sizeof(parent));
+    memset(kids, 0, sizeof(kids));
+    CHECK_RC(daos_event_init(&user, eqh, NULL), 0);
+    CHECK_RC(daos_event_init(&parent, eqh, NULL), 0);
+    for (int i = 0; i < 2; i++)
+        CHECK_RC(daos_event_init(&kids[i], eqh, &parent), 0);
+    struct cb_rec rec = { 0, 0 };
+    CHECK_RC(daos_event_register_comp_cb(&user, record_cb, &rec), 0);
+    CHECK_RC(daos_event_launch(&user), 0);
+    CHECK_RC(daos_event_launch(&kids[0]), 0);
+    CHECK_RC(daos_noop(&kids[1], 5 * SEC), 0);
+    CHECK_RC(daos_eq_query(eqh, DAOS_EVQ_INFLIGHT, 0, NULL), 2);
+    t0 = now_us();
+    CHECK_RC(daos_eq_destroy_force(eqh), 0);
+    CHECK(now_us() - t0 < 1 * SEC);
+    CHECK_EQ(rec.calls, 1);
+    CHECK_EQ(rec.rc, -EINTR);
+    CHECK_RC(daos_eq_query(eqh, DAOS_EVQ_ALL, 0, NULL), -EBADF);
+    CHECK_RC(daos_event_fini(&user), -ENOENT);
+    CHECK_RC(daos_event_fini(&parent), -ENOENT);
+    CHECK_RC(daos_event_fini(&kids[0]), -ENOENT);
+    CHECK_RC(daos_event_complete(&user, 0), -ENOENT);
 
     /* on an idle EQ it is a plain destroy */
     eqh = new_eq();
