@@ -2,6 +2,7 @@
  * SPEC §2, §3 and §12; contract /tmp/contract/API.md. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -652,6 +653,81 @@ static void test_destroy_force_wakes_poller(void)
     CHECK_RC(daos_event_fini(&ev), -ENOENT);
 }
 
+
+/* a thread blocked in daos_event_test on an event is released by destroy_force */
+struct blocked_tester {
+    struct daos_event *ev;
+    int rc;
+    bool done;
+    _Atomic int64_t t_return;
+};
+
+static void *blocked_test_thread(void *arg)
+{
+    struct blocked_tester *bt = arg;
+    bt->rc = daos_event_test(bt->ev, DAOS_EQ_WAIT, &bt->done);
+    bt->t_return = now_us();
+    return NULL;
+}
+
+static void test_destroy_force_wakes_tester(void)
+{
+    daos_handle_t eqh = new_eq();
+    struct daos_event ev;
+    memset(&ev, 0, sizeof(ev));
+    CHECK_RC(daos_event_init(&ev, eqh, NULL), 0);
+    CHECK_RC(daos_noop(&ev, 10 * SEC), 0);
+    struct blocked_tester bt = { &ev, 12345, false, 0 };
+    pthread_t th;
+    CHECK_EQ(pthread_create(&th, NULL, blocked_test_thread, &bt), 0);
+    sleep_us(100 * MS);
+    CHECK_EQ(bt.t_return, 0); /* still waiting */
+    int64_t t0 = now_us();
+    CHECK_RC(daos_eq_destroy_force(eqh), 0);
+    pthread_join(th, NULL);
+    CHECK(bt.t_return - t0 < 1 * SEC);
+    /* it saw the aborted completion, or was told the event/EQ is gone */
+    CHECK((bt.rc == 0 && bt.done) || bt.rc == -EBADF || bt.rc == -ENOENT);
+    CHECK_RC(daos_event_fini(&ev), -ENOENT);
+}
+
+/* EQs own descriptors (a ring, eventfds): create/destroy must not leak them */
+static int count_fds(void)
+{
+    int n = 0;
+    for (int fd = 0; fd < 4096; fd++)
+        if (fcntl(fd, F_GETFD) != -1) n++;
+    return n;
+}
+
+static void test_no_fd_leak(void)
+{
+    int before = count_fds();
+    int last_fd = -1;
+    for (int i = 0; i < 300; i++) {
+        daos_handle_t eqh = new_eq();
+        struct daos_event ev;
+        memset(&ev, 0, sizeof(ev));
+        CHECK_RC(daos_event_init(&ev, eqh, NULL), 0);
+        if (i % 2) CHECK_RC(daos_eq_get_fd(eqh, &last_fd), 0);
+        CHECK_RC(daos_noop(&ev, i % 3 ? 0 : 1000), 0);
+        struct daos_event *evs[1];
+        CHECK_RC(daos_eq_poll(eqh, 0, 5 * SEC, 1, evs), 1);
+        CHECK_RC(daos_event_fini(&ev), 0);
+        if (i % 5 == 0) CHECK_RC(daos_eq_destroy_force(eqh), 0);
+        else CHECK_RC(daos_eq_destroy(eqh), 0);
+    }
+    CHECK_EQ(count_fds(), before);
+    /* many EQs alive at once */
+    enum { N = 64 };
+    daos_handle_t eqs[N];
+    for (int i = 0; i < N; i++)
+        CHECK_RC(daos_eq_create(&eqs[i]), 0);
+    for (int i = 0; i < N; i++)
+        CHECK_RC(daos_eq_destroy(eqs[i]), 0);
+    CHECK_EQ(count_fds(), before);
+}
+
 int main(void)
 {
     RUN(test_create_destroy);
@@ -666,5 +742,7 @@ int main(void)
     RUN(test_event_limit);
     RUN(test_destroy_force);
     RUN(test_destroy_force_wakes_poller);
+    RUN(test_destroy_force_wakes_tester);
+    RUN(test_no_fd_leak);
     return harness_summary();
 }

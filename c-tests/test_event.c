@@ -488,6 +488,7 @@ struct cb_state {
     int ret;             /* what the callback returns */
     int query_completed; /* daos_eq_query(COMPLETED) from inside the callback */
     int query_all;
+    int poll_rc;         /* daos_eq_poll(NOWAIT) from inside the callback */
 };
 
 static int comp_cb(void *arg, struct daos_event *ev, int rc)
@@ -500,6 +501,8 @@ static int comp_cb(void *arg, struct daos_event *ev, int rc)
     /* library calls from the callback must not deadlock */
     s->query_completed = daos_eq_query(eqh, DAOS_EVQ_COMPLETED, 0, NULL);
     s->query_all = daos_eq_query(eqh, DAOS_EVQ_ALL, 0, NULL);
+    struct daos_event *evs[1];
+    s->poll_rc = daos_eq_poll(eqh, 0, DAOS_EQ_NOWAIT, 1, evs); /* nothing pollable yet */
     return s->ret;
 }
 
@@ -519,6 +522,7 @@ static void test_comp_cb(void)
     CHECK_PTR_EQ(s.seen_arg, &s);
     CHECK_EQ(s.seen_rc, 0);
     CHECK_EQ(s.query_completed, 0); /* not yet pollable while the callback ran */
+    CHECK_RC(s.poll_rc, 0);
     CHECK(s.query_all >= 0);        /* the call worked from inside the callback */
     CHECK_EQ(ev.ev_error, 0);
     /* only the next completion */
@@ -556,6 +560,7 @@ static void test_comp_cb(void)
     CHECK_EQ(s4.calls, 1);
     CHECK_EQ(s4.seen_rc, 0);
     CHECK_EQ(s4.query_completed, 0);
+    CHECK_RC(s4.poll_rc, 0);
     CHECK_EQ(ev.ev_error, 0);
 
     /* aborted noop: the callback sees -EINTR */

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -293,10 +294,92 @@ static void test_blocked_waiters(void)
     CHECK(now_us() - t0 < 2 * SEC);
 }
 
+/* aborts racing completions, with pollers on other threads: every dispatched
+ * event comes back exactly once, with 0 (the noop won) or -EINTR (the cancel
+ * won) */
+struct abort_ctx {
+    daos_handle_t eqh;
+    struct slot slots[32];
+    _Atomic long done, errors, eintr;
+    long total;
+    int64_t deadline;
+};
+
+static void *abort_poller(void *arg)
+{
+    struct abort_ctx *c = arg;
+    struct daos_event *evs[8];
+    while (c->done < c->total && now_us() < c->deadline) {
+        int n = daos_eq_poll(c->eqh, 0, 20 * MS, 8, evs);
+        if (n < 0) { c->errors++; break; }
+        for (int i = 0; i < n; i++) {
+            struct slot *s = (struct slot *)evs[i];
+            if (s < c->slots || s >= c->slots + 32) { c->errors++; continue; }
+            if (s->ev.ev_error == -EINTR) c->eintr++;
+            else if (s->ev.ev_error != 0) c->errors++;
+            s->completed++;
+            /* hand the slot back to the dispatcher last */
+            if (atomic_exchange(&s->outstanding, 0) != 1) c->errors++;
+            c->done++;
+        }
+    }
+    return NULL;
+}
+
+static void test_abort_races(void)
+{
+    struct abort_ctx *c = calloc(1, sizeof(*c));
+    c->total = 20000;
+    c->deadline = now_us() + DEADLINE_US;
+    CHECK_RC(daos_eq_create(&c->eqh), 0);
+    for (int i = 0; i < 32; i++)
+        CHECK_RC(daos_event_init(&c->slots[i].ev, c->eqh, NULL), 0);
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        CHECK_EQ(pthread_create(&th[i], NULL, abort_poller, c), 0);
+    long issued = 0, refused = 0;
+    unsigned seed = 7;
+    while (issued < c->total && now_us() < c->deadline) {
+        struct slot *s = &c->slots[issued % 32];
+        if (atomic_load(&s->outstanding)) { sched_yield(); continue; }
+        atomic_store(&s->outstanding, 1);
+        s->dispatched++;
+        seed = seed * 1103515245u + 12345u;
+        uint64_t delay = (seed >> 16) % 4 == 0 ? 0 : (seed >> 16) % 300; /* us */
+        int rc = daos_noop(&s->ev, delay);
+        if (rc != 0) { refused++; atomic_store(&s->outstanding, 0); s->dispatched--; continue; }
+        issued++;
+        if ((seed >> 8) % 3 != 0) {
+            if ((seed >> 4) % 2) sched_yield();
+            rc = daos_event_abort(&s->ev); /* in flight, or already completed/polled */
+            if (rc != 0) c->errors++;
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    printf("   %ld dispatched, %ld completed (%ld with -EINTR)\n", issued, (long)c->done,
+           (long)c->eintr);
+    CHECK_EQ(issued, c->total);
+    CHECK_EQ(refused, 0);
+    CHECK_EQ(c->done, c->total);
+    CHECK_EQ(c->errors, 0);
+    CHECK(c->eintr > 0); /* some cancels won */
+    long mismatch = 0;
+    for (int i = 0; i < 32; i++)
+        mismatch += c->slots[i].dispatched != c->slots[i].completed;
+    CHECK_EQ(mismatch, 0);
+    CHECK_RC(daos_eq_query(c->eqh, DAOS_EVQ_ALL, 0, NULL), 0);
+    for (int i = 0; i < 32; i++)
+        CHECK_RC(daos_event_fini(&c->slots[i].ev), 0);
+    CHECK_RC(daos_eq_destroy(c->eqh), 0);
+    free(c);
+}
+
 int main(void)
 {
     RUN(test_one_eq_four_pollers);
     RUN(test_several_eqs);
     RUN(test_blocked_waiters);
+    RUN(test_abort_races);
     return harness_summary();
 }
