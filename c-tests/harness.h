@@ -12,6 +12,12 @@
 #ifndef DAOS_RS_C_TESTS_HARNESS_H
 #define DAOS_RS_C_TESTS_HARNESS_H
 
+/* now_us/sleep_us use POSIX clocks: put `#define _GNU_SOURCE` (or
+ * _POSIX_C_SOURCE 200809L) at the very top of the test file. */
+#if !defined(_GNU_SOURCE) && !(defined(_POSIX_C_SOURCE) && _POSIX_C_SOURCE >= 200809L)
+#error "define _GNU_SOURCE or _POSIX_C_SOURCE 200809L before any #include"
+#endif
+
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>

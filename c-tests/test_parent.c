@@ -360,6 +360,32 @@ static void test_abort_parent(void)
         CHECK_RC(daos_event_fini(&f.kid[i]), -ENOENT);
 }
 
+static void test_fini_completed_family(void)
+{
+    struct family f;
+    struct daos_event *evs[4];
+    family_init(&f);
+    for (int i = 0; i < NKIDS; i++)
+        CHECK_RC(daos_event_launch(&f.kid[i]), 0);
+    /* daos_event_test on the parent: not done while children are in flight */
+    bool done = true;
+    CHECK_RC(daos_event_test(&f.parent, 0, &done), 0);
+    CHECK_EQ(done, false);
+    CHECK_RC(daos_event_test(&f.parent, 20 * MS, &done), 0);
+    CHECK_EQ(done, false);
+    /* a child that is not in flight ignores abort; the family goes on */
+    for (int i = 0; i < NKIDS; i++)
+        CHECK_RC(daos_event_complete(&f.kid[i], i == 3 ? -EIO : 0), 0);
+    CHECK_RC(daos_event_abort(&f.kid[0]), 0);
+    CHECK_RC(daos_eq_query(eqh, DAOS_EVQ_COMPLETED, 0, NULL), 1);
+    /* the parent is COMPLETE, unpolled: fini removes it and its children silently */
+    CHECK_RC(daos_event_fini(&f.parent), 0);
+    CHECK_RC(daos_eq_query(eqh, DAOS_EVQ_ALL, 0, NULL), 0);
+    CHECK_RC(daos_eq_poll(eqh, 0, DAOS_EQ_NOWAIT, 4, evs), 0);
+    for (int i = 0; i < NKIDS; i++)
+        CHECK_RC(daos_event_fini(&f.kid[i]), -ENOENT);
+}
+
 static void test_destroy_with_family(void)
 {
     daos_handle_t saved = eqh;
@@ -390,6 +416,7 @@ int main(void)
     RUN(test_eperm);
     RUN(test_child_ignores_eqh);
     RUN(test_abort_parent);
+    RUN(test_fini_completed_family);
     RUN(test_destroy_with_family);
     CHECK_RC(daos_eq_query(eqh, DAOS_EVQ_ALL, 0, NULL), 0);
     CHECK_RC(daos_eq_destroy(eqh), 0);

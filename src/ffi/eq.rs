@@ -182,7 +182,10 @@ pub extern "C" fn daos_eq_destroy_force(eqh: daos_handle_t) -> c_int {
 /// poll (a poll then clears it). The EQ owns the descriptor: do not close or
 /// read it; it is closed by `daos_eq_destroy`. Every call returns the same fd.
 /// Once it has been asked for, operations are handed to the kernel as soon as
-/// they are dispatched.
+/// they are dispatched. With the io_uring engine the kernel finishes an
+/// operation in the thread that submitted it, which can interrupt that thread's
+/// `epoll_wait`/`poll` with EINTR (no signal is involved): retry, as event
+/// loops do.
 ///
 /// \param eqh [IN] the EQ.
 /// \param fd  [OUT] the descriptor; written only on success.
