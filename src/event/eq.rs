@@ -331,6 +331,12 @@ impl Eq {
         })
     }
 
+    /// Sets this EQ's event limit (tests; callers use `DAOS_RS_EQ_MAX_EVENTS`).
+    #[cfg(test)]
+    pub fn set_max_events(&self, n: usize) {
+        self.inner.lock().max_events = n;
+    }
+
     fn lock(&self) -> Result<MutexGuard<'_, Inner>> {
         let g = self.inner.lock();
         if g.destroyed {

@@ -195,9 +195,9 @@ fn synchronous_noop_waits() {
 
 #[test]
 fn event_limit_and_liveness() {
-    std::env::set_var("DAOS_RS_EQ_MAX_EVENTS", "2");
+    // Not through the environment: tests run in parallel in one process.
     let eq = eq_create().unwrap();
-    std::env::remove_var("DAOS_RS_EQ_MAX_EVENTS");
+    find_eq(eq).unwrap().set_max_events(2);
     let (mut a, mut b, mut c) = (Ev::new(), Ev::new(), Ev::new());
     event_init(a.p(), eq, None).unwrap();
     assert_eq!(event_init(a.p(), eq, None).unwrap_err().errno(), libc::EALREADY);
