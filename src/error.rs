@@ -22,8 +22,6 @@ pub enum Error {
     MFile(String),
     #[error("out of memory: {0}")]
     NoMem(String),
-    #[error("interrupted: {0}")]
-    Intr(String),
     #[error("{msg} (errno {errno})")]
     Os { errno: i32, msg: String },
 }
@@ -40,7 +38,6 @@ impl Error {
             Error::Already(_) => libc::EALREADY,
             Error::MFile(_) => libc::EMFILE,
             Error::NoMem(_) => libc::ENOMEM,
-            Error::Intr(_) => libc::EINTR,
             Error::Os { errno, .. } => *errno,
         }
     }
@@ -59,7 +56,7 @@ impl Error {
     /// Errors that are ordinary flow control rather than bad input; they are
     /// logged at `info` instead of `warn`.
     pub fn is_flow(&self) -> bool {
-        matches!(self, Error::Busy(_) | Error::Already(_) | Error::Intr(_))
+        matches!(self, Error::Busy(_) | Error::Already(_))
     }
 }
 

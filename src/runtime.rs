@@ -7,7 +7,7 @@
 //! its locks may have been held by threads that do not exist there.
 
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, Ordering};
-use std::sync::{Arc, Once};
+use std::sync::Once;
 
 use crate::event::Eq;
 use crate::handle::{HandleTable, HandleType};
@@ -143,10 +143,4 @@ pub fn eq_max_events() -> usize {
 /// The fork generation: changes in a child process after each fork.
 pub fn fork_gen() -> u64 {
     FORK_GEN.load(Ordering::Relaxed)
-}
-
-#[allow(dead_code)]
-fn _assert_send_sync() {
-    fn f<T: Send + Sync>() {}
-    f::<Arc<Eq>>();
 }

@@ -764,12 +764,12 @@ impl Eq {
                 .collect();
             for slot in busy {
                 g.abort_event(slot);
-                let user_kids: Vec<usize> = std::iter::once(slot)
+                // Nothing cancels a user-launched event: complete it here.
+                let user_events: Vec<usize> = std::iter::once(slot)
                     .chain(g.events[slot].children.iter().copied())
                     .filter(|&s| g.events[s].user && g.events[s].state == EvState::Abort)
-                    .filter(|&s| g.events[s].children.is_empty())
                     .collect();
-                for s in user_kids {
+                for s in user_events {
                     g.complete_event(s, -libc::EINTR);
                 }
             }
