@@ -26,6 +26,24 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+/* Marks the flexible array members of daos_mmd and daos_iod (C99; an
+ * extension in C++, accepted quietly by GCC and Clang). */
+#if defined(__GNUC__) || defined(__clang__)
+#define DAOS_RS_FLEX __extension__
+#else
+#define DAOS_RS_FLEX
+#endif
+
+
+/**
+ * `sealed` of a segment whose writer is still open.
+ */
+#define UNSEALED UINT64_MAX
+
+/**
+ * Largest shard id + 1.
+ */
+#define MAX_SHARDS (1 << 20)
 
 /**
  * As an epoch's `seq`: the highest epoch (all ones as a 64-bit value).
@@ -56,6 +74,122 @@
  * Patch version of this library.
  */
 #define DAOS_RS_VERSION_PATCH 0
+
+/**
+ * target is unknown
+ */
+#define DAOS_TARGET_ST_UNKNOWN -2
+
+/**
+ * target is disabled by the administrator
+ */
+#define DAOS_TARGET_ST_DISABLED -1
+
+/**
+ * Extension: the health of a fully healthy target (0 - 100 are health levels);
+ * `daos_sys_target_set_status(h, t, DAOS_TARGET_ST_HEALTHY)` enables a target.
+ */
+#define DAOS_TARGET_ST_HEALTHY 100
+
+/**
+ * An unknown (unspecified) cage, rack or node in `struct daos_location`.
+ */
+#define DAOS_LOC_UNKNOWN -1
+
+/**
+ * Maximum number of failover locations of a target.
+ */
+#define DAOS_TARGET_MAX_FAILOVER 4
+
+/**
+ * container open mode: read-only
+ */
+#define DAOS_COO_RO 1
+
+/**
+ * container open mode: read-write
+ */
+#define DAOS_COO_RW (1 << 1)
+
+/**
+ * create container if it does not exist
+ */
+#define DAOS_COO_CREATE (1 << 2)
+
+/**
+ * tell DAOS to not retain request and data for replay (accepted, no effect)
+ */
+#define DAOS_COO_OWN_RECOV (1 << 3)
+
+/**
+ * Anchor value meaning a listing is complete.
+ */
+#define DAOS_LIST_END 18446744073709551615ull
+
+/**
+ * object open mode: read-only
+ */
+#define DAOS_OBJ_RO (1 << 1)
+
+/**
+ * object open mode: read & write
+ */
+#define DAOS_OBJ_RW (1 << 2)
+
+/**
+ * buffered write: the data is copied during the call
+ */
+#define DAOS_OBJ_IO_BUFFERED (1 << 3)
+
+/**
+ * random I/O (a hint)
+ */
+#define DAOS_OBJ_IO_RAND (1 << 4)
+
+/**
+ * sequential I/O (a hint)
+ */
+#define DAOS_OBJ_IO_SEQ (1 << 5)
+
+/**
+ * Deprecated, kept for compatibility: buffered read-write.
+ */
+#define DAOS_OBJ_EXCL (DAOS_OBJ_IO_BUFFERED | DAOS_OBJ_RW)
+
+/**
+ * `daos_sys_format` flag: skip the performance probe of the targets.
+ */
+#define DAOS_SYS_FORMAT_NO_PROBE 1
+
+/**
+ * `Ext::seg` of a punch.
+ */
+#define NO_SEG UINT32_MAX
+
+/**
+ * `Ext::owner` of published (committed or sealed) data.
+ */
+#define PUBLISHED 0
+
+#define HEADER 4096
+
+#define CHUNK 4096
+
+#define REC_HDR 64
+
+#define KIND_WRITE 1
+
+#define KIND_PUNCH 2
+
+/**
+ * Largest extent one record describes (bigger writes become several records).
+ */
+#define MAX_REC_LEN (1 << 28)
+
+/**
+ * Container status reported by `daos_container_open`.
+ */
+typedef uint32_t daos_container_status_t;
 
 /**
  * Generic handle of an event queue, system container, container or object.
@@ -105,6 +239,103 @@ typedef struct daos_event {
 } daos_event;
 
 /**
+ * An epoch: a version number of a container's content.
+ */
+typedef struct daos_epoch_t {
+  /**
+   * epoch sequence number
+   */
+  uint64_t seq;
+} daos_epoch_t;
+
+/**
+ * Container information (`daos_container_query`).
+ */
+typedef struct daos_container_info {
+  /**
+   * user-id of owner
+   */
+  uid_t ci_uid;
+  /**
+   * group-id of owner
+   */
+  gid_t ci_gid;
+  /**
+   * number of shards
+   */
+  uint32_t ci_nshard;
+  /**
+   * number of shards are stuck to commit
+   */
+  uint32_t ci_nshard_stuck;
+  /**
+   * number of disabled shards
+   */
+  uint32_t ci_nshard_disabled;
+} daos_container_info;
+
+/**
+ * What `daos_container_list_shard` lists.
+ */
+typedef uint32_t daos_shard_list_t;
+
+/**
+ * Byte offset inside an object.
+ */
+typedef uint64_t daos_off_t;
+
+/**
+ * A shard added or disabled, reported by `daos_container_listen`.
+ */
+typedef struct daos_shard_event {
+  /**
+   * shard ID
+   */
+  uint32_t se_shard;
+  /**
+   * target ID of this shard
+   */
+  uint32_t se_target;
+  /**
+   * target health status, see DAOS_TARGET_ST_* for details
+   * (DAOS_TARGET_ST_DISABLED for a disabled shard)
+   */
+  int se_status;
+  /**
+   * epoch of shard operation
+   */
+  struct daos_epoch_t se_epoch;
+} daos_shard_event;
+
+/**
+ * Epoch information (`daos_epoch_query`).
+ */
+typedef struct daos_epoch_info {
+  /**
+   * Highest Committed Epoch: committed on every enabled shard; the latest
+   * readable epoch of the container
+   */
+  struct daos_epoch_t epi_hce;
+  /**
+   * Oldest readable epoch
+   */
+  struct daos_epoch_t epi_hce_oldest;
+  /**
+   * Slipped epoch of current open
+   */
+  struct daos_epoch_t epi_hce_slipped;
+  /**
+   * Highest Shard Epoch: committed on some shard; > HCE only after a
+   * partly failed commit
+   */
+  struct daos_epoch_t epi_hse;
+  /**
+   * the last layout changed epoch before and including `epi_hse`
+   */
+  struct daos_epoch_t epi_layout_changed;
+} daos_epoch_info;
+
+/**
  * What `daos_eq_query` counts.
  */
 typedef uint32_t daos_ev_query_t;
@@ -117,24 +348,260 @@ typedef uint32_t daos_ev_query_t;
 typedef int (*daos_event_comp_cb_t)(void *arg, struct daos_event *ev, int rc);
 
 /**
- * An epoch: a version number of a container's content.
+ * Object ID.
  */
-typedef struct daos_epoch_t {
+typedef struct daos_obj_id_t {
   /**
-   * epoch sequence number
+   * the shard ID (20 bits)
    */
-  uint64_t seq;
-} daos_epoch_t;
-
-/**
- * Byte offset inside an object.
- */
-typedef uint64_t daos_off_t;
+  uint64_t o_id_hi;
+  /**
+   * the object within the shard
+   */
+  uint64_t o_id_lo;
+} daos_obj_id_t;
 
 /**
  * Size in bytes.
  */
 typedef uint64_t daos_size_t;
+
+/**
+ * A memory buffer fragment.
+ */
+typedef struct daos_mm_frag {
+  void *mf_addr;
+  daos_size_t mf_nob;
+} daos_mm_frag;
+
+/**
+ * Memory descriptor: `mmd_nfrag` fragments, the source of a write or the
+ * target of a read. Allocate it with room for the fragments.
+ */
+typedef struct daos_mmd {
+  unsigned long mmd_nfrag;
+  DAOS_RS_FLEX struct daos_mm_frag mmd_frag[];
+} daos_mmd;
+
+/**
+ * An extent of an object.
+ */
+typedef struct daos_io_frag {
+  daos_off_t if_offset;
+  daos_size_t if_nob;
+} daos_io_frag;
+
+/**
+ * I/O descriptor: `iod_nfrag` object extents, the destination of a write or
+ * the source of a read.
+ */
+typedef struct daos_iod {
+  unsigned long iod_nfrag;
+  DAOS_RS_FLEX struct daos_io_frag iod_frag[];
+} daos_iod;
+
+/**
+ * Storage type of a target.
+ */
+typedef uint32_t daos_target_type_t;
+
+/**
+ * Placement information in the storage tree.
+ */
+typedef struct daos_location {
+  /**
+   * cage number
+   */
+  int lc_cage;
+  /**
+   * rack number
+   */
+  int lc_rack;
+  /**
+   * node number
+   */
+  int lc_node;
+} daos_location;
+
+/**
+ * Locations of a target: the current one and its failover nodes.
+ */
+typedef struct daos_target_loc {
+  /**
+   * location offset of current node in `tl_failovers`
+   */
+  uint32_t tl_current;
+  /**
+   * number of failover nodes of this target
+   */
+  uint32_t tl_nlocs;
+  /**
+   * location of failover nodes
+   */
+  struct daos_location tl_failovers[DAOS_TARGET_MAX_FAILOVER];
+} daos_target_loc;
+
+/**
+ * Space of a shard at an epoch.
+ */
+typedef struct daos_shard_space {
+  /**
+   * number of non-empty object
+   */
+  daos_size_t sai_nobjs;
+  /**
+   * space used (bytes of the shard's files on its target)
+   */
+  daos_size_t sai_used;
+} daos_shard_space;
+
+/**
+ * Shard information (`daos_shard_query`).
+ */
+typedef struct daos_shard_info {
+  uint32_t sai_target;
+  /**
+   * storage type
+   */
+  daos_target_type_t sai_type;
+  /**
+   * target health status, see DAOS_TARGET_ST_* for details
+   * (DAOS_TARGET_ST_DISABLED for a disabled shard)
+   */
+  int sai_status;
+  /**
+   * shard location
+   */
+  struct daos_target_loc sai_location;
+  /**
+   * space infomation of the shard
+   */
+  struct daos_shard_space sai_space;
+} daos_shard_info;
+
+/**
+ * A change of a target's status, reported by `daos_sys_listen`.
+ */
+typedef struct daos_target_event {
+  /**
+   * target ID
+   */
+  uint32_t te_target;
+  /**
+   * target health status, see DAOS_TARGET_ST_* for details
+   */
+  int te_status;
+} daos_target_event;
+
+/**
+ * The four layers of the storage tree.
+ */
+typedef uint32_t daos_loc_type_t;
+
+/**
+ * Location ID of a cage, rack, node or target: one footprint of `daos_sys_query`.
+ */
+typedef struct daos_loc_key {
+  /**
+   * location type of this ID: DAOS_LOC_TYP_CAGE/RACK/NODE/TARGET
+   */
+  daos_loc_type_t lk_type;
+  /**
+   * logic ID of cage/rack/node/target
+   */
+  uint32_t lk_id;
+} daos_loc_key;
+
+/**
+ * Performance of a target, measured by `daos_sys_format` (unless
+ * `DAOS_SYS_FORMAT_NO_PROBE`) or by `daos-rs target probe`; 0 if never measured.
+ */
+typedef struct daos_target_perf {
+  /**
+   * sequential read bandwidth, MB/s
+   */
+  uint32_t tp_rdbw;
+  /**
+   * block size of the read bandwidth measurement, bytes
+   */
+  uint32_t tp_rdbw_bs;
+  /**
+   * sequential write bandwidth (to stable storage), MB/s
+   */
+  uint32_t tp_wrbw;
+  /**
+   * block size of the write bandwidth measurement, bytes
+   */
+  uint32_t tp_wrbw_bs;
+  /**
+   * random read operations per second
+   */
+  uint32_t tp_iops;
+  /**
+   * block size of the IOPS measurement, bytes
+   */
+  uint32_t tp_iops_bs;
+} daos_target_perf;
+
+/**
+ * Space of a target.
+ */
+typedef struct daos_target_space {
+  /**
+   * capacity of the target (bytes, from statvfs)
+   */
+  daos_size_t ts_size;
+  /**
+   * free space of target (bytes available to this user, from statvfs)
+   */
+  daos_size_t ts_free;
+  /**
+   * number of shards in this target
+   */
+  uint32_t ts_nshard;
+} daos_target_space;
+
+/**
+ * Affinity of a target.
+ */
+typedef struct daos_target_aff {
+  /**
+   * reserved for target CPU affinity (-1: none)
+   */
+  int ta_cpu_aff;
+  /**
+   * network distance: 0 for a target attached to this node
+   */
+  int ta_net_dist;
+  /**
+   * latency from caller to target (micro-second), from the probe
+   */
+  uint64_t ta_latency;
+} daos_target_aff;
+
+/**
+ * Detailed information of a target (`daos_sys_query_target`).
+ */
+typedef struct daos_target_info {
+  /**
+   * target health status, see DAOS_TARGET_ST_* for details
+   */
+  int ti_status;
+  /**
+   * storage type
+   */
+  daos_target_type_t ti_type;
+  /**
+   * target location
+   */
+  struct daos_target_loc ti_loc;
+  /**
+   * bandwidth information of target
+   */
+  struct daos_target_perf ti_perf;
+  struct daos_target_space ti_space;
+  struct daos_target_aff ti_affinity;
+} daos_target_info;
 
 #define DAOS_EV_NONE 0
 
@@ -234,9 +701,284 @@ typedef uint64_t daos_size_t;
  */
 #define DAOS_EVQ_ALL (DAOS_EVQ_COMPLETED | DAOS_EVQ_INFLIGHT)
 
+/**
+ * all shards are in consistent status
+ */
+#define DAOS_CONTAINER_ST_OK 0
+
+/**
+ * some shards are stuck to commit (an enabled shard's committed epoch < HSE)
+ */
+#define DAOS_CONTAINER_ST_STUCK 1
+
+/**
+ * some shards are inaccessible (their target is disabled or missing)
+ */
+#define DAOS_CONTAINER_ST_FAULTY 2
+
+/**
+ * the container's metadata fails its checksum; the handle is read-only
+ */
+#define DAOS_CONTAINER_ST_CORRUPT 3
+
+#define DAOS_TARGET_TYPE_HDD 0
+
+#define DAOS_TARGET_TYPE_SSD 1
+
+#define DAOS_LOC_TYP_UNKNOWN 0
+
+#define DAOS_LOC_TYP_CAGE 1
+
+#define DAOS_LOC_TYP_RACK 2
+
+#define DAOS_LOC_TYP_NODE 3
+
+#define DAOS_LOC_TYP_TARGET 4
+
+/**
+ * query all shards
+ */
+#define DAOS_SHARD_LS_ALL 0
+
+/**
+ * query all shards stuck to commit
+ */
+#define DAOS_SHARD_LS_STUCK 1
+
+/**
+ * query all disabled shards
+ */
+#define DAOS_SHARD_LS_DISABLED 2
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Opens a container: a file at `path` inside a store.
+ *
+ * `mode` is exactly one of `DAOS_COO_RO` / `DAOS_COO_RW`, optionally with
+ * `DAOS_COO_CREATE` (create an empty container, with no shards, if `path`
+ * does not exist; its directory must exist inside a store) and
+ * `DAOS_COO_OWN_RECOV` (accepted, no effect). A handle reads at HCE until
+ * slipped. A container whose metadata fails its checksum opens read-only
+ * with status CORRUPT.
+ *
+ * \param path     [IN] the container's path.
+ * \param mode     [IN] open mode (DAOS_COO_*).
+ * \param nprocess [IN] 1 (or 0) for an ordinary open; > 1 (collective open)
+ *                 gives -ENOSYS in this version.
+ * \param status   [OUT] OK, STUCK (an enabled shard's committed epoch is
+ *                 below HSE), FAULTY (a shard's target is disabled or
+ *                 missing) or CORRUPT.
+ * \param coh      [OUT] the container handle.
+ * \param event    [IN] completion event, or NULL.
+ *
+ * \return 0; -EINVAL bad mode, NULL argument, or `path` is not a container;
+ *         -ENOENT missing without CREATE, or not inside a store; -EACCES file
+ *         permissions refuse the mode.
+ */
+int daos_container_open(const char *path,
+                        unsigned int mode,
+                        unsigned int nprocess,
+                        daos_container_status_t *status,
+                        struct daos_handle_t *coh,
+                        struct daos_event *event);
+
+/**
+ * Closes a container handle and every object handle opened through it
+ * (later calls on them give -EBADF). Writes of this handle in epochs above
+ * HSE that were not committed are discarded. Pending waits and listens of
+ * the handle complete with -EBADF (listens) or stay until the next commit.
+ *
+ * \param coh   [IN] container handle.
+ * \param event [IN] completion event, or NULL.
+ *
+ * \return 0; -EBADF bad handle; an I/O error recording the close.
+ */
+int daos_container_close(struct daos_handle_t coh, struct daos_event *event);
+
+/**
+ * Removes a container and its shards. Handles open on it keep working until
+ * closed (POSIX semantics); its space is reclaimed at the last close.
+ *
+ * \param path  [IN] the container's path.
+ * \param event [IN] completion event, or NULL.
+ *
+ * \return 0; -EINVAL NULL path or not a container; -ENOENT no such file.
+ */
+int daos_container_unlink(const char *path, struct daos_event *event);
+
+/**
+ * Makes a snapshot: a new, independent container at `snapshot` (in the same
+ * store) whose HCE is `epoch` and whose content is this container's content
+ * at `epoch`. Costs metadata only: the data files are shared by hard links
+ * (they are append-only and never rewritten in place). Disabled shards are
+ * not cloned.
+ *
+ * \param coh      [IN] container handle.
+ * \param epoch    [IN] a committed epoch (<= HCE), still readable.
+ * \param snapshot [IN] path of the new container (must not exist).
+ * \param event    [IN] completion event, or NULL.
+ *
+ * \return 0; -EINVAL `epoch` above HCE, NULL path, or path in another store;
+ *         -ESTALE `epoch` below the oldest readable epoch; -EEXIST path
+ *         exists; -EBADF bad handle.
+ */
+int daos_container_snapshot(struct daos_handle_t coh,
+                            struct daos_epoch_t epoch,
+                            const char *snapshot,
+                            struct daos_event *event);
+
+/**
+ * Container information: owner, number of shards, stuck and disabled ones.
+ *
+ * \param coh   [IN] container handle.
+ * \param epoch [IN/OUT] a committed epoch to query, or DAOS_EPOCH_HIGHEST
+ *              (or any epoch above HCE): then set to HSE on completion.
+ * \param info  [OUT] written on success.
+ * \param event [IN] completion event, or NULL.
+ *
+ * \return 0; -EINVAL NULL argument; -EBADF bad handle.
+ */
+int daos_container_query(struct daos_handle_t coh,
+                         struct daos_epoch_t *epoch,
+                         struct daos_container_info *info,
+                         struct daos_event *event);
+
+/**
+ * Lists shard ids of the container, in increasing order: all of them
+ * (`DAOS_SHARD_LS_ALL`), the stuck ones, or the disabled ones. The layout is
+ * not versioned: `epoch` is accepted and the current layout listed.
+ *
+ * \param coh    [IN] container handle.
+ * \param epoch  [IN] epoch (see above).
+ * \param opc    [IN] DAOS_SHARD_LS_ALL / STUCK / DISABLED.
+ * \param anchor [IN/OUT] 0 to start; on completion the anchor of the next
+ *               call, or DAOS_LIST_END when everything was listed.
+ * \param shardn [IN] size of `shards`.
+ * \param shards [OUT] shard ids; unused slots are set to (unsigned)-1.
+ * \param event  [IN] completion event, or NULL.
+ *
+ * \return 0; -EINVAL bad `opc` or NULL argument; -EBADF bad handle.
+ */
+int daos_container_list_shard(struct daos_handle_t coh,
+                              struct daos_epoch_t epoch,
+                              daos_shard_list_t opc,
+                              daos_off_t *anchor,
+                              unsigned int shardn,
+                              unsigned int *shards,
+                              struct daos_event *event);
+
+/**
+ * Waits for a layout change (a shard added or disabled) relative to what
+ * this handle last saw (at open, or at its last listen). Completes at once
+ * if there is one already. `daos_event_abort` ends a pending listen with
+ * -EINTR; closing the handle ends it with -EBADF.
+ *
+ * \param coh   [IN] container handle.
+ * \param sevn  [IN/OUT] capacity of `sevs` (>= 1); on completion the number
+ *              of events stored.
+ * \param sevs  [OUT] shard events (`se_status` DAOS_TARGET_ST_DISABLED for a
+ *              disabled shard, 100 for an added one).
+ * \param event [IN] completion event, or NULL (blocks until a change).
+ *
+ * \return 0; -EINVAL NULL argument or `*sevn == 0`; -EBADF bad handle.
+ */
+int daos_container_listen(struct daos_handle_t coh,
+                          unsigned int *sevn,
+                          struct daos_shard_event *sevs,
+                          struct daos_event *event);
+
+/**
+ * Makes this handle's writes durable on every shard (all of its writes; the
+ * data and journals of its segments are fsynced in parallel).
+ *
+ * \param coh   [IN] container handle.
+ * \param epoch [IN] epoch (writes in epochs <= it; all are flushed).
+ * \param event [IN] completion event, or NULL.
+ *
+ * \return 0; -EBADF bad handle; -EIO / -ENOSPC from the target.
+ */
+int daos_container_flush(struct daos_handle_t coh,
+                         struct daos_epoch_t epoch,
+                         struct daos_event *event);
+
+/**
+ * Moves this handle's read reference to `epoch` (DAOS_EPOCH_HIGHEST or an
+ * epoch above HCE means HCE); moving it backwards does nothing. Versions
+ * below the lowest reference of all open handles (and not kept by a sync
+ * commit) may then be aggregated: reads below it give -ESTALE.
+ *
+ * \return 0; -EBADF bad handle.
+ */
+int daos_epoch_slip(struct daos_handle_t coh, struct daos_epoch_t epoch, struct daos_event *ev);
+
+/**
+ * Waits until HCE >= `*epoch` (DAOS_EPOCH_HIGHEST: until the next commit
+ * after the call). Completes at once if it already is. `daos_event_abort`
+ * ends a pending wait with -EINTR.
+ *
+ * \param coh          [IN] container handle.
+ * \param epoch        [IN/OUT] epoch to wait for; on completion the HCE reached.
+ * \param epoch_layout [OUT] NULL, or the last layout change epoch.
+ * \param ev           [IN] completion event, or NULL (blocks).
+ *
+ * \return 0; -EINVAL NULL `epoch`; -EBADF bad handle.
+ */
+int daos_epoch_wait(struct daos_handle_t coh,
+                    struct daos_epoch_t *epoch,
+                    struct daos_epoch_t *epoch_layout,
+                    struct daos_event *ev);
+
+/**
+ * Epoch information: HCE, oldest readable epoch, this handle's slipped
+ * epoch, HSE, last layout change.
+ *
+ * \return 0; -EINVAL NULL `info`; -EBADF bad handle.
+ */
+int daos_epoch_query(struct daos_handle_t coh, struct daos_epoch_info *info, struct daos_event *ev);
+
+/**
+ * Commits: makes every write of this handle in epochs <= `epoch` durable on
+ * every enabled shard (data and journals fsynced in parallel), then moves
+ * HCE to `epoch` atomically (one metadata update). `epoch <= HCE` does
+ * nothing. If a shard fails (I/O error, no space, target disabled), HCE
+ * stays, HSE becomes `epoch`, the container is STUCK, `*shard_failed` names
+ * the first failed shard and its error is returned; commit again, or
+ * disable the shard and commit `epoch + 1`. `sync`: epoch `epoch` stays
+ * readable for good (never aggregated).
+ *
+ * \param coh          [IN] container handle (RW).
+ * \param epoch        [IN] epoch to commit.
+ * \param sync         [IN] keep this epoch readable.
+ * \param shard_failed [OUT] NULL, or the failed shard (written on failure).
+ * \param ev           [IN] completion event, or NULL.
+ *
+ * \return 0; -EPERM read-only handle; -EBADF bad handle; the failed shard's
+ *         error (-EIO, -ENOSPC).
+ */
+int daos_epoch_commit(struct daos_handle_t coh,
+                      struct daos_epoch_t epoch,
+                      bool sync,
+                      unsigned int *shard_failed,
+                      struct daos_event *ev);
+
+/**
+ * Aborts: drops every write and punch of this handle in epochs >= `epoch`.
+ * Writes issued after the abort completes are kept as normal.
+ *
+ * \param coh          [IN] container handle (RW).
+ * \param epoch        [IN] first epoch to drop (> HCE).
+ * \param shard_failed [OUT] NULL, or the failed shard on an I/O error.
+ * \param ev           [IN] completion event, or NULL.
+ *
+ * \return 0; -EPERM read-only handle or `epoch` <= HCE; -EBADF bad handle.
+ */
+int daos_epoch_abort(struct daos_handle_t coh,
+                     struct daos_epoch_t epoch,
+                     unsigned int *shard_failed,
+                     struct daos_event *ev);
 
 /**
  * Creates an empty event queue (EQ).
@@ -563,6 +1305,359 @@ int daos_event_register_comp_cb(struct daos_event *ev, daos_event_comp_cb_t cb, 
  * Thread-safe.
  */
 int daos_rs_version(int *major, int *minor, int *patch);
+
+/**
+ * Opens an object. Objects always exist (create on write) and are
+ * unbounded; `o_id_hi` is the shard, `o_id_lo` the object in it.
+ *
+ * \param coh   [IN] container handle.
+ * \param oid   [IN] object id.
+ * \param mode  [IN] exactly one of DAOS_OBJ_RO / DAOS_OBJ_RW, optionally
+ *              DAOS_OBJ_IO_BUFFERED (writes copy the data during the call, so
+ *              the buffer may be reused at once), DAOS_OBJ_IO_RAND,
+ *              DAOS_OBJ_IO_SEQ (hints).
+ * \param oh    [OUT] object handle.
+ * \param event [IN] completion event, or NULL.
+ *
+ * \return 0; -EINVAL bad mode or NULL `oh`; -EPERM RW on a read-only
+ *         container; -ENOENT unknown or disabled shard; -EBADF bad handle.
+ */
+int daos_object_open(struct daos_handle_t coh,
+                     struct daos_obj_id_t oid,
+                     unsigned int mode,
+                     struct daos_handle_t *oh,
+                     struct daos_event *event);
+
+/**
+ * Closes an object handle.
+ *
+ * \param oh    [IN] object handle.
+ * \param event [IN] completion event, or NULL.
+ *
+ * \return 0; -EBADF bad handle.
+ */
+int daos_object_close(struct daos_handle_t oh, struct daos_event *event);
+
+/**
+ * Reads object extents at an epoch into memory (scatter-gather).
+ *
+ * The bytes of `mmd` (fragments in order) map one to one onto the extents
+ * of `iod` (in order); the totals must be equal. Each byte gets the newest
+ * committed write or punch with epoch <= `epoch`, or this process's newer
+ * not yet committed writes; bytes never written, or punched, read as zeros.
+ * Data is verified against its checksums: on a mismatch the call fails with
+ * -EIO and the buffer is zeroed, never left with wrong bytes.
+ *
+ * \param oh    [IN] object handle.
+ * \param epoch [IN] epoch to read at (DAOS_EPOCH_HIGHEST: the newest).
+ * \param mmd   [IN] memory fragments; the memory must stay valid until
+ *              completion (the descriptor itself may be freed on return).
+ * \param iod   [IN] object extents (copied during the call).
+ * \param event [IN] completion event, or NULL.
+ *
+ * \return 0; -EINVAL NULL argument, totals differ, an extent beyond 2^63;
+ *         -ESTALE epoch older than the oldest readable one; -ENOENT the
+ *         shard is disabled; -EBADF bad handle; at completion -EIO
+ *         (checksum mismatch, short file) or -EINTR (aborted).
+ */
+int daos_object_read(struct daos_handle_t oh,
+                     struct daos_epoch_t epoch,
+                     struct daos_mmd *mmd,
+                     struct daos_iod *iod,
+                     struct daos_event *event);
+
+/**
+ * Writes memory into object extents at an epoch (scatter-gather), creating
+ * the object on first write. The data reaches the target's files through
+ * the I/O engine; it is durable after a flush or commit. Until committed it
+ * is visible to reads of this process only.
+ *
+ * Without `DAOS_OBJ_IO_BUFFERED` the data is written straight from the
+ * caller's memory, which must stay valid until completion; with it the data
+ * is copied during the call.
+ *
+ * \param oh    [IN] object handle (RW).
+ * \param epoch [IN] epoch to write (> HCE).
+ * \param mmd   [IN] memory fragments.
+ * \param iod   [IN] object extents.
+ * \param event [IN] completion event, or NULL.
+ *
+ * \return 0; -EINVAL NULL argument, totals differ, extent beyond 2^63,
+ *         DAOS_EPOCH_HIGHEST; -EPERM read-only handle or epoch <= HCE;
+ *         -ENOENT shard disabled; -EBADF bad handle; at completion -ENOSPC
+ *         (target full), -EIO, -EINTR (aborted).
+ */
+int daos_object_write(struct daos_handle_t oh,
+                      struct daos_epoch_t epoch,
+                      struct daos_mmd *mmd,
+                      struct daos_iod *iod,
+                      struct daos_event *event);
+
+/**
+ * Discards `[begin, end)` of an object at `epoch`; reads see zeros there.
+ * Punching everything makes the object empty (it leaves
+ * `daos_shard_list_obj`).
+ *
+ * \param coh   [IN] container handle (RW).
+ * \param epoch [IN] epoch (> HCE).
+ * \param oid   [IN] object id.
+ * \param begin [IN] first byte.
+ * \param end   [IN] end (exclusive); (daos_off_t)-1 means to the end.
+ * \param event [IN] completion event, or NULL.
+ *
+ * \return 0; -EINVAL begin > end; -EPERM read-only or epoch <= HCE;
+ *         -ENOENT unknown or disabled shard; -EBADF bad handle.
+ */
+int daos_object_punch(struct daos_handle_t coh,
+                      struct daos_epoch_t epoch,
+                      struct daos_obj_id_t oid,
+                      daos_off_t begin,
+                      daos_off_t end,
+                      struct daos_event *event);
+
+/**
+ * Adds shards to the container, durably, recording the layout change with
+ * `epoch` (reported by `epi_layout_changed`; aborting it does not undo it).
+ *
+ * \param coh     [IN] container handle (read-write).
+ * \param epoch   [IN] a writable epoch (> HCE).
+ * \param targetn [IN] size of `targets` and `shards`.
+ * \param targets [IN] target of each new shard.
+ * \param shards  [IN/OUT] wanted id of each (0..2^20-1, or -1 for the lowest
+ *                free id); on completion the id made, or -1 where that one
+ *                failed. Must stay valid until completion.
+ * \param event   [IN] completion event, or NULL.
+ *
+ * \return 0 if all were added, else the first error: -ENOENT unknown target;
+ *         -EEXIST id taken; -EINVAL id out of range; -EIO target disabled.
+ *         Immediately: -EINVAL NULL argument; -EPERM read-only handle or
+ *         `epoch` <= HCE; -EBADF bad handle.
+ */
+int daos_shard_add(struct daos_handle_t coh,
+                   struct daos_epoch_t epoch,
+                   unsigned int targetn,
+                   unsigned int *targets,
+                   int *shards,
+                   struct daos_event *event);
+
+/**
+ * Disables shards for good: their objects can no longer be opened (-ENOENT)
+ * and they are left out of HCE. Durable at once; recorded with `epoch`.
+ *
+ * \param coh    [IN] container handle (read-write).
+ * \param epoch  [IN] a writable epoch (> HCE).
+ * \param shardn [IN] size of `shards`.
+ * \param shards [IN/OUT] shard ids; set to -1 where disabling failed.
+ * \param event  [IN] completion event, or NULL.
+ *
+ * \return 0; the first error (-ENOENT unknown shard); immediately -EINVAL,
+ *         -EPERM (read-only, epoch <= HCE), -EBADF.
+ */
+int daos_shard_disable(struct daos_handle_t coh,
+                       struct daos_epoch_t epoch,
+                       unsigned int shardn,
+                       int *shards,
+                       struct daos_event *event);
+
+/**
+ * Shard information: target, type, status, location, and the number of
+ * non-empty objects and bytes of data at the epoch.
+ *
+ * \param coh   [IN] container handle.
+ * \param epoch [IN/OUT] a committed epoch of the shard to query, or
+ *              DAOS_EPOCH_HIGHEST (or above the shard's committed epoch):
+ *              then set to the shard's committed epoch.
+ * \param shard [IN] shard id.
+ * \param info  [OUT] written on success.
+ * \param event [IN] completion event, or NULL.
+ *
+ * \return 0; -ENOENT unknown shard; -ESTALE epoch no longer readable;
+ *         -EINVAL NULL argument; -EBADF bad handle.
+ */
+int daos_shard_query(struct daos_handle_t coh,
+                     struct daos_epoch_t *epoch,
+                     unsigned int shard,
+                     struct daos_shard_info *info,
+                     struct daos_event *event);
+
+/**
+ * Makes this handle's writes on one shard durable.
+ *
+ * \param coh   [IN] container handle.
+ * \param epoch [IN] epoch (all of the handle's writes are flushed).
+ * \param shard [IN] shard id.
+ * \param event [IN] completion event, or NULL.
+ *
+ * \return 0; -ENOENT unknown shard; -EBADF bad handle; -EIO / -ENOSPC.
+ */
+int daos_shard_flush(struct daos_handle_t coh,
+                     struct daos_epoch_t epoch,
+                     unsigned int shard,
+                     struct daos_event *event);
+
+/**
+ * Lists the non-empty objects of a shard at `epoch` (with this process's
+ * staged writes), in increasing `o_id_lo` order.
+ *
+ * \param coh    [IN] container handle.
+ * \param epoch  [IN] epoch to list at (DAOS_EPOCH_HIGHEST: newest).
+ * \param shard  [IN] shard id.
+ * \param anchor [IN/OUT] 0 to start; on completion the next anchor, or
+ *               DAOS_LIST_END.
+ * \param oidn   [IN] size of `oids`.
+ * \param oids   [OUT] object ids; unused slots are all ones.
+ * \param event  [IN] completion event, or NULL.
+ *
+ * \return 0; -ENOENT unknown or disabled shard; -ESTALE; -EINVAL; -EBADF.
+ */
+int daos_shard_list_obj(struct daos_handle_t coh,
+                        struct daos_epoch_t epoch,
+                        unsigned int shard,
+                        daos_off_t *anchor,
+                        daos_size_t oidn,
+                        struct daos_obj_id_t *oids,
+                        struct daos_event *event);
+
+/**
+ * Makes a store at `path` (extension).
+ *
+ * `path` must be an existing directory that is not inside another store. The
+ * store gets `ntargets` targets, with ids 0..ntargets-1, all on one cage, rack
+ * and node (0, 0, 0). With `target_dirs` NULL the targets are directories
+ * inside `path/.daos/targets/`; otherwise `target_dirs[i]` is the directory of
+ * target i (created if missing; it must not already belong to a store), for
+ * example on another disk. Unless `flags` has `DAOS_SYS_FORMAT_NO_PROBE`, each
+ * target is probed (about 16 MiB of I/O) for the figures of
+ * `daos_sys_query_target`. Synchronous.
+ *
+ * \param path        [IN] directory to make the store root.
+ * \param ntargets    [IN] number of targets, 1..65536.
+ * \param target_dirs [IN] NULL, or `ntargets` directory paths.
+ * \param flags       [IN] 0 or `DAOS_SYS_FORMAT_NO_PROBE`.
+ *
+ * \return 0; -EINVAL bad argument or unknown flag; -EEXIST `path` is already
+ *         (inside) a store, or a target directory belongs to a store;
+ *         -ENOENT / -ENOTDIR / -EACCES from the file system.
+ */
+int daos_sys_format(const char *path,
+                    unsigned int ntargets,
+                    const char *const *target_dirs,
+                    unsigned int flags);
+
+/**
+ * Opens the system container of the store holding `daos_path`.
+ *
+ * `daos_path` is the store root or any path inside it (it need not exist;
+ * the nearest ancestor with a `.daos/` is the store). The handle sees the
+ * store's topology as of the open; target status is read when queried.
+ *
+ * \param daos_path [IN] a path in the store.
+ * \param handle    [OUT] the system container handle (written on success).
+ * \param ev        [IN] completion event, or NULL for a synchronous call.
+ *
+ * \return 0; -EINVAL NULL argument; -ENOENT not inside a store; -EIO the
+ *         store's metadata is damaged.
+ */
+int daos_sys_open(const char *daos_path, struct daos_handle_t *handle, struct daos_event *ev);
+
+/**
+ * Closes a system container handle. Pending `daos_sys_listen` calls on it
+ * complete with -EBADF.
+ *
+ * \param handle [IN] system container handle.
+ * \param ev     [IN] completion event, or NULL.
+ *
+ * \return 0; -EBADF bad handle.
+ */
+int daos_sys_close(struct daos_handle_t handle, struct daos_event *ev);
+
+/**
+ * Waits for a change of target status (extension semantics: a change
+ * relative to what this handle last saw, at open or at its last listen).
+ *
+ * Completes at once if a target's status already differs from what the
+ * handle saw; otherwise when one changes (disabled, enabled, health lowered
+ * by I/O errors) in this process. `daos_event_abort` ends a pending listen
+ * with -EINTR.
+ *
+ * \param handle [IN] system container handle.
+ * \param tevn   [IN/OUT] capacity of `tevs` (>= 1); on completion the number
+ *               of events stored.
+ * \param tevs   [OUT] target events; must stay valid until completion.
+ * \param ev     [IN] completion event, or NULL (blocks until a change).
+ *
+ * \return 0; -EINVAL NULL argument or `*tevn == 0`; -EBADF bad handle.
+ */
+int daos_sys_listen(struct daos_handle_t handle,
+                    unsigned int *tevn,
+                    struct daos_target_event *tevs,
+                    struct daos_event *ev);
+
+/**
+ * Queries the storage tree: the pre-order traversal of cage -> rack -> node
+ * -> target under `loc`, limited by `depth`, as the reference describes:
+ *
+ * - `loc->lc_cage == DAOS_LOC_UNKNOWN`: depth 0 or >= 4 the whole tree;
+ *   1 cages; 2 cages and racks; 3 cages, racks and nodes.
+ * - cage given, rack unknown: below that cage; depth 0 or >= 3 everything;
+ *   1 racks; 2 racks and nodes.
+ * - cage and rack given, node unknown: 0 or >= 2 nodes and targets; 1 nodes.
+ * - all given: the targets of that node.
+ *
+ * The given location itself is not a footprint.
+ *
+ * \param handle [IN] system container handle.
+ * \param loc    [IN] the subtree's root (DAOS_LOC_UNKNOWN for unspecified).
+ * \param depth  [IN] levels to traverse, 0 for all.
+ * \param lkn    [IN/OUT] with `lks` NULL: set to the number of footprints;
+ *               otherwise the capacity of `lks`, set to the total number.
+ * \param lks    [OUT] footprints (at most `*lkn` stored), or NULL.
+ * \param ev     [IN] completion event, or NULL.
+ *
+ * \return 0; -EINVAL NULL argument or an inconsistent location; -ENOENT no
+ *         such cage, rack or node; -EBADF bad handle.
+ */
+int daos_sys_query(struct daos_handle_t handle,
+                   struct daos_location *loc,
+                   unsigned int depth,
+                   unsigned int *lkn,
+                   struct daos_loc_key *lks,
+                   struct daos_event *ev);
+
+/**
+ * Detailed information of a target: status (DAOS_TARGET_ST_DISABLED, or a
+ * health 0..100 lowered by I/O errors, or DAOS_TARGET_ST_UNKNOWN if its
+ * directory is gone), type (SSD/HDD from the device's rotational flag; HDD
+ * when unknown), location, measured performance (0 if never probed), space
+ * (statvfs; number of shards on it) and affinity (local: distance 0,
+ * latency from the probe).
+ *
+ * \param handle [IN] system container handle.
+ * \param target [IN] target id.
+ * \param info   [OUT] written on success; must stay valid until completion.
+ * \param ev     [IN] completion event, or NULL.
+ *
+ * \return 0; -EINVAL NULL `info`; -ENOENT unknown target; -EBADF bad handle.
+ */
+int daos_sys_query_target(struct daos_handle_t handle,
+                          unsigned int target,
+                          struct daos_target_info *info,
+                          struct daos_event *ev);
+
+/**
+ * The administrator's enable / disable of a target (extension). Durable,
+ * visible to every handle; pending `daos_sys_listen` calls see the change.
+ * Containers with an enabled shard on a disabled target report FAULTY, and
+ * commits fail on such shards (-EIO). Synchronous.
+ *
+ * \param sysh   [IN] system container handle.
+ * \param target [IN] target id.
+ * \param status [IN] DAOS_TARGET_ST_DISABLED, or 0..100 (DAOS_TARGET_ST_HEALTHY)
+ *               to enable it with that health.
+ *
+ * \return 0; -EINVAL bad status; -ENOENT unknown target; -EBADF bad handle.
+ */
+int daos_sys_target_set_status(struct daos_handle_t sysh, unsigned int target, int status);
 
 #ifdef __cplusplus
 }  // extern "C"

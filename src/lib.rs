@@ -18,6 +18,7 @@
 //! - [`engine`]: io_uring and the synchronous fallback.
 //! - [`handle`]: typed handle tables; [`runtime`]: process state and fork.
 
+pub mod container;
 pub mod engine;
 pub mod error;
 pub mod event;
@@ -25,4 +26,8 @@ pub mod ffi;
 pub mod handle;
 #[macro_use]
 pub mod log;
+pub mod object;
 pub mod runtime;
+pub mod shard;
+pub mod store;
+pub mod util;

@@ -21,6 +21,18 @@ pub struct State {
     fork_gen: u64,
     /// Event queues by handle.
     pub eqs: HandleTable<Eq>,
+    /// System container handles.
+    pub sys: HandleTable<crate::store::SysHandle>,
+    /// Container handles.
+    pub containers: HandleTable<crate::container::CoHandle>,
+    /// Object handles.
+    pub objects: HandleTable<crate::object::ObjHandle>,
+    /// Pending `daos_sys_listen` calls.
+    pub sys_listeners: parking_lot::Mutex<Vec<crate::store::SysListener>>,
+    /// The in-memory state of each open container, by container identity.
+    pub open_containers: parking_lot::Mutex<
+        std::collections::HashMap<[u64; 2], std::sync::Weak<crate::container::CState>>,
+    >,
 }
 
 extern "C" fn after_fork_in_child() {
@@ -30,10 +42,18 @@ extern "C" fn after_fork_in_child() {
 impl State {
     fn new(previous: Option<&State>) -> State {
         let pid = std::process::id();
-        let first = |t: Option<&HandleTable<Eq>>| t.map_or(1, |t| t.next_value());
         State {
             fork_gen: FORK_GEN.load(Ordering::SeqCst),
-            eqs: HandleTable::new(HandleType::Eq, pid, first(previous.map(|p| &p.eqs))),
+            eqs: HandleTable::new(HandleType::Eq, pid, previous.map_or(1, |p| p.eqs.next_value())),
+            sys: HandleTable::new(HandleType::Sys, pid, previous.map_or(1, |p| p.sys.next_value())),
+            containers: HandleTable::new(
+                HandleType::Container,
+                pid,
+                previous.map_or(1, |p| p.containers.next_value()),
+            ),
+            objects: HandleTable::new(HandleType::Object, pid, previous.map_or(1, |p| p.objects.next_value())),
+            sys_listeners: parking_lot::Mutex::new(Vec::new()),
+            open_containers: parking_lot::Mutex::new(std::collections::HashMap::new()),
         }
     }
 }

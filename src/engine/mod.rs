@@ -28,7 +28,20 @@ pub enum Req {
     /// `-ECANCELED` if the cancel won. The cancel itself completes with 0 or a
     /// negative errno (`-ENOENT`, `-EALREADY`).
     Cancel { target: u64 },
+    /// Reads `len` bytes at file offset `off` into `buf`; completes with the
+    /// byte count or a negative errno. The submitter keeps `buf` valid and
+    /// the descriptor open until the completion.
+    Read { fd: RawFd, buf: *mut u8, len: u32, off: u64 },
+    /// Writes `len` bytes from `buf` at file offset `off`; as `Read`.
+    Write { fd: RawFd, buf: *const u8, len: u32, off: u64 },
+    /// `fdatasync(fd)`; completes with 0 or a negative errno.
+    Fsync { fd: RawFd },
 }
+
+// SAFETY: the raw pointers of `Read`/`Write` are only carried to the kernel
+// (or to pread/pwrite); the operation that built the request owns or borrows
+// the memory until the completion, whichever thread submits it.
+unsafe impl Send for Req {}
 
 /// A completion: the `user_data` of its request and the result (>= 0 or -errno).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -64,6 +64,15 @@ pub fn new(notify: Arc<OwnedFd>) -> Result<(Local, Shared)> {
     ))
 }
 
+/// A system call's return value as a completion result (count or -errno).
+fn sys_result(r: isize) -> i32 {
+    if r < 0 {
+        -io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+    } else {
+        r as i32
+    }
+}
+
 fn set_timer(fd: RawFd, after: Option<Duration>) {
     let mut spec: libc::itimerspec = unsafe { std::mem::zeroed() };
     if let Some(d) = after {
@@ -113,6 +122,21 @@ impl Local {
                     None => -libc::ENOENT,
                 };
                 self.ready_push(Cqe { user_data: ud, result });
+            }
+            Req::Read { fd, buf, len, off } => {
+                // SAFETY: the operation keeps `buf` valid for `len` bytes (see `Req`).
+                let r = unsafe { libc::pread(fd, buf.cast(), len as usize, off as libc::off_t) };
+                self.ready_push(Cqe { user_data: ud, result: sys_result(r) });
+            }
+            Req::Write { fd, buf, len, off } => {
+                // SAFETY: the operation keeps `buf` valid for `len` bytes (see `Req`).
+                let r = unsafe { libc::pwrite(fd, buf.cast(), len as usize, off as libc::off_t) };
+                self.ready_push(Cqe { user_data: ud, result: sys_result(r) });
+            }
+            Req::Fsync { fd } => {
+                // SAFETY: plain system call on a descriptor the operation keeps open.
+                let r = unsafe { libc::fdatasync(fd) } as isize;
+                self.ready_push(Cqe { user_data: ud, result: sys_result(r) });
             }
         }
         Ok(())

@@ -54,6 +54,9 @@ fn entry_for(req: &Req, pinned: &mut HashMap<u64, Box<types::Timespec>>, ud: u64
             e
         }
         Req::Cancel { target } => opcode::AsyncCancel::new(*target).build(),
+        Req::Read { fd, buf, len, off } => opcode::Read::new(types::Fd(*fd), *buf, *len).offset(*off).build(),
+        Req::Write { fd, buf, len, off } => opcode::Write::new(types::Fd(*fd), *buf, *len).offset(*off).build(),
+        Req::Fsync { fd } => opcode::Fsync::new(types::Fd(*fd)).flags(types::FsyncFlags::DATASYNC).build(),
     }
     .user_data(ud)
 }
@@ -65,8 +68,9 @@ impl Local {
             // SAFETY: the submission queue is only touched through `Local`, which
             // lives inside the EQ mutex, so no other thread pushes concurrently.
             let mut sq = unsafe { self.ring.submission_shared() };
-            // SAFETY: the entry's only pointer (a timeout's timespec) is kept in
-            // `self.pinned` until that request's completion is reaped.
+            // SAFETY: a timeout's timespec is kept in `self.pinned` until that
+            // request's completion is reaped; the buffers of reads and writes are
+            // kept valid by the operation that made them (see `Req`).
             if unsafe { sq.push(&entry) }.is_ok() {
                 sq.sync();
                 return Ok(());

@@ -264,6 +264,10 @@ impl Inner {
             return;
         }
         k.state = EvState::Abort;
+        if k.outstanding.is_empty() && k.op.as_ref().is_some_and(|o| o.abort_completes()) {
+            self.complete_event(slot, -libc::EINTR);
+            return;
+        }
         let targets = k.outstanding.clone();
         for target in targets {
             if let Err(e) = self.engine.push(Req::Cancel { target }, CANCEL_UD, &mut self.cqes) {
@@ -548,7 +552,8 @@ impl Eq {
     }
 
     /// Starts `op` (or, with `None`, a user-driven event) on an idle event.
-    pub fn dispatch(&self, key: EvKey, ev: impl Into<Option<EvPtr>>, op: Option<Box<dyn Op>>) -> Result<()> {
+    /// Returns the dispatch generation (see [`Eq::complete_external`]).
+    pub fn dispatch(&self, key: EvKey, ev: impl Into<Option<EvPtr>>, op: Option<Box<dyn Op>>) -> Result<u32> {
         let ev = ev.into();
         let mut g = self.lock().map_err(|_| gone(ev))?;
         let slot = g.slot_of(key, ev)?;
@@ -571,10 +576,12 @@ impl Eq {
         }
         let user = op.is_none();
         let ev_type = op.as_ref().map_or(DAOS_EV_USER, |o| o.ev_type());
+        let gen;
         {
             let inner = &mut *g;
             let k = &mut inner.events[slot];
             k.gen = k.gen.wrapping_add(1);
+            gen = k.gen;
             k.user = user;
             if let Some(mut op) = op {
                 let mut sub = Submit {
@@ -614,7 +621,42 @@ impl Eq {
         if kick {
             self.shared.submit();
         }
-        Ok(())
+        Ok(gen)
+    }
+
+    /// Completes an in-flight [`super::ExternalOp`] (dispatch `gen` of the
+    /// k-event `key`) with the result of `f`, which runs under the EQ lock and
+    /// only if that dispatch is still in flight (not aborted to completion,
+    /// not finalised, the EQ not destroyed). Returns whether `f` ran.
+    pub fn complete_external(&self, key: EvKey, gen: u32, f: impl FnOnce() -> i32) -> bool {
+        self.complete_external_inner(key, gen, f)
+    }
+
+    /// Whether dispatch `gen` of `key` still waits for an external completion.
+    pub fn awaits_external(&self, key: EvKey, gen: u32) -> bool {
+        let g = self.inner.lock();
+        !g.destroyed
+            && matches!(g.events.get(key.slot), Some(k) if k.seq == key.seq && k.gen == gen
+                && matches!(k.state, EvState::Dispatch | EvState::Abort)
+                && k.op.is_some() && k.outstanding.is_empty())
+    }
+
+    fn complete_external_inner(&self, key: EvKey, gen: u32, f: impl FnOnce() -> i32) -> bool {
+        let mut g = self.inner.lock();
+        if g.destroyed {
+            return false;
+        }
+        let live = matches!(g.events.get(key.slot), Some(k) if k.seq == key.seq && k.gen == gen
+            && matches!(k.state, EvState::Dispatch | EvState::Abort)
+            && k.op.is_some() && k.outstanding.is_empty());
+        if !live {
+            return false;
+        }
+        let rc = f();
+        g.complete_event(key.slot, rc);
+        self.settle(&mut g);
+        self.fd_settle(&mut g);
+        true
     }
 
     /// `daos_event_abort`.

@@ -12,7 +12,7 @@ mod op;
 
 pub use eq::{Eq, Timeout};
 pub use kevent::EvState;
-pub use op::{NoopOp, Op, Submit};
+pub use op::{ExternalOp, NoopOp, Op, Submit};
 
 use std::cell::RefCell;
 use std::sync::{Arc, Weak};
@@ -195,7 +195,7 @@ pub fn event_abort(ev: EvPtr) -> Result<()> {
 /// `daos_event_launch`.
 pub fn event_launch(ev: EvPtr) -> Result<()> {
     let r = resolve(ev)?;
-    r.eq.dispatch(r.key, ev, None)
+    r.eq.dispatch(r.key, ev, None).map(|_| ())
 }
 
 /// `daos_event_complete`.
@@ -225,9 +225,108 @@ pub fn run_op(ev: Option<EvPtr>, op: Box<dyn Op>) -> Result<()> {
     match ev {
         Some(ev) => {
             let r = resolve(ev)?;
-            r.eq.dispatch(r.key, ev, Some(op))
+            r.eq.dispatch(r.key, ev, Some(op)).map(|_| ())
         }
         None => eq::run_sync(op),
+    }
+}
+
+/// Completes an operation dispatched by [`run_deferred`], from any thread.
+pub enum Completer {
+    Event { eq: Arc<Eq>, key: EvKey, gen: u32 },
+    Sync(Arc<(parking_lot::Mutex<Option<i32>>, parking_lot::Condvar)>),
+}
+
+impl Completer {
+    /// Completes the operation with the result of `f` (0 or -errno). `f`
+    /// delivers the operation's outputs; it runs only if the event is still
+    /// waiting for this completion (not aborted, not finalised), and under the
+    /// EQ lock, so keep it short. Returns whether it ran.
+    pub fn complete(&self, f: impl FnOnce() -> i32) -> bool {
+        match self {
+            Completer::Event { eq, key, gen } => eq.complete_external(*key, *gen, f),
+            Completer::Sync(cell) => {
+                let mut g = cell.0.lock();
+                if g.is_some() {
+                    return false;
+                }
+                *g = Some(f());
+                cell.1.notify_all();
+                true
+            }
+        }
+    }
+
+    /// Whether the operation can no longer be completed (it was aborted or its
+    /// event finalised); a waiter list drops such entries.
+    pub fn is_dead(&self) -> bool {
+        match self {
+            Completer::Event { eq, key, gen } => !eq.awaits_external(*key, *gen),
+            Completer::Sync(cell) => cell.0.lock().is_some(),
+        }
+    }
+}
+
+/// Starts an operation whose completion comes from outside the engine.
+/// `start` receives the completer and may complete it at once or hand it to
+/// whatever will. With `ev` NULL the calling thread waits for the completion
+/// and the result is returned. `abortable`: `daos_event_abort` completes the
+/// event with `-EINTR` (for waits that may never end).
+pub fn run_deferred(
+    ev: Option<EvPtr>,
+    ev_type: crate::ffi::types::daos_ev_type_t,
+    abortable: bool,
+    start: impl FnOnce(Completer),
+) -> Result<()> {
+    match ev {
+        Some(ev) => {
+            let r = resolve(ev)?;
+            let gen = r.eq.dispatch(r.key, ev, Some(Box::new(ExternalOp { ev_type, abortable })))?;
+            start(Completer::Event { eq: r.eq, key: r.key, gen });
+            Ok(())
+        }
+        None => {
+            let cell = Arc::new((parking_lot::Mutex::new(None), parking_lot::Condvar::new()));
+            start(Completer::Sync(cell.clone()));
+            let mut g = cell.0.lock();
+            while g.is_none() {
+                cell.1.wait(&mut g);
+            }
+            match g.unwrap() {
+                0 => Ok(()),
+                rc => Err(Error::Os { errno: -rc, msg: "operation failed".into() }),
+            }
+        }
+    }
+}
+
+/// Runs `work` in the calling thread and delivers its output with `deliver`
+/// on success. With an event the call returns once the work is done and the
+/// result arrives through the event; without, the result is returned.
+pub fn run_work<T>(
+    ev: Option<EvPtr>,
+    ev_type: crate::ffi::types::daos_ev_type_t,
+    work: impl FnOnce() -> Result<T>,
+    deliver: impl FnOnce(T),
+) -> Result<()> {
+    match ev {
+        None => work().map(deliver),
+        Some(ev) => {
+            let r = resolve(ev)?;
+            let gen = r.eq.dispatch(r.key, ev, Some(Box::new(ExternalOp { ev_type, abortable: false })))?;
+            let res = work();
+            if let Err(e) = &res {
+                crate::log!(Info, "asynchronous operation failed: {e}");
+            }
+            r.eq.complete_external(r.key, gen, || match res {
+                Ok(v) => {
+                    deliver(v);
+                    0
+                }
+                Err(e) => e.to_rc(),
+            });
+            Ok(())
+        }
     }
 }
 

@@ -51,6 +51,36 @@ pub trait Op: Send {
     fn on_cqe(&mut self, tag: u8, res: i32, sub: &mut Submit<'_>);
     /// The operation's result once no request is outstanding.
     fn result(&self, aborted: bool) -> i32;
+    /// An operation completed from outside the engine (see [`ExternalOp`])
+    /// that an abort may complete with `-EINTR` while it has no request out.
+    fn abort_completes(&self) -> bool {
+        false
+    }
+}
+
+/// An operation whose completion comes from outside the engine: work done by
+/// the calling thread, or a wait that another thread's commit ends. It has no
+/// requests; [`super::Completer::complete`] completes it.
+pub struct ExternalOp {
+    pub ev_type: daos_ev_type_t,
+    /// An abort completes it at once with `-EINTR` (waits and listens).
+    pub abortable: bool,
+}
+
+impl Op for ExternalOp {
+    fn ev_type(&self) -> daos_ev_type_t {
+        self.ev_type
+    }
+    fn start(&mut self, _sub: &mut Submit<'_>) -> Result<()> {
+        Ok(())
+    }
+    fn on_cqe(&mut self, _tag: u8, _res: i32, _sub: &mut Submit<'_>) {}
+    fn result(&self, _aborted: bool) -> i32 {
+        -libc::EINTR
+    }
+    fn abort_completes(&self) -> bool {
+        self.abortable
+    }
 }
 
 /// `daos_noop`: a timeout of `delay`, or a NOP for no delay.

@@ -8,13 +8,25 @@
 //! function's documentation, which cbindgen copies into the C header.
 #![allow(clippy::missing_safety_doc)]
 
+pub mod args;
 pub mod boundary;
+pub mod container;
+pub mod epoch;
 pub mod eq;
 pub mod event;
 pub mod evptr;
 pub mod ext;
+pub mod iomem;
+pub mod object;
+pub mod shard;
+pub mod sys;
 pub mod types;
 
+pub use container::*;
+pub use epoch::*;
 pub use eq::*;
 pub use event::*;
 pub use ext::*;
+pub use object::*;
+pub use shard::*;
+pub use sys::*;

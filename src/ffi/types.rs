@@ -132,3 +132,308 @@ pub const DAOS_RS_VERSION_PATCH: c_int = 0;
 
 const _: () = assert!(std::mem::size_of::<daos_event>() == 64);
 const _: () = assert!(std::mem::size_of::<daos_handle_t>() == 8);
+
+// ---------------------------------------------------------------------------
+// Storage: targets, containers, shards, objects, epochs (appendix, SPEC §4–§8)
+// ---------------------------------------------------------------------------
+
+/// Container status reported by `daos_container_open`.
+pub type daos_container_status_t = u32;
+/// all shards are in consistent status
+pub const DAOS_CONTAINER_ST_OK: daos_container_status_t = 0;
+/// some shards are stuck to commit (an enabled shard's committed epoch < HSE)
+pub const DAOS_CONTAINER_ST_STUCK: daos_container_status_t = 1;
+/// some shards are inaccessible (their target is disabled or missing)
+pub const DAOS_CONTAINER_ST_FAULTY: daos_container_status_t = 2;
+/// the container's metadata fails its checksum; the handle is read-only
+pub const DAOS_CONTAINER_ST_CORRUPT: daos_container_status_t = 3;
+
+/// target is unknown
+pub const DAOS_TARGET_ST_UNKNOWN: c_int = -2;
+/// target is disabled by the administrator
+pub const DAOS_TARGET_ST_DISABLED: c_int = -1;
+/// Extension: the health of a fully healthy target (0 - 100 are health levels);
+/// `daos_sys_target_set_status(h, t, DAOS_TARGET_ST_HEALTHY)` enables a target.
+pub const DAOS_TARGET_ST_HEALTHY: c_int = 100;
+
+/// Storage type of a target.
+pub type daos_target_type_t = u32;
+pub const DAOS_TARGET_TYPE_HDD: daos_target_type_t = 0;
+pub const DAOS_TARGET_TYPE_SSD: daos_target_type_t = 1;
+
+/// A change of a target's status, reported by `daos_sys_listen`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct daos_target_event {
+    /// target ID
+    pub te_target: u32,
+    /// target health status, see DAOS_TARGET_ST_* for details
+    pub te_status: c_int,
+}
+
+/// A shard added or disabled, reported by `daos_container_listen`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct daos_shard_event {
+    /// shard ID
+    pub se_shard: u32,
+    /// target ID of this shard
+    pub se_target: u32,
+    /// target health status, see DAOS_TARGET_ST_* for details
+    /// (DAOS_TARGET_ST_DISABLED for a disabled shard)
+    pub se_status: c_int,
+    /// epoch of shard operation
+    pub se_epoch: daos_epoch_t,
+}
+
+/// The four layers of the storage tree.
+pub type daos_loc_type_t = u32;
+pub const DAOS_LOC_TYP_UNKNOWN: daos_loc_type_t = 0;
+pub const DAOS_LOC_TYP_CAGE: daos_loc_type_t = 1;
+pub const DAOS_LOC_TYP_RACK: daos_loc_type_t = 2;
+pub const DAOS_LOC_TYP_NODE: daos_loc_type_t = 3;
+pub const DAOS_LOC_TYP_TARGET: daos_loc_type_t = 4;
+
+/// An unknown (unspecified) cage, rack or node in `struct daos_location`.
+pub const DAOS_LOC_UNKNOWN: c_int = -1;
+
+/// Location ID of a cage, rack, node or target: one footprint of `daos_sys_query`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct daos_loc_key {
+    /// location type of this ID: DAOS_LOC_TYP_CAGE/RACK/NODE/TARGET
+    pub lk_type: daos_loc_type_t,
+    /// logic ID of cage/rack/node/target
+    pub lk_id: u32,
+}
+
+/// Placement information in the storage tree.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct daos_location {
+    /// cage number
+    pub lc_cage: c_int,
+    /// rack number
+    pub lc_rack: c_int,
+    /// node number
+    pub lc_node: c_int,
+}
+
+/// Performance of a target, measured by `daos_sys_format` (unless
+/// `DAOS_SYS_FORMAT_NO_PROBE`) or by `daos-rs target probe`; 0 if never measured.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct daos_target_perf {
+    /// sequential read bandwidth, MB/s
+    pub tp_rdbw: u32,
+    /// block size of the read bandwidth measurement, bytes
+    pub tp_rdbw_bs: u32,
+    /// sequential write bandwidth (to stable storage), MB/s
+    pub tp_wrbw: u32,
+    /// block size of the write bandwidth measurement, bytes
+    pub tp_wrbw_bs: u32,
+    /// random read operations per second
+    pub tp_iops: u32,
+    /// block size of the IOPS measurement, bytes
+    pub tp_iops_bs: u32,
+}
+
+/// Affinity of a target.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct daos_target_aff {
+    /// reserved for target CPU affinity (-1: none)
+    pub ta_cpu_aff: c_int,
+    /// network distance: 0 for a target attached to this node
+    pub ta_net_dist: c_int,
+    /// latency from caller to target (micro-second), from the probe
+    pub ta_latency: u64,
+}
+
+/// Space of a target.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct daos_target_space {
+    /// capacity of the target (bytes, from statvfs)
+    pub ts_size: daos_size_t,
+    /// free space of target (bytes available to this user, from statvfs)
+    pub ts_free: daos_size_t,
+    /// number of shards in this target
+    pub ts_nshard: u32,
+}
+
+/// Maximum number of failover locations of a target.
+pub const DAOS_TARGET_MAX_FAILOVER: usize = 4;
+
+/// Locations of a target: the current one and its failover nodes.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct daos_target_loc {
+    /// location offset of current node in `tl_failovers`
+    pub tl_current: u32,
+    /// number of failover nodes of this target
+    pub tl_nlocs: u32,
+    /// location of failover nodes
+    pub tl_failovers: [daos_location; DAOS_TARGET_MAX_FAILOVER],
+}
+
+/// Detailed information of a target (`daos_sys_query_target`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct daos_target_info {
+    /// target health status, see DAOS_TARGET_ST_* for details
+    pub ti_status: c_int,
+    /// storage type
+    pub ti_type: daos_target_type_t,
+    /// target location
+    pub ti_loc: daos_target_loc,
+    /// bandwidth information of target
+    pub ti_perf: daos_target_perf,
+    pub ti_space: daos_target_space,
+    pub ti_affinity: daos_target_aff,
+}
+
+/// container open mode: read-only
+pub const DAOS_COO_RO: u32 = 1;
+/// container open mode: read-write
+pub const DAOS_COO_RW: u32 = 1 << 1;
+/// create container if it does not exist
+pub const DAOS_COO_CREATE: u32 = 1 << 2;
+/// tell DAOS to not retain request and data for replay (accepted, no effect)
+pub const DAOS_COO_OWN_RECOV: u32 = 1 << 3;
+
+/// Container information (`daos_container_query`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct daos_container_info {
+    /// user-id of owner
+    pub ci_uid: libc::uid_t,
+    /// group-id of owner
+    pub ci_gid: libc::gid_t,
+    /// number of shards
+    pub ci_nshard: u32,
+    /// number of shards are stuck to commit
+    pub ci_nshard_stuck: u32,
+    /// number of disabled shards
+    pub ci_nshard_disabled: u32,
+}
+
+/// What `daos_container_list_shard` lists.
+pub type daos_shard_list_t = u32;
+/// query all shards
+pub const DAOS_SHARD_LS_ALL: daos_shard_list_t = 0;
+/// query all shards stuck to commit
+pub const DAOS_SHARD_LS_STUCK: daos_shard_list_t = 1;
+/// query all disabled shards
+pub const DAOS_SHARD_LS_DISABLED: daos_shard_list_t = 2;
+
+/// Space of a shard at an epoch.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct daos_shard_space {
+    /// number of non-empty object
+    pub sai_nobjs: daos_size_t,
+    /// space used (bytes of the shard's files on its target)
+    pub sai_used: daos_size_t,
+}
+
+/// Shard information (`daos_shard_query`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct daos_shard_info {
+    pub sai_target: u32,
+    /// storage type
+    pub sai_type: daos_target_type_t,
+    /// target health status, see DAOS_TARGET_ST_* for details
+    /// (DAOS_TARGET_ST_DISABLED for a disabled shard)
+    pub sai_status: c_int,
+    /// shard location
+    pub sai_location: daos_target_loc,
+    /// space infomation of the shard
+    pub sai_space: daos_shard_space,
+}
+
+/// Anchor value meaning a listing is complete.
+pub const DAOS_LIST_END: u64 = 0xffff_ffff_ffff_ffff;
+
+/// Object ID.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct daos_obj_id_t {
+    /// the shard ID (20 bits)
+    pub o_id_hi: u64,
+    /// the object within the shard
+    pub o_id_lo: u64,
+}
+
+/// object open mode: read-only
+pub const DAOS_OBJ_RO: u32 = 1 << 1;
+/// object open mode: read & write
+pub const DAOS_OBJ_RW: u32 = 1 << 2;
+/// buffered write: the data is copied during the call
+pub const DAOS_OBJ_IO_BUFFERED: u32 = 1 << 3;
+/// random I/O (a hint)
+pub const DAOS_OBJ_IO_RAND: u32 = 1 << 4;
+/// sequential I/O (a hint)
+pub const DAOS_OBJ_IO_SEQ: u32 = 1 << 5;
+/// Deprecated, kept for compatibility: buffered read-write.
+pub const DAOS_OBJ_EXCL: u32 = DAOS_OBJ_IO_BUFFERED | DAOS_OBJ_RW;
+
+/// A memory buffer fragment.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct daos_mm_frag {
+    pub mf_addr: *mut c_void,
+    pub mf_nob: daos_size_t,
+}
+
+/// Memory descriptor: `mmd_nfrag` fragments, the source of a write or the
+/// target of a read. Allocate it with room for the fragments.
+#[repr(C)]
+#[derive(Debug)]
+pub struct daos_mmd {
+    pub mmd_nfrag: std::ffi::c_ulong,
+    pub mmd_frag: [daos_mm_frag; 0],
+}
+
+/// An extent of an object.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct daos_io_frag {
+    pub if_offset: daos_off_t,
+    pub if_nob: daos_size_t,
+}
+
+/// I/O descriptor: `iod_nfrag` object extents, the destination of a write or
+/// the source of a read.
+#[repr(C)]
+#[derive(Debug)]
+pub struct daos_iod {
+    pub iod_nfrag: std::ffi::c_ulong,
+    pub iod_frag: [daos_io_frag; 0],
+}
+
+/// Epoch information (`daos_epoch_query`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct daos_epoch_info {
+    /// Highest Committed Epoch: committed on every enabled shard; the latest
+    /// readable epoch of the container
+    pub epi_hce: daos_epoch_t,
+    /// Oldest readable epoch
+    pub epi_hce_oldest: daos_epoch_t,
+    /// Slipped epoch of current open
+    pub epi_hce_slipped: daos_epoch_t,
+    /// Highest Shard Epoch: committed on some shard; > HCE only after a
+    /// partly failed commit
+    pub epi_hse: daos_epoch_t,
+    /// the last layout changed epoch before and including `epi_hse`
+    pub epi_layout_changed: daos_epoch_t,
+}
+
+/// `daos_sys_format` flag: skip the performance probe of the targets.
+pub const DAOS_SYS_FORMAT_NO_PROBE: u32 = 1;
+
+const _: () = assert!(std::mem::size_of::<daos_target_info>() == 128);
+const _: () = assert!(std::mem::size_of::<daos_shard_info>() == 88);
+const _: () = assert!(std::mem::size_of::<daos_mmd>() == 8);

@@ -1,0 +1,437 @@
+//! Epochs (SPEC §8): commit, abort, slip, wait and query, plus sealing a
+//! writer at close and aggregation.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use super::meta::{VoidMeta, UNSEALED};
+use super::{handle, CState, CoHandle, Waiter};
+use crate::error::{Error, Result};
+use crate::event::{self, Completer, Op, Submit};
+use crate::engine::Req;
+use crate::ffi::types::*;
+use crate::shard::index::PUBLISHED;
+use crate::shard::SegFile;
+use crate::store::StoreConf;
+
+/// `daos_epoch_info` of a handle.
+pub fn query_epoch(cookie: u64) -> Result<daos_epoch_info> {
+    let h = handle(cookie)?;
+    let m = h.cs.meta.lock();
+    let slipped = h.cs.refs.lock().get(&cookie).copied().unwrap_or(m.hce);
+    Ok(daos_epoch_info {
+        epi_hce: daos_epoch_t { seq: m.hce },
+        epi_hce_oldest: daos_epoch_t { seq: m.oldest },
+        epi_hce_slipped: daos_epoch_t { seq: slipped },
+        epi_hse: daos_epoch_t { seq: m.hse },
+        epi_layout_changed: daos_epoch_t { seq: m.layout_changed },
+    })
+}
+
+/// Fsyncs a set of files in parallel on this thread's private ring; returns
+/// each file's result (0 or -errno) in order.
+pub fn fsync_all(files: Vec<Arc<SegFile>>, jnl: Vec<bool>) -> Vec<i32> {
+    struct FsyncOp {
+        files: Vec<Arc<SegFile>>,
+        jnl: Vec<bool>,
+        res: Arc<parking_lot::Mutex<Vec<i32>>>,
+    }
+    impl Op for FsyncOp {
+        fn ev_type(&self) -> daos_ev_type_t {
+            DAOS_EV_EP_COMMIT
+        }
+        fn start(&mut self, sub: &mut Submit<'_>) -> Result<()> {
+            for (i, f) in self.files.iter().enumerate() {
+                let fd = if self.jnl[i] { &f.jnl } else { &f.dat };
+                sub.push(i as u8, Req::Fsync { fd: std::os::fd::AsRawFd::as_raw_fd(fd) })?;
+            }
+            Ok(())
+        }
+        fn on_cqe(&mut self, tag: u8, res: i32, _sub: &mut Submit<'_>) {
+            let mut r = self.res.lock();
+            let mut i = tag as usize;
+            // Tags wrap at 256 files: the first slot with no result yet.
+            while i < r.len() && r[i] != 1 {
+                i += 256;
+            }
+            if i < r.len() {
+                r[i] = res.min(0);
+            }
+        }
+        fn result(&self, _aborted: bool) -> i32 {
+            0
+        }
+    }
+    let n = files.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let res = Arc::new(parking_lot::Mutex::new(vec![1i32; n]));
+    let op = FsyncOp { files, jnl, res: res.clone() };
+    if let Err(e) = event::run_op(None, Box::new(op)) {
+        return vec![e.to_rc(); n];
+    }
+    let r = res.lock().clone();
+    r.into_iter().map(|v| if v == 1 { -libc::EIO } else { v }).collect()
+}
+
+/// Fsyncs this handle's segments on `only` (or every shard); returns per
+/// shard the journal lengths made durable, or the error.
+fn flush_writer(h: &CoHandle, only: Option<u32>) -> BTreeMap<u32, std::result::Result<Vec<(u64, u64)>, i32>> {
+    let mut files = Vec::new();
+    let mut jnl = Vec::new();
+    let mut plan: Vec<(u32, u64, u64, usize)> = Vec::new();
+    {
+        let w = h.writer.lock();
+        for (&shard, segs) in &w.shards {
+            if only.is_some_and(|o| o != shard) {
+                continue;
+            }
+            for s in segs {
+                plan.push((shard, s.file.id, s.done, files.len()));
+                files.push(s.file.clone());
+                jnl.push(false);
+                files.push(s.file.clone());
+                jnl.push(true);
+            }
+        }
+    }
+    let res = fsync_all(files, jnl);
+    let mut out: BTreeMap<u32, std::result::Result<Vec<(u64, u64)>, i32>> = BTreeMap::new();
+    for (shard, seg, done, i) in plan {
+        let r = if res[i] < 0 { res[i] } else { res[i + 1] };
+        let e = out.entry(shard).or_insert(Ok(Vec::new()));
+        match (r, e) {
+            (r, e) if r < 0 => {
+                if e.is_ok() {
+                    *e = Err(r);
+                }
+            }
+            (_, Ok(v)) => v.push((seg, done)),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// `daos_container_flush` / `daos_shard_flush`: this handle's writes durable.
+pub fn flush(cookie: u64, only: Option<u32>) -> Result<()> {
+    let h = handle(cookie)?;
+    if let Some(s) = only {
+        h.cs.shard(s).ok_or_else(|| Error::NoEnt(format!("shard {s} does not exist")))?;
+    }
+    for (shard, r) in flush_writer(&h, only) {
+        if let Err(rc) = r {
+            return Err(Error::Os { errno: -rc, msg: format!("flush of shard {shard} failed") });
+        }
+    }
+    Ok(())
+}
+
+/// `daos_epoch_commit`. On a partial failure returns `Err((shard, error))`.
+pub fn commit(cookie: u64, e: u64, sync: bool) -> std::result::Result<(), (Option<u32>, Error)> {
+    let h = handle(cookie).map_err(|e| (None, e))?;
+    h.need_rw("commit").map_err(|e| (None, e))?;
+    let cs = h.cs.clone();
+    let _serial = cs.commit_lock.lock();
+    if e <= cs.hce() {
+        return Ok(());
+    }
+    let now = StoreConf::load(&cs.root).unwrap_or_else(|_| cs.store.clone());
+    let flushed = flush_writer(&h, None);
+    let shards: Vec<(u32, u32)> = cs.meta.lock().shards.iter().filter(|s| !s.disabled).map(|s| (s.id, s.target)).collect();
+    let mut failed: Option<(u32, Error)> = None;
+    let mut ok_shards = Vec::new();
+    for (id, target) in shards {
+        let st = crate::store::sys::target_status(&cs.root, &now, target);
+        let r = if st < 0 {
+            Err(Error::Os { errno: libc::EIO, msg: format!("shard {id}: its target {target} is disabled or missing") })
+        } else {
+            match flushed.get(&id) {
+                Some(Err(rc)) => Err(Error::Os { errno: -rc, msg: format!("shard {id}: flush failed") }),
+                _ => Ok(()),
+            }
+        };
+        match r {
+            Ok(()) => ok_shards.push(id),
+            Err(err) => {
+                if err.errno() == libc::EIO {
+                    crate::store::lower_health(&cs.root, target, 10);
+                }
+                if failed.is_none() {
+                    failed = Some((id, err));
+                }
+            }
+        }
+    }
+    let upd = cs.update(|m| {
+        for &id in &ok_shards {
+            if let Some(Ok(segs)) = flushed.get(&id) {
+                for &(seg, done) in segs {
+                    let s = m.seg_mut(id, seg);
+                    s.committed_len = s.committed_len.max(done);
+                }
+            }
+            if let Some(s) = m.shard_mut(id) {
+                s.committed = s.committed.max(e);
+            }
+        }
+        m.hse = m.hse.max(e);
+        let floor = m.hce;
+        m.hce = m.compute_hce(floor);
+        if sync && !m.kept.contains(&e) {
+            m.kept.push(e);
+        }
+        Ok(())
+    });
+    if let Err(err) = upd {
+        return Err((None, err));
+    }
+    publish(&h, &ok_shards, e, &flushed);
+    notify_waiters(&cs);
+    match failed {
+        Some((id, err)) => Err((Some(id), err)),
+        None => Ok(()),
+    }
+}
+
+/// After a commit: the handle's staged extents with epoch <= `e` on the
+/// committed shards, whose journal records the commit published, become
+/// published; the shards' committed epochs move.
+fn publish(
+    h: &CoHandle,
+    ok: &[u32],
+    e: u64,
+    flushed: &BTreeMap<u32, std::result::Result<Vec<(u64, u64)>, i32>>,
+) {
+    let m = h.cs.meta.lock().clone();
+    for s in &m.shards {
+        if let Some(sh) = h.cs.shard(s.id) {
+            sh.set_committed(s.committed);
+        }
+    }
+    let mut w = h.writer.lock();
+    let mut keep = Vec::new();
+    let mut by_shard: BTreeMap<u32, Vec<super::writer::Staged>> = BTreeMap::new();
+    for st in std::mem::take(&mut w.staged) {
+        let durable = matches!(flushed.get(&st.shard), Some(Ok(v)) if v.iter().any(|&(seg, done)| seg == st.seg && st.jnl_end <= done));
+        if st.epoch <= e && ok.contains(&st.shard) && durable {
+            by_shard.entry(st.shard).or_default().push(st);
+        } else {
+            keep.push(st);
+        }
+    }
+    w.staged = keep;
+    drop(w);
+    for (shard, list) in by_shard {
+        let Some(sh) = h.cs.shard(shard) else { continue };
+        let mut ix = sh.index.write();
+        let mut per_obj: BTreeMap<u64, Vec<(u64, u64)>> = BTreeMap::new();
+        for st in list {
+            per_obj.entry(st.oid).or_default().push((st.off, st.stamp));
+        }
+        for (oid, keys) in per_obj {
+            let mut i = 0;
+            let _ = &mut i;
+            ix.update_keys(oid, &keys, |x| {
+                let mut n = *x;
+                n.owner = PUBLISHED;
+                Some(n)
+            });
+        }
+    }
+}
+
+/// Completes the waits that the current HCE satisfies.
+pub fn notify_waiters(cs: &CState) {
+    let (hce, layout) = {
+        let m = cs.meta.lock();
+        (m.hce, m.layout_changed)
+    };
+    let ready: Vec<Waiter> = {
+        let mut ws = cs.waiters.lock();
+        let (ready, keep): (Vec<Waiter>, Vec<Waiter>) =
+            std::mem::take(&mut *ws).into_iter().partition(|w| hce >= w.target || w.completer.is_dead());
+        *ws = keep;
+        ready
+    };
+    for w in ready {
+        let Waiter { completer, deliver, slipped, .. } = w;
+        let _ = slipped;
+        completer.complete(|| {
+            deliver(hce, layout);
+            0
+        });
+    }
+}
+
+/// `daos_epoch_abort`: drops this handle's writes and punches in epochs >= `e`.
+pub fn abort(cookie: u64, e: u64) -> Result<()> {
+    let h = handle(cookie)?;
+    h.need_rw("abort")?;
+    let cs = h.cs.clone();
+    let _serial = cs.commit_lock.lock();
+    if e <= cs.hce() {
+        return Err(Error::Perm(format!("epoch {e} is already committed (HCE {})", cs.hce())));
+    }
+    let voids: Vec<VoidMeta> = {
+        let w = h.writer.lock();
+        w.shards
+            .iter()
+            .flat_map(|(&shard, segs)| segs.iter().map(move |s| VoidMeta { shard, seg: s.file.id, len: s.jnl_end, epoch: e }))
+            .collect()
+    };
+    if !voids.is_empty() {
+        cs.update(|m| {
+            m.voids.extend(voids.iter().cloned());
+            Ok(())
+        })?;
+    }
+    drop_staged(&h, |st| st.epoch >= e);
+    Ok(())
+}
+
+/// Removes staged extents of `h` chosen by `f` from the indexes.
+fn drop_staged(h: &CoHandle, f: impl Fn(&super::writer::Staged) -> bool) {
+    let mut w = h.writer.lock();
+    let (gone, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut w.staged).into_iter().partition(|s| f(s));
+    w.staged = keep;
+    drop(w);
+    let mut by: BTreeMap<(u32, u64), Vec<(u64, u64)>> = BTreeMap::new();
+    for s in gone {
+        by.entry((s.shard, s.oid)).or_default().push((s.off, s.stamp));
+    }
+    for ((shard, oid), keys) in by {
+        if let Some(sh) = h.cs.shard(shard) {
+            sh.index.write().update_keys(oid, &keys, |_| None);
+        }
+    }
+}
+
+/// At close: a writer's segments are sealed at HSE; its staged extents not
+/// published by a commit, or above HSE, are dropped.
+pub fn seal_writer(h: &CoHandle) -> Result<()> {
+    if !h.rw {
+        return Ok(());
+    }
+    let cs = h.cs.clone();
+    let _serial = cs.commit_lock.lock();
+    let segs: Vec<(u32, u64)> = {
+        let w = h.writer.lock();
+        w.shards.iter().flat_map(|(&sh, v)| v.iter().map(move |s| (sh, s.file.id))).collect()
+    };
+    let m = cs.meta.lock().clone();
+    let hse = m.hse;
+    let committed_len = |sh: u32, seg: u64| {
+        m.segs.iter().find(|s| s.shard == sh && s.seg == seg).map_or(0, |s| s.committed_len)
+    };
+    let published_ok = |st: &super::writer::Staged| st.epoch <= hse && st.jnl_end <= committed_len(st.shard, st.seg);
+    let (publish_now, _): (Vec<_>, Vec<_>) = h.writer.lock().staged.iter().copied().partition(|s| published_ok(s));
+    drop_staged(h, |s| !published_ok(s));
+    for st in publish_now {
+        if let Some(sh) = cs.shard(st.shard) {
+            sh.index.write().update_keys(st.oid, &[(st.off, st.stamp)], |x| {
+                let mut n = *x;
+                n.owner = PUBLISHED;
+                Some(n)
+            });
+        }
+    }
+    h.writer.lock().staged.clear();
+    let touched: Vec<(u32, u64)> = segs.into_iter().filter(|&(sh, seg)| committed_len(sh, seg) > 0).collect();
+    if touched.is_empty() {
+        return Ok(());
+    }
+    cs.update(|m| {
+        for &(sh, seg) in &touched {
+            let s = m.seg_mut(sh, seg);
+            if s.sealed == UNSEALED {
+                s.sealed = hse;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// `daos_epoch_slip`: moves the handle's read reference forward.
+pub fn slip(cookie: u64, e: u64) -> Result<()> {
+    let h = handle(cookie)?;
+    let hce = h.cs.hce();
+    let e = if e > hce { hce } else { e };
+    {
+        let mut refs = h.cs.refs.lock();
+        let r = refs.entry(cookie).or_insert(e);
+        if e > *r {
+            *r = e;
+        }
+    }
+    maybe_aggregate(&h.cs);
+    Ok(())
+}
+
+/// `daos_epoch_wait`: completes (through `completer`) when HCE >= `e`
+/// (`DAOS_EPOCH_HIGHEST`: at the next commit).
+/// Errors complete the wait.
+pub fn wait(cookie: u64, e: u64, completer: Completer, deliver: Box<dyn FnOnce(u64, u64) + Send>) {
+    let h = match handle(cookie) {
+        Ok(h) => h,
+        Err(err) => {
+            completer.complete(|| err.to_rc());
+            return;
+        }
+    };
+    let (hce, layout) = {
+        let m = h.cs.meta.lock();
+        (m.hce, m.layout_changed)
+    };
+    let target = if e == u64::MAX { hce.saturating_add(1) } else { e };
+    let slipped = h.cs.refs.lock().get(&cookie).copied().unwrap_or(hce);
+    if hce >= target {
+        completer.complete(|| {
+            deliver(hce, layout);
+            0
+        });
+        return;
+    }
+    h.cs.waiters.lock().push(Waiter { target, slipped, completer, deliver });
+    // A commit may have landed between the check and the registration.
+    notify_waiters(&h.cs);
+}
+
+/// Aggregation: when the lowest read reference of the open handles has moved
+/// above the oldest readable epoch, versions below it that no reader (and no
+/// kept epoch) can see are dropped from the indexes, and the oldest readable
+/// epoch moves up. Runs in the calling thread; readers are blocked only for
+/// the index update of one shard at a time.
+pub fn maybe_aggregate(cs: &Arc<CState>) {
+    let low = cs.lowest_ref();
+    let (oldest, kept, hce) = {
+        let m = cs.meta.lock();
+        (m.oldest, m.kept.clone(), m.hce)
+    };
+    let upto = low.min(hce);
+    if low == u64::MAX || upto <= oldest {
+        return;
+    }
+    let shards: Vec<_> = cs.shards.read().values().cloned().collect();
+    let mut removed = 0;
+    for sh in shards {
+        let c = sh.committed();
+        removed += sh.index.write().aggregate(upto, &kept, c);
+    }
+    if removed > 0 {
+        crate::log!(Debug, "aggregation below epoch {upto}: {removed} versions dropped");
+    }
+    let r = cs.update(|m| {
+        m.oldest = m.oldest.max(upto);
+        Ok(())
+    });
+    if let Err(e) = r {
+        // Read-only or unwritable: the oldest readable epoch moves in memory only.
+        crate::log!(Debug, "could not record the oldest readable epoch: {e}");
+        let mut m = cs.meta.lock();
+        m.oldest = m.oldest.max(upto);
+    }
+    let _ = Ordering::Relaxed;
+}

@@ -1,0 +1,239 @@
+//! The container file: a container's metadata, replaced atomically (write a
+//! temporary file, fsync, rename, fsync the directory) under an `flock` of
+//! the container's lock file in the store.
+//!
+//! Format (little-endian): magic `DAOSRSCO`, version u32, body, CRC-32C of
+//! everything before it. A file whose magic is right but whose checksum or
+//! body is not is CORRUPT; one with another magic is not a container.
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::util::{atomic_write, crc32c, io_err, Dec, Enc};
+
+const MAGIC: &[u8; 8] = b"DAOSRSCO";
+const VERSION: u32 = 1;
+/// `sealed` of a segment whose writer is still open.
+pub const UNSEALED: u64 = u64::MAX;
+
+/// One shard of the layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardMeta {
+    pub id: u32,
+    pub target: u32,
+    pub disabled: bool,
+    /// Highest epoch committed on this shard.
+    pub committed: u64,
+    /// Epoch given when the shard was added / disabled.
+    pub added_epoch: u64,
+    pub disabled_epoch: u64,
+    /// Layout generation of the addition / disabling (for listen).
+    pub added_gen: u64,
+    pub disabled_gen: u64,
+}
+
+/// One segment (a writer's data log + journal on one shard).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegMeta {
+    pub shard: u32,
+    pub seg: u64,
+    /// Journal bytes published by commits.
+    pub committed_len: u64,
+    /// Records with an epoch above this are void (the writer closed or died
+    /// without committing them); `UNSEALED` while the writer is open.
+    pub sealed: u64,
+}
+
+/// An abort: records of `seg` before journal offset `len` with epoch >= `epoch` are void.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoidMeta {
+    pub shard: u32,
+    pub seg: u64,
+    pub len: u64,
+    pub epoch: u64,
+}
+
+/// Everything in the container file.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Meta {
+    pub uuid: [u64; 2],
+    pub store: [u64; 2],
+    /// Bumped at every update.
+    pub seq: u64,
+    pub hce: u64,
+    pub hse: u64,
+    pub oldest: u64,
+    pub layout_changed: u64,
+    pub layout_gen: u64,
+    pub shards: Vec<ShardMeta>,
+    pub segs: Vec<SegMeta>,
+    pub voids: Vec<VoidMeta>,
+    /// Epochs kept readable for good by `daos_epoch_commit(sync)`.
+    pub kept: Vec<u64>,
+}
+
+/// What reading a container file found.
+pub enum Loaded {
+    Ok(Meta),
+    /// Right magic, bad checksum or body: the best-effort decode, if any.
+    Corrupt(Option<Meta>),
+}
+
+impl Meta {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut e = Enc::default();
+        e.0.extend_from_slice(MAGIC);
+        e.u32(VERSION);
+        e.u64(self.uuid[0]).u64(self.uuid[1]).u64(self.store[0]).u64(self.store[1]);
+        e.u64(self.seq).u64(self.hce).u64(self.hse).u64(self.oldest).u64(self.layout_changed).u64(self.layout_gen);
+        e.u32(self.shards.len() as u32);
+        for s in &self.shards {
+            e.u32(s.id).u32(s.target).u8(s.disabled as u8).u64(s.committed);
+            e.u64(s.added_epoch).u64(s.disabled_epoch).u64(s.added_gen).u64(s.disabled_gen);
+        }
+        e.u32(self.segs.len() as u32);
+        for s in &self.segs {
+            e.u32(s.shard).u64(s.seg).u64(s.committed_len).u64(s.sealed);
+        }
+        e.u32(self.voids.len() as u32);
+        for v in &self.voids {
+            e.u32(v.shard).u64(v.seg).u64(v.len).u64(v.epoch);
+        }
+        e.u32(self.kept.len() as u32);
+        for k in &self.kept {
+            e.u64(*k);
+        }
+        let crc = crc32c(&e.0);
+        e.u32(crc);
+        e.0
+    }
+
+    fn decode_body(b: &[u8]) -> Option<Meta> {
+        let mut d = Dec::new(b);
+        if d.u32()? != VERSION {
+            return None;
+        }
+        let mut m = Meta {
+            uuid: [d.u64()?, d.u64()?],
+            store: [d.u64()?, d.u64()?],
+            seq: d.u64()?,
+            hce: d.u64()?,
+            hse: d.u64()?,
+            oldest: d.u64()?,
+            layout_changed: d.u64()?,
+            layout_gen: d.u64()?,
+            ..Default::default()
+        };
+        for _ in 0..d.u32()? {
+            m.shards.push(ShardMeta {
+                id: d.u32()?,
+                target: d.u32()?,
+                disabled: d.u8()? != 0,
+                committed: d.u64()?,
+                added_epoch: d.u64()?,
+                disabled_epoch: d.u64()?,
+                added_gen: d.u64()?,
+                disabled_gen: d.u64()?,
+            });
+        }
+        for _ in 0..d.u32()? {
+            m.segs.push(SegMeta { shard: d.u32()?, seg: d.u64()?, committed_len: d.u64()?, sealed: d.u64()? });
+        }
+        for _ in 0..d.u32()? {
+            m.voids.push(VoidMeta { shard: d.u32()?, seg: d.u64()?, len: d.u64()?, epoch: d.u64()? });
+        }
+        for _ in 0..d.u32()? {
+            m.kept.push(d.u64()?);
+        }
+        Some(m)
+    }
+
+    /// Decodes a container file; `None` if it is not one at all.
+    pub fn decode(b: &[u8]) -> Option<Loaded> {
+        if b.len() < 8 || &b[..8] != MAGIC {
+            return None;
+        }
+        if b.len() < 16 {
+            return Some(Loaded::Corrupt(None));
+        }
+        let (body, tail) = b.split_at(b.len() - 4);
+        let crc_ok = crc32c(body) == u32::from_le_bytes(tail.try_into().unwrap());
+        let m = Meta::decode_body(&body[8..]);
+        Some(match (crc_ok, m) {
+            (true, Some(m)) => Loaded::Ok(m),
+            (_, m) => Loaded::Corrupt(m.or_else(|| Meta::decode_body(&b[8..]))),
+        })
+    }
+
+    /// Reads the container file at `path`.
+    pub fn load(path: &Path) -> Result<Loaded> {
+        let b = std::fs::read(path).map_err(|e| io_err(e, format!("read container {}", path.display())))?;
+        Meta::decode(&b)
+            .ok_or_else(|| Error::Inval(format!("{} is not a daos-rs container", path.display())))
+    }
+
+    /// Writes the container file atomically and durably.
+    pub fn save(&mut self, path: &Path) -> Result<()> {
+        self.seq += 1;
+        atomic_write(path, &self.encode())
+    }
+
+    pub fn shard(&self, id: u32) -> Option<&ShardMeta> {
+        self.shards.iter().find(|s| s.id == id)
+    }
+
+    pub fn shard_mut(&mut self, id: u32) -> Option<&mut ShardMeta> {
+        self.shards.iter_mut().find(|s| s.id == id)
+    }
+
+    pub fn seg_mut(&mut self, shard: u32, seg: u64) -> &mut SegMeta {
+        let i = match self.segs.iter().position(|s| s.shard == shard && s.seg == seg) {
+            Some(i) => i,
+            None => {
+                self.segs.push(SegMeta { shard, seg, committed_len: 0, sealed: UNSEALED });
+                self.segs.len() - 1
+            }
+        };
+        &mut self.segs[i]
+    }
+
+    /// HCE from the shards: the lowest committed epoch of the enabled shards
+    /// (the recorded HCE when there are none).
+    pub fn compute_hce(&self, floor: u64) -> u64 {
+        self.shards.iter().filter(|s| !s.disabled).map(|s| s.committed).min().unwrap_or(floor).max(floor)
+    }
+
+    /// Whether reads at `e` are still possible.
+    pub fn readable(&self, e: u64) -> bool {
+        e >= self.oldest || self.kept.contains(&e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meta_round_trips_and_flags_corruption() {
+        let mut m = Meta { uuid: [1, 2], hce: 5, hse: 6, ..Default::default() };
+        m.shards.push(ShardMeta {
+            id: 3,
+            target: 1,
+            disabled: false,
+            committed: 5,
+            added_epoch: 1,
+            disabled_epoch: 0,
+            added_gen: 1,
+            disabled_gen: 0,
+        });
+        m.segs.push(SegMeta { shard: 3, seg: 99, committed_len: 640, sealed: UNSEALED });
+        m.voids.push(VoidMeta { shard: 3, seg: 99, len: 128, epoch: 6 });
+        m.kept.push(4);
+        let b = m.encode();
+        assert!(matches!(Meta::decode(&b), Some(Loaded::Ok(x)) if x == m));
+        let mut bad = b.clone();
+        bad[30] ^= 0x40;
+        assert!(matches!(Meta::decode(&bad), Some(Loaded::Corrupt(_))));
+        assert!(Meta::decode(b"not a container").is_none());
+    }
+}

@@ -1,0 +1,412 @@
+//! Containers (SPEC §5) and their epochs (SPEC §8).
+//!
+//! A container is a file (its metadata, see [`meta`]) at a path inside a
+//! store; its data lives in shards on the store's targets. Every handle of
+//! this process on one container shares one [`CState`]: the metadata as last
+//! written, the shards with their indexes, the handles' read references, and
+//! the pending waits and listens.
+
+pub mod epoch;
+pub mod meta;
+mod ops;
+pub mod writer;
+
+pub use epoch::*;
+pub use ops::*;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::error::{Error, Result};
+use crate::event::Completer;
+use crate::ffi::types::*;
+use crate::runtime::state;
+use crate::shard::{shard_dir, Shard};
+use crate::store::{FileLock, StoreConf, DOT_DAOS};
+use meta::Meta;
+use writer::Writer;
+
+/// A pending `daos_epoch_wait`.
+pub struct Waiter {
+    pub target: u64,
+    pub slipped: u64,
+    pub completer: Completer,
+    pub deliver: Box<dyn FnOnce(u64, u64) + Send>,
+}
+
+/// A pending `daos_container_listen`.
+pub struct Listener {
+    pub handle: Arc<CoHandle>,
+    pub cap: usize,
+    pub completer: Completer,
+    pub deliver: Box<dyn FnOnce(Vec<daos_shard_event>) + Send>,
+}
+
+/// The state of one open container in this process.
+pub struct CState {
+    pub uuid: [u64; 2],
+    pub path: PathBuf,
+    pub root: PathBuf,
+    pub store: StoreConf,
+    lock_path: PathBuf,
+    pub meta: Mutex<Meta>,
+    pub shards: RwLock<HashMap<u32, Arc<Shard>>>,
+    pub stamp: AtomicU64,
+    /// Read reference (slipped epoch) of each open handle.
+    pub refs: Mutex<HashMap<u64, u64>>,
+    pub waiters: Mutex<Vec<Waiter>>,
+    pub listeners: Mutex<Vec<Listener>>,
+    pub unlinked: AtomicBool,
+    pub corrupt: bool,
+    /// Serialises commits, aborts and layout changes of this process.
+    pub commit_lock: Mutex<()>,
+}
+
+/// An open container handle.
+pub struct CoHandle {
+    pub cookie: AtomicU64,
+    pub cs: Arc<CState>,
+    pub rw: bool,
+    /// Writer number of this handle (owner of its staged extents).
+    pub wid: u32,
+    pub writer: Mutex<Writer>,
+    pub closed: AtomicBool,
+    pub objects: Mutex<Vec<u64>>,
+    pub seen_layout: AtomicU64,
+}
+
+static NEXT_WID: AtomicU64 = AtomicU64::new(1);
+
+impl CState {
+    /// Changes the metadata durably: under the container's file lock, `f`
+    /// edits a copy, which is written and then becomes the current one. An
+    /// unlinked container is only changed in memory.
+    pub fn update<R>(&self, f: impl FnOnce(&mut Meta) -> Result<R>) -> Result<R> {
+        let mut m = self.meta.lock();
+        let mut copy = m.clone();
+        let r = f(&mut copy)?;
+        if !self.unlinked.load(Ordering::Acquire) {
+            let _lock = FileLock::acquire(&self.lock_path)?;
+            copy.save(&self.path)?;
+        }
+        *m = copy;
+        Ok(r)
+    }
+
+    pub fn shard(&self, id: u32) -> Option<Arc<Shard>> {
+        self.shards.read().get(&id).cloned()
+    }
+
+    pub fn next_stamp(&self) -> u64 {
+        self.stamp.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn hce(&self) -> u64 {
+        self.meta.lock().hce
+    }
+
+    /// The directory of a target, if the target exists.
+    pub fn target_dir(&self, t: u32) -> Option<&Path> {
+        self.store.targets.get(t as usize).map(|t| t.dir.as_path())
+    }
+
+    /// Lowest read reference of the open handles (`u64::MAX` if none).
+    pub fn lowest_ref(&self) -> u64 {
+        self.refs.lock().values().copied().min().unwrap_or(u64::MAX)
+    }
+
+    /// Removes the container's shard directories (after unlink, at last close).
+    fn remove_data(uuid: [u64; 2], store: &StoreConf, root: &Path) {
+        for t in &store.targets {
+            let d = crate::shard::container_dir(&t.dir, uuid);
+            if d.exists() {
+                if let Err(e) = std::fs::remove_dir_all(&d) {
+                    crate::log!(Warn, "could not remove {}: {e}", d.display());
+                }
+            }
+        }
+        let _ = std::fs::remove_file(lock_file(root, uuid));
+    }
+}
+
+impl Drop for CState {
+    fn drop(&mut self) {
+        if self.unlinked.load(Ordering::Acquire) {
+            CState::remove_data(self.uuid, &self.store, &self.root);
+        }
+    }
+}
+
+fn lock_file(root: &Path, uuid: [u64; 2]) -> PathBuf {
+    root.join(DOT_DAOS).join("locks").join(format!("c-{:016x}{:016x}", uuid[0], uuid[1]))
+}
+
+/// Absolute form of a container path, with its parent resolved.
+fn abs_path(path: &Path) -> Result<PathBuf> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::Inval(format!("{} does not name a file", path.display())))?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let parent = std::fs::canonicalize(&parent)
+        .map_err(|e| crate::util::io_err(e, format!("parent directory of {}", path.display())))?;
+    Ok(parent.join(name))
+}
+
+/// Builds the shared state of a container from its metadata: opens the
+/// shards and replays their journals. A writer that died left its segments
+/// unsealed: their records above HSE are void (sealed in memory; the next
+/// metadata update by a writer records it).
+fn build_state(path: PathBuf, root: PathBuf, store: StoreConf, mut m: Meta, corrupt: bool) -> Result<Arc<CState>> {
+    for s in m.segs.iter_mut() {
+        if s.sealed == meta::UNSEALED {
+            s.sealed = m.hse;
+        }
+    }
+    let mut shards = HashMap::new();
+    let mut stamp = 1u64;
+    for sm in &m.shards {
+        let Some(t) = store.targets.get(sm.target as usize) else { continue };
+        let sh = Shard::new(sm.id, sm.target, shard_dir(&t.dir, m.uuid, sm.id));
+        sh.set_committed(sm.committed);
+        sh.disabled.store(sm.disabled, Ordering::Release);
+        if !sm.disabled {
+            if let Err(e) = sh.replay(&m, &mut stamp) {
+                crate::log!(Warn, "container {}: shard {} unreadable: {e}", path.display(), sm.id);
+            }
+        }
+        shards.insert(sm.id, Arc::new(sh));
+    }
+    Ok(Arc::new(CState {
+        uuid: m.uuid,
+        lock_path: lock_file(&root, m.uuid),
+        path,
+        root,
+        store,
+        meta: Mutex::new(m),
+        shards: RwLock::new(shards),
+        stamp: AtomicU64::new(stamp),
+        refs: Mutex::new(HashMap::new()),
+        waiters: Mutex::new(Vec::new()),
+        listeners: Mutex::new(Vec::new()),
+        unlinked: AtomicBool::new(false),
+        corrupt,
+        commit_lock: Mutex::new(()),
+    }))
+}
+
+/// Creates an empty container file at `path` (which must not exist).
+fn create_file(path: &Path, store: &StoreConf) -> Result<()> {
+    let mut m = Meta { uuid: [crate::util::random_u64(), crate::util::random_u64()], store: store.uuid, ..Default::default() };
+    m.seq = 1;
+    link_new(path, &m.encode())
+}
+
+/// Writes `data` to a new file at `path` atomically; `-EEXIST` if it exists.
+pub(crate) fn link_new(path: &Path, data: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(".daos-new.{}.{:x}", std::process::id(), crate::util::random_u64()));
+    let res = (|| {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&tmp).map_err(|e| crate::util::io_err(e, format!("create {}", tmp.display())))?;
+        f.write_all(data).map_err(|e| crate::util::io_err(e, "write container"))?;
+        f.sync_all().map_err(|e| crate::util::io_err(e, "fsync container"))?;
+        std::fs::hard_link(&tmp, path).map_err(|e| crate::util::io_err(e, format!("create {}", path.display())))?;
+        Ok(())
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    res?;
+    crate::util::fsync_dir(dir)
+}
+
+/// Whether this process may open `path` for reading (and writing).
+fn check_access(path: &Path, rw: bool) -> Result<()> {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| Error::Inval("path contains a NUL byte".into()))?;
+    let mode = if rw { libc::R_OK | libc::W_OK } else { libc::R_OK };
+    // SAFETY: `c` is a valid C string for the duration of the call.
+    if unsafe { libc::access(c.as_ptr(), mode) } != 0 {
+        return Err(crate::util::io_err(std::io::Error::last_os_error(), format!("container {}", path.display())));
+    }
+    Ok(())
+}
+
+/// `daos_container_open` (non-collective): returns (status, handle).
+pub fn open(path: &Path, mode: u32, nprocess: u32) -> Result<(daos_container_status_t, u64)> {
+    let known = DAOS_COO_RO | DAOS_COO_RW | DAOS_COO_CREATE | DAOS_COO_OWN_RECOV;
+    if mode & !known != 0 {
+        return Err(Error::Inval(format!("unknown open mode bits {:#x}", mode & !known)));
+    }
+    let rw = match (mode & DAOS_COO_RO != 0, mode & DAOS_COO_RW != 0) {
+        (true, false) => false,
+        (false, true) => true,
+        _ => return Err(Error::Inval("open mode needs exactly one of DAOS_COO_RO and DAOS_COO_RW".into())),
+    };
+    if nprocess > 1 {
+        return Err(Error::Os {
+            errno: libc::ENOSYS,
+            msg: "collective open (nprocess > 1) is not available yet".into(),
+        });
+    }
+    let path = abs_path(path)?;
+    let root = crate::store::find_root(path.parent().unwrap_or(Path::new("/")))?;
+    let store = StoreConf::load(&root)?;
+    if !path.exists() {
+        if mode & DAOS_COO_CREATE == 0 {
+            return Err(Error::NoEnt(format!("container {} does not exist", path.display())));
+        }
+        match create_file(&path, &store) {
+            Ok(()) => {}
+            Err(e) if e.errno() == libc::EEXIST => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if path.is_dir() {
+        return Err(Error::Inval(format!("{} is a directory, not a container", path.display())));
+    }
+    check_access(&path, rw)?;
+    let (m, corrupt) = match Meta::load(&path)? {
+        meta::Loaded::Ok(m) => (m, false),
+        meta::Loaded::Corrupt(m) => {
+            crate::log!(Warn, "container {} fails its checksum: opened read-only as CORRUPT", path.display());
+            (m.unwrap_or_default(), true)
+        }
+    };
+    if !corrupt && m.store != store.uuid {
+        return Err(Error::Inval(format!("container {} belongs to another store", path.display())));
+    }
+    let cs = {
+        let mut reg = state().open_containers.lock();
+        match reg.get(&m.uuid).and_then(|w| w.upgrade()).filter(|c| !c.unlinked.load(Ordering::Acquire) && !corrupt) {
+            Some(cs) => cs,
+            None => {
+                let cs = build_state(path.clone(), root, store, m, corrupt)?;
+                if !corrupt {
+                    reg.insert(cs.uuid, Arc::downgrade(&cs));
+                }
+                cs
+            }
+        }
+    };
+    let rw = rw && !cs.corrupt;
+    let status = status_of(&cs);
+    let hce = cs.hce();
+    let seen = cs.meta.lock().layout_gen;
+    let h = CoHandle {
+        cookie: AtomicU64::new(0),
+        cs: cs.clone(),
+        rw,
+        wid: (NEXT_WID.fetch_add(1, Ordering::Relaxed) & 0x7fff_ffff) as u32 + 1,
+        writer: Mutex::new(Writer::default()),
+        closed: AtomicBool::new(false),
+        objects: Mutex::new(Vec::new()),
+        seen_layout: AtomicU64::new(seen),
+    };
+    let cookie = state().containers.insert_with(|_| Ok(Arc::new(h)))?;
+    let h = state().containers.get(cookie)?;
+    h.cookie.store(cookie, Ordering::Release);
+    cs.refs.lock().insert(cookie, hce);
+    Ok((status, cookie))
+}
+
+/// The container's status for open.
+pub fn status_of(cs: &CState) -> daos_container_status_t {
+    if cs.corrupt {
+        return DAOS_CONTAINER_ST_CORRUPT;
+    }
+    let m = cs.meta.lock();
+    let now = StoreConf::load(&cs.root).unwrap_or_else(|_| cs.store.clone());
+    let faulty = m.shards.iter().filter(|s| !s.disabled).any(|s| {
+        crate::store::sys::target_status(&cs.root, &now, s.target) < 0
+    });
+    if faulty {
+        DAOS_CONTAINER_ST_FAULTY
+    } else if m.shards.iter().any(|s| !s.disabled && s.committed < m.hse) {
+        DAOS_CONTAINER_ST_STUCK
+    } else {
+        DAOS_CONTAINER_ST_OK
+    }
+}
+
+/// Looks up an open container handle.
+pub fn handle(cookie: u64) -> Result<Arc<CoHandle>> {
+    let h = state().containers.get(cookie)?;
+    if h.closed.load(Ordering::Acquire) {
+        return Err(Error::BadF("container handle is closed".into()));
+    }
+    Ok(h)
+}
+
+impl CoHandle {
+    /// Refuses a change through a read-only handle.
+    pub fn need_rw(&self, what: &str) -> Result<()> {
+        if self.rw {
+            Ok(())
+        } else if self.cs.corrupt {
+            Err(Error::Perm(format!("{what}: the container is CORRUPT and open read-only")))
+        } else {
+            Err(Error::Perm(format!("{what}: the container handle is read-only")))
+        }
+    }
+
+    pub fn cookie(&self) -> u64 {
+        self.cookie.load(Ordering::Acquire)
+    }
+}
+
+/// `daos_container_close`.
+pub fn close(cookie: u64) -> Result<()> {
+    let h = handle(cookie)?;
+    if h.closed.swap(true, Ordering::AcqRel) {
+        return Err(Error::BadF("container handle is closed".into()));
+    }
+    for o in std::mem::take(&mut *h.objects.lock()) {
+        let _ = state().objects.remove(o);
+    }
+    let r = epoch::seal_writer(&h);
+    h.cs.refs.lock().remove(&cookie);
+    let _ = state().containers.remove(cookie);
+    // Pending waits and listens of this handle end with -EBADF.
+    let mine: Vec<Listener> = {
+        let mut ls = h.cs.listeners.lock();
+        let (mine, keep) = std::mem::take(&mut *ls).into_iter().partition(|l| Arc::ptr_eq(&l.handle, &h));
+        *ls = keep;
+        mine
+    };
+    for l in mine {
+        l.completer.complete(|| -libc::EBADF);
+    }
+    epoch::maybe_aggregate(&h.cs);
+    r
+}
+
+/// `daos_container_unlink`.
+pub fn unlink(path: &Path) -> Result<()> {
+    let path = abs_path(path)?;
+    let root = crate::store::find_root(path.parent().unwrap_or(Path::new("/")))?;
+    let store = StoreConf::load(&root)?;
+    let m = match Meta::load(&path)? {
+        meta::Loaded::Ok(m) => m,
+        meta::Loaded::Corrupt(Some(m)) => m,
+        meta::Loaded::Corrupt(None) => {
+            std::fs::remove_file(&path).map_err(|e| crate::util::io_err(e, format!("unlink {}", path.display())))?;
+            return Ok(());
+        }
+    };
+    std::fs::remove_file(&path).map_err(|e| crate::util::io_err(e, format!("unlink {}", path.display())))?;
+    if let Some(p) = path.parent() {
+        let _ = crate::util::fsync_dir(p);
+    }
+    let open = state().open_containers.lock().get(&m.uuid).and_then(|w| w.upgrade());
+    match open {
+        Some(cs) => cs.unlinked.store(true, Ordering::Release),
+        None => CState::remove_data(m.uuid, &store, &root),
+    }
+    Ok(())
+}

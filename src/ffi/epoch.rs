@@ -1,0 +1,147 @@
+//! Epochs: commit, abort, slip, wait, query.
+
+use std::ffi::{c_int, c_uint};
+
+use super::args::{input, opt_ev, Out};
+use super::boundary::rc;
+use super::types::*;
+use crate::container;
+use crate::error::Error;
+use crate::event::{run_deferred, run_work};
+
+/// Moves this handle's read reference to `epoch` (DAOS_EPOCH_HIGHEST or an
+/// epoch above HCE means HCE); moving it backwards does nothing. Versions
+/// below the lowest reference of all open handles (and not kept by a sync
+/// commit) may then be aggregated: reads below it give -ESTALE.
+///
+/// \return 0; -EBADF bad handle.
+#[no_mangle]
+pub unsafe extern "C" fn daos_epoch_slip(coh: daos_handle_t, epoch: daos_epoch_t, ev: *mut daos_event) -> c_int {
+    rc("daos_epoch_slip", || {
+        container::handle(coh.cookie)?;
+        run_work(opt_ev(ev)?, DAOS_EV_EP_SLIP, || container::slip(coh.cookie, epoch.seq), |_| {})?;
+        Ok(0)
+    })
+}
+
+/// Waits until HCE >= `*epoch` (DAOS_EPOCH_HIGHEST: until the next commit
+/// after the call). Completes at once if it already is. `daos_event_abort`
+/// ends a pending wait with -EINTR.
+///
+/// \param coh          [IN] container handle.
+/// \param epoch        [IN/OUT] epoch to wait for; on completion the HCE reached.
+/// \param epoch_layout [OUT] NULL, or the last layout change epoch.
+/// \param ev           [IN] completion event, or NULL (blocks).
+///
+/// \return 0; -EINVAL NULL `epoch`; -EBADF bad handle.
+#[no_mangle]
+pub unsafe extern "C" fn daos_epoch_wait(
+    coh: daos_handle_t,
+    epoch: *mut daos_epoch_t,
+    epoch_layout: *mut daos_epoch_t,
+    ev: *mut daos_event,
+) -> c_int {
+    rc("daos_epoch_wait", || {
+        let e = input(epoch as *const daos_epoch_t, "epoch")?;
+        let e_out = Out::new(epoch, "epoch")?;
+        let l_out = Out::opt(epoch_layout, "epoch_layout")?;
+        container::handle(coh.cookie)?;
+        run_deferred(opt_ev(ev)?, DAOS_EV_EP_WAIT, true, |c| {
+            let deliver = Box::new(move |hce: u64, layout: u64| {
+                e_out.put(daos_epoch_t { seq: hce });
+                if let Some(l) = &l_out {
+                    l.put(daos_epoch_t { seq: layout });
+                }
+            });
+            container::wait(coh.cookie, e.seq, c, deliver);
+        })?;
+        Ok(0)
+    })
+}
+
+/// Epoch information: HCE, oldest readable epoch, this handle's slipped
+/// epoch, HSE, last layout change.
+///
+/// \return 0; -EINVAL NULL `info`; -EBADF bad handle.
+#[no_mangle]
+pub unsafe extern "C" fn daos_epoch_query(coh: daos_handle_t, info: *mut daos_epoch_info, ev: *mut daos_event) -> c_int {
+    rc("daos_epoch_query", || {
+        let out = Out::new(info, "info")?;
+        container::handle(coh.cookie)?;
+        run_work(opt_ev(ev)?, DAOS_EV_EP_QUERY, || container::query_epoch(coh.cookie), move |i| out.put(i))?;
+        Ok(0)
+    })
+}
+
+/// Commits: makes every write of this handle in epochs <= `epoch` durable on
+/// every enabled shard (data and journals fsynced in parallel), then moves
+/// HCE to `epoch` atomically (one metadata update). `epoch <= HCE` does
+/// nothing. If a shard fails (I/O error, no space, target disabled), HCE
+/// stays, HSE becomes `epoch`, the container is STUCK, `*shard_failed` names
+/// the first failed shard and its error is returned; commit again, or
+/// disable the shard and commit `epoch + 1`. `sync`: epoch `epoch` stays
+/// readable for good (never aggregated).
+///
+/// \param coh          [IN] container handle (RW).
+/// \param epoch        [IN] epoch to commit.
+/// \param sync         [IN] keep this epoch readable.
+/// \param shard_failed [OUT] NULL, or the failed shard (written on failure).
+/// \param ev           [IN] completion event, or NULL.
+///
+/// \return 0; -EPERM read-only handle; -EBADF bad handle; the failed shard's
+///         error (-EIO, -ENOSPC).
+#[no_mangle]
+pub unsafe extern "C" fn daos_epoch_commit(
+    coh: daos_handle_t,
+    epoch: daos_epoch_t,
+    sync: bool,
+    shard_failed: *mut c_uint,
+    ev: *mut daos_event,
+) -> c_int {
+    rc("daos_epoch_commit", || {
+        let failed = Out::opt(shard_failed, "shard_failed")?;
+        container::handle(coh.cookie)?.need_rw("commit")?;
+        run_work(
+            opt_ev(ev)?,
+            DAOS_EV_EP_COMMIT,
+            || {
+                container::commit(coh.cookie, epoch.seq, sync).map_err(|(shard, e)| {
+                    if let (Some(s), Some(f)) = (shard, &failed) {
+                        f.put(s);
+                    }
+                    e
+                })
+            },
+            |_| {},
+        )?;
+        Ok(0)
+    })
+}
+
+/// Aborts: drops every write and punch of this handle in epochs >= `epoch`.
+/// Writes issued after the abort completes are kept as normal.
+///
+/// \param coh          [IN] container handle (RW).
+/// \param epoch        [IN] first epoch to drop (> HCE).
+/// \param shard_failed [OUT] NULL, or the failed shard on an I/O error.
+/// \param ev           [IN] completion event, or NULL.
+///
+/// \return 0; -EPERM read-only handle or `epoch` <= HCE; -EBADF bad handle.
+#[no_mangle]
+pub unsafe extern "C" fn daos_epoch_abort(
+    coh: daos_handle_t,
+    epoch: daos_epoch_t,
+    shard_failed: *mut c_uint,
+    ev: *mut daos_event,
+) -> c_int {
+    rc("daos_epoch_abort", || {
+        let _failed = Out::opt(shard_failed, "shard_failed")?;
+        let h = container::handle(coh.cookie)?;
+        h.need_rw("abort")?;
+        if epoch.seq <= h.cs.hce() {
+            return Err(Error::Perm(format!("epoch {} is already committed (HCE {})", epoch.seq, h.cs.hce())));
+        }
+        run_work(opt_ev(ev)?, DAOS_EV_EP_ABORT, || container::abort(coh.cookie, epoch.seq), |_| {})?;
+        Ok(0)
+    })
+}

@@ -1,0 +1,121 @@
+//! Caller memory named by a `daos_mmd`: the one place that reads and writes
+//! the caller's data buffers. The core sees it as a byte space of `total`
+//! bytes (the fragments in order) and asks for ranges of it.
+
+/// The caller's memory fragments, in order.
+pub struct UserMem {
+    frags: Vec<(usize, u64)>,
+    /// Start of each fragment in the byte space.
+    starts: Vec<u64>,
+    total: u64,
+}
+
+// SAFETY: the memory belongs to the caller, who keeps it valid and does not
+// touch it until the operation completes (SPEC §1 "Buffers"); the library
+// uses it from whichever thread drives the operation, never concurrently.
+unsafe impl Send for UserMem {}
+unsafe impl Sync for UserMem {}
+
+impl UserMem {
+    /// # Safety
+    /// Each `(ptr, len)` must be valid for reads and writes of `len` bytes
+    /// until the operation using this memory has completed.
+    pub unsafe fn from_raw(frags: Vec<(*mut u8, u64)>) -> UserMem {
+        let mut starts = Vec::with_capacity(frags.len());
+        let mut total = 0u64;
+        for &(_, l) in &frags {
+            starts.push(total);
+            total += l;
+        }
+        UserMem { frags: frags.into_iter().map(|(p, l)| (p as usize, l)).collect(), starts, total }
+    }
+
+    /// Memory owned by the library (for tools and tests): a single buffer.
+    pub fn from_vec(v: &mut [u8]) -> UserMem {
+        // SAFETY: the slice is valid for its length; callers keep it alive
+        // until the operation completes (synchronous use).
+        unsafe { UserMem::from_raw(vec![(v.as_mut_ptr(), v.len() as u64)]) }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// The raw spans covering `[off, off + len)`, in order.
+    pub fn spans(&self, off: u64, len: u64) -> Vec<(*mut u8, u64)> {
+        let mut out = Vec::new();
+        if len == 0 {
+            return out;
+        }
+        let end = off + len;
+        let mut i = self.starts.partition_point(|&s| s <= off).saturating_sub(1);
+        while i < self.frags.len() && self.starts[i] < end {
+            let (p, l) = self.frags[i];
+            let s = self.starts[i];
+            let a = off.max(s);
+            let b = end.min(s + l);
+            if a < b {
+                out.push(((p + (a - s) as usize) as *mut u8, b - a));
+            }
+            i += 1;
+        }
+        out
+    }
+
+    /// Calls `f` on the bytes of `[off, off + len)`, in order.
+    pub fn visit(&self, off: u64, len: u64, mut f: impl FnMut(&[u8])) {
+        for (p, l) in self.spans(off, len) {
+            // SAFETY: `from_raw`'s contract: the span is valid caller memory
+            // that nobody writes during the operation.
+            f(unsafe { std::slice::from_raw_parts(p, l as usize) });
+        }
+    }
+
+    /// Copies `src` into `[off, off + src.len())`.
+    pub fn fill_from(&self, off: u64, src: &[u8]) {
+        let mut pos = 0usize;
+        for (p, l) in self.spans(off, src.len() as u64) {
+            // SAFETY: as in `visit`, and the span lies inside the caller's fragment.
+            unsafe { std::ptr::copy_nonoverlapping(src.as_ptr().add(pos), p, l as usize) };
+            pos += l as usize;
+        }
+    }
+
+    /// Zeroes `[off, off + len)`.
+    pub fn zero(&self, off: u64, len: u64) {
+        for (p, l) in self.spans(off, len) {
+            // SAFETY: as in `fill_from`.
+            unsafe { std::ptr::write_bytes(p, 0, l as usize) };
+        }
+    }
+
+    /// A copy of all the bytes.
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(self.total as usize);
+        self.visit(0, self.total, |b| v.extend_from_slice(b));
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_cross_fragments() {
+        let mut a = [0u8; 4];
+        let mut b = [0u8; 6];
+        // SAFETY: both arrays outlive the UserMem.
+        let m = unsafe { UserMem::from_raw(vec![(a.as_mut_ptr(), 4), (b.as_mut_ptr(), 6)]) };
+        assert_eq!(m.total(), 10);
+        assert_eq!(m.spans(2, 5).iter().map(|s| s.1).collect::<Vec<_>>(), vec![2, 3]);
+        m.fill_from(2, b"xyzuv");
+        let mut seen = Vec::new();
+        m.visit(0, 10, |s| seen.extend_from_slice(s));
+        assert_eq!(&seen, b"\0\0xyzuv\0\0\0");
+        m.zero(3, 2);
+        assert_eq!(m.to_vec(), b"\0\0x\0\0uv\0\0\0");
+        drop(m);
+        assert_eq!(&a, b"\0\0x\0");
+    }
+}

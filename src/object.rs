@@ -1,0 +1,570 @@
+//! Objects (SPEC §7): handles, and read, write and punch as operations on
+//! the engine. A write is one or more data SQEs plus one journal SQE; a read
+//! is one SQE per contiguous piece of data (several extents: several SQEs,
+//! one event), verified against the chunk checksums when they complete.
+
+use std::sync::Arc;
+
+use crate::container::{self, CoHandle};
+use crate::engine::Req;
+use crate::error::{Error, Result};
+use crate::event::{Op, Submit};
+use crate::ffi::iomem::UserMem;
+use crate::ffi::types::*;
+use crate::runtime::state;
+use crate::shard::index::{Ext, Piece};
+use crate::shard::journal::{self, chunk_crcs, nchunks, Record, CHUNK, KIND_PUNCH, KIND_WRITE, MAX_REC_LEN};
+use crate::shard::{SegFile, Shard};
+use crate::util::crc32c_append;
+
+/// Largest single read or write request.
+const MAX_IO: u64 = 1 << 30;
+
+/// An open object.
+pub struct ObjHandle {
+    pub co: Arc<CoHandle>,
+    pub oid: daos_obj_id_t,
+    pub rw: bool,
+    pub buffered: bool,
+}
+
+fn live_shard(co: &CoHandle, oid: daos_obj_id_t) -> Result<Arc<Shard>> {
+    if oid.o_id_hi >= container::MAX_SHARDS as u64 {
+        return Err(Error::NoEnt(format!("shard id {} of the object is out of range", oid.o_id_hi)));
+    }
+    let sh = co.cs.shard(oid.o_id_hi as u32).ok_or_else(|| Error::NoEnt(format!("shard {} does not exist", oid.o_id_hi)))?;
+    if sh.is_disabled() {
+        return Err(Error::NoEnt(format!("shard {} is disabled", oid.o_id_hi)));
+    }
+    Ok(sh)
+}
+
+/// `daos_object_open`.
+pub fn open(coh: u64, oid: daos_obj_id_t, mode: u32) -> Result<u64> {
+    let known = DAOS_OBJ_RO | DAOS_OBJ_RW | DAOS_OBJ_IO_BUFFERED | DAOS_OBJ_IO_RAND | DAOS_OBJ_IO_SEQ;
+    if mode & !known != 0 {
+        return Err(Error::Inval(format!("unknown object mode bits {:#x}", mode & !known)));
+    }
+    let rw = match (mode & DAOS_OBJ_RO != 0, mode & DAOS_OBJ_RW != 0) {
+        (true, false) => false,
+        (false, true) => true,
+        _ => return Err(Error::Inval("object mode needs exactly one of DAOS_OBJ_RO and DAOS_OBJ_RW".into())),
+    };
+    let co = container::handle(coh)?;
+    if rw {
+        co.need_rw("open an object read-write")?;
+    }
+    live_shard(&co, oid)?;
+    let h = ObjHandle { co: co.clone(), oid, rw, buffered: mode & DAOS_OBJ_IO_BUFFERED != 0 };
+    let cookie = state().objects.insert_with(|_| Ok(Arc::new(h)))?;
+    co.objects.lock().push(cookie);
+    if co.closed.load(std::sync::atomic::Ordering::Acquire) {
+        let _ = state().objects.remove(cookie);
+        return Err(Error::BadF("container handle is closed".into()));
+    }
+    Ok(cookie)
+}
+
+/// `daos_object_close`.
+pub fn close(oh: u64) -> Result<()> {
+    let h = state().objects.remove(oh)?;
+    h.co.objects.lock().retain(|&c| c != oh);
+    Ok(())
+}
+
+/// Looks up an object handle whose container is still open.
+pub fn handle(oh: u64) -> Result<Arc<ObjHandle>> {
+    let h = state().objects.get(oh)?;
+    if h.co.closed.load(std::sync::atomic::Ordering::Acquire) {
+        return Err(Error::BadF("the object's container handle is closed".into()));
+    }
+    Ok(h)
+}
+
+/// Checks an object I/O descriptor: extents that do not overflow, and a
+/// total equal to the memory's.
+pub fn check_iod(iod: &[(u64, u64)], mem_total: u64) -> Result<u64> {
+    let mut total = 0u64;
+    for &(off, nob) in iod {
+        let end = off.checked_add(nob).filter(|&e| e <= 1 << 63);
+        if end.is_none() {
+            return Err(Error::Inval(format!("extent offset {off} + length {nob} exceeds 2^63")));
+        }
+        total = total.checked_add(nob).ok_or_else(|| Error::Inval("extent lengths overflow".into()))?;
+    }
+    if total != mem_total {
+        return Err(Error::Inval(format!("memory holds {mem_total} bytes but the extents {total}")));
+    }
+    Ok(total)
+}
+
+fn writable_epoch(co: &CoHandle, e: u64) -> Result<()> {
+    if e == u64::MAX {
+        return Err(Error::Inval("DAOS_EPOCH_HIGHEST is not a writable epoch".into()));
+    }
+    let hce = co.cs.hce();
+    if e <= hce {
+        return Err(Error::Perm(format!("epoch {e} is not above HCE {hce}")));
+    }
+    Ok(())
+}
+
+/// Reserves room in the writer's active segment on `sh`.
+fn reserve(co: &CoHandle, sh: &Shard, data: u64, jnl: u64) -> Result<(Arc<SegFile>, u32, u64, u64)> {
+    let mut w = co.writer.lock();
+    let segs = w.shards.entry(sh.id).or_default();
+    if segs.last().is_none_or(|s| s.broken) {
+        let (idx, f) = sh.create_seg(co.cs.uuid)?;
+        segs.push(crate::container::writer::WSeg::new(idx, f));
+    }
+    let s = segs.last_mut().unwrap();
+    let (d, j) = (s.data_end, s.jnl_end);
+    s.data_end += data;
+    s.jnl_end += jnl;
+    Ok((s.file.clone(), s.idx, d, j))
+}
+
+/// A write or a punch in flight.
+struct WriteOp {
+    co: Arc<CoHandle>,
+    sh: Arc<Shard>,
+    seg: Arc<SegFile>,
+    seg_idx: u32,
+    /// Data to write: (memory address, length, file offset).
+    data: Vec<(usize, u64, u64)>,
+    /// Owned copy of the data for a buffered handle.
+    _owned: Option<Vec<u8>>,
+    mem: Option<UserMem>,
+    jbuf: Vec<u8>,
+    jnl_off: u64,
+    recs: Vec<Record>,
+    expected: u64,
+    got: u64,
+    pending: usize,
+    err: i32,
+    ev_type: daos_ev_type_t,
+}
+
+impl Op for WriteOp {
+    fn ev_type(&self) -> daos_ev_type_t {
+        self.ev_type
+    }
+
+    fn start(&mut self, sub: &mut Submit<'_>) -> Result<()> {
+        use std::os::fd::AsRawFd;
+        let dfd = self.seg.dat.as_raw_fd();
+        for &(p, len, off) in &self.data {
+            sub.push(0, Req::Write { fd: dfd, buf: p as *const u8, len: len as u32, off })?;
+            self.pending += 1;
+        }
+        sub.push(1, Req::Write {
+            fd: self.seg.jnl.as_raw_fd(),
+            buf: self.jbuf.as_ptr(),
+            len: self.jbuf.len() as u32,
+            off: self.jnl_off,
+        })?;
+        self.pending += 1;
+        Ok(())
+    }
+
+    fn on_cqe(&mut self, _tag: u8, res: i32, _sub: &mut Submit<'_>) {
+        self.pending -= 1;
+        if res < 0 {
+            if self.err == 0 {
+                self.err = if res == -libc::ECANCELED { -libc::EINTR } else { res };
+            }
+        } else {
+            self.got += res as u64;
+        }
+        if self.pending > 0 {
+            return;
+        }
+        if self.err == 0 && self.got != self.expected {
+            self.err = -libc::ENOSPC;
+        }
+        let ok = self.err == 0;
+        let jend = self.jnl_off + self.jbuf.len() as u64;
+        let mut w = self.co.writer.lock();
+        if let Some(s) = w.seg_mut(self.sh.id, self.seg.id) {
+            s.journal_done(self.jnl_off, jend, ok);
+        }
+        if !ok {
+            if self.err == -libc::EIO {
+                let (root, t) = (self.co.cs.root.clone(), self.sh.target);
+                std::thread::spawn(move || crate::store::lower_health(&root, t, 10));
+            }
+            return;
+        }
+        let mut ix = self.sh.index.write();
+        for r in &self.recs {
+            let (seg, csum) = if r.kind == KIND_WRITE {
+                (self.seg_idx, ix.add_crcs(&r.crcs))
+            } else {
+                (crate::shard::index::NO_SEG, 0)
+            };
+            ix.insert(r.oid, r.off, r.stamp, Ext { len: r.len, epoch: r.epoch, data_off: r.data_off, seg, csum, owner: self.co.wid });
+            w.staged.push(crate::container::writer::Staged {
+                shard: self.sh.id,
+                oid: r.oid,
+                off: r.off,
+                stamp: r.stamp,
+                epoch: r.epoch,
+                seg: self.seg.id,
+                jnl_end: jend,
+            });
+        }
+        self.mem = None;
+    }
+
+    fn result(&self, aborted: bool) -> i32 {
+        if self.err == 0 && aborted {
+            0
+        } else {
+            self.err
+        }
+    }
+}
+
+/// `daos_object_write`: `iod` extents filled from `mem` in order.
+pub fn write(oh: u64, epoch: u64, mem: UserMem, iod: &[(u64, u64)]) -> Result<Box<dyn Op>> {
+    let h = handle(oh)?;
+    if !h.rw {
+        return Err(Error::Perm("the object handle is read-only".into()));
+    }
+    h.co.need_rw("write")?;
+    check_iod(iod, mem.total())?;
+    writable_epoch(&h.co, epoch)?;
+    let sh = live_shard(&h.co, h.oid)?;
+    let total = mem.total();
+    let mut recs = Vec::new();
+    let mut moff = 0u64;
+    for &(off, nob) in iod {
+        let mut done = 0;
+        while done < nob {
+            let len = (nob - done).min(MAX_REC_LEN);
+            let mut parts: Vec<Vec<u8>> = Vec::new();
+            mem.visit(moff + done, len, |b| parts.push(b.to_vec()));
+            let crcs = chunk_crcs(parts.iter().map(|p| &p[..]), len);
+            recs.push(Record {
+                kind: KIND_WRITE,
+                oid: h.oid.o_id_lo,
+                epoch,
+                off: off + done,
+                len,
+                data_off: moff + done,
+                stamp: h.co.cs.next_stamp(),
+                crcs,
+            });
+            done += len;
+        }
+        moff += nob;
+    }
+    let jlen: u64 = recs.iter().map(|r| r.size() as u64).sum();
+    let (seg, seg_idx, dbase, jnl_off) = reserve(&h.co, &sh, total, jlen)?;
+    let mut jbuf = Vec::with_capacity(jlen as usize);
+    for r in recs.iter_mut() {
+        r.data_off += dbase;
+        r.encode_into(&mut jbuf);
+    }
+    let owned = h.buffered.then(|| mem.to_vec());
+    let mut data = Vec::new();
+    let mut push = |p: usize, len: u64, mut at: u64| {
+        let mut done = 0;
+        while done < len {
+            let n = (len - done).min(MAX_IO);
+            data.push((p + done as usize, n, at));
+            at += n;
+            done += n;
+        }
+    };
+    match &owned {
+        Some(v) if !v.is_empty() => push(v.as_ptr() as usize, v.len() as u64, dbase),
+        Some(_) => {}
+        None => {
+            let mut at = dbase;
+            for (p, l) in mem.spans(0, total) {
+                push(p as usize, l, at);
+                at += l;
+            }
+        }
+    }
+    Ok(Box::new(WriteOp {
+        co: h.co.clone(),
+        sh,
+        seg,
+        seg_idx,
+        data,
+        _owned: owned,
+        mem: Some(mem),
+        jbuf,
+        jnl_off,
+        recs,
+        expected: total + jlen,
+        got: 0,
+        pending: 0,
+        err: 0,
+        ev_type: DAOS_EV_OBJ_WRITE,
+    }))
+}
+
+/// `daos_object_punch`: `[begin, end)` (`end == u64::MAX`: to the end).
+pub fn punch(coh: u64, epoch: u64, oid: daos_obj_id_t, begin: u64, end: u64) -> Result<Option<Box<dyn Op>>> {
+    let co = container::handle(coh)?;
+    if begin > end {
+        return Err(Error::Inval(format!("punch begin {begin} is above end {end}")));
+    }
+    co.need_rw("punch")?;
+    writable_epoch(&co, epoch)?;
+    let sh = live_shard(&co, oid)?;
+    if begin == end {
+        return Ok(None);
+    }
+    let r = Record {
+        kind: KIND_PUNCH,
+        oid: oid.o_id_lo,
+        epoch,
+        off: begin,
+        len: end - begin,
+        data_off: 0,
+        stamp: co.cs.next_stamp(),
+        crcs: Vec::new(),
+    };
+    let (seg, seg_idx, _, jnl_off) = reserve(&co, &sh, 0, r.size() as u64)?;
+    let mut jbuf = Vec::new();
+    r.encode_into(&mut jbuf);
+    let expected = jbuf.len() as u64;
+    Ok(Some(Box::new(WriteOp {
+        co,
+        sh,
+        seg,
+        seg_idx,
+        data: Vec::new(),
+        _owned: None,
+        mem: None,
+        jbuf,
+        jnl_off,
+        recs: vec![r],
+        expected,
+        got: 0,
+        pending: 0,
+        err: 0,
+        ev_type: DAOS_EV_OBJ_PUNCH,
+    })))
+}
+
+/// A checked piece of data: chunk checksums of `[mem_off, mem_off + len)`
+/// of the destination (direct) or of the bounce buffer.
+struct Verify {
+    /// Where the verified bytes are: in caller memory (`None`) or bounce buffer `Some(i)`.
+    bounce: Option<usize>,
+    /// Offset in the memory space (direct) or in the bounce buffer.
+    off: u64,
+    len: u64,
+    crc: u32,
+}
+
+/// A read in flight.
+struct ReadOp {
+    mem: UserMem,
+    _segs: Vec<Arc<SegFile>>,
+    reqs: Vec<(i32, usize, u64, u64)>,
+    bounces: Vec<Vec<u8>>,
+    /// Bounce copies to do after verification: (bounce, offset, mem_off, len).
+    copies: Vec<(usize, u64, u64, u64)>,
+    verify: Vec<Verify>,
+    expected: u64,
+    got: u64,
+    pending: usize,
+    err: i32,
+    health: Option<(std::path::PathBuf, u32)>,
+}
+
+impl Op for ReadOp {
+    fn ev_type(&self) -> daos_ev_type_t {
+        DAOS_EV_OBJ_READ
+    }
+
+    fn start(&mut self, sub: &mut Submit<'_>) -> Result<()> {
+        for &(fd, p, len, off) in &self.reqs {
+            sub.push(0, Req::Read { fd, buf: p as *mut u8, len: len as u32, off })?;
+            self.pending += 1;
+        }
+        Ok(())
+    }
+
+    fn on_cqe(&mut self, _tag: u8, res: i32, _sub: &mut Submit<'_>) {
+        self.pending -= 1;
+        if res < 0 {
+            if self.err == 0 {
+                self.err = if res == -libc::ECANCELED { -libc::EINTR } else { res };
+            }
+        } else {
+            self.got += res as u64;
+        }
+        if self.pending > 0 {
+            return;
+        }
+        if self.err == 0 && self.got != self.expected {
+            self.err = -libc::EIO;
+            crate::log!(Warn, "read: a segment file is shorter than its journal says");
+        }
+        if self.err == 0 {
+            let mut bad = false;
+            for v in &self.verify {
+                let c = match v.bounce {
+                    Some(b) => crc32c_append(0, &self.bounces[b][v.off as usize..(v.off + v.len) as usize]),
+                    None => {
+                        let mut c = 0;
+                        self.mem.visit(v.off, v.len, |s| c = crc32c_append(c, s));
+                        c
+                    }
+                };
+                if c != v.crc {
+                    bad = true;
+                    break;
+                }
+            }
+            if bad {
+                crate::log!(Error, "read: data fails its checksum; returning -EIO");
+                self.err = -libc::EIO;
+            } else {
+                for &(b, o, m, l) in &self.copies {
+                    self.mem.fill_from(m, &self.bounces[b][o as usize..(o + l) as usize]);
+                }
+            }
+        }
+        if self.err != 0 {
+            // Never leave wrong bytes behind.
+            self.mem.zero(0, self.mem.total());
+            if self.err == -libc::EIO {
+                if let Some((root, t)) = self.health.take() {
+                    std::thread::spawn(move || crate::store::lower_health(&root, t, 10));
+                }
+            }
+        }
+    }
+
+    fn result(&self, _aborted: bool) -> i32 {
+        self.err
+    }
+}
+
+/// A read that needs no I/O (all zeros, or nothing): completes at once.
+struct DoneOp;
+
+impl Op for DoneOp {
+    fn ev_type(&self) -> daos_ev_type_t {
+        DAOS_EV_OBJ_READ
+    }
+    fn start(&mut self, sub: &mut Submit<'_>) -> Result<()> {
+        sub.push(0, Req::Nop)
+    }
+    fn on_cqe(&mut self, _tag: u8, _res: i32, _sub: &mut Submit<'_>) {}
+    fn result(&self, _aborted: bool) -> i32 {
+        0
+    }
+}
+
+/// `daos_object_read`: `iod` extents at `epoch` into `mem` in order.
+pub fn read(oh: u64, epoch: u64, mem: UserMem, iod: &[(u64, u64)]) -> Result<Box<dyn Op>> {
+    use std::os::fd::AsRawFd;
+    let h = handle(oh)?;
+    check_iod(iod, mem.total())?;
+    {
+        let m = h.co.cs.meta.lock();
+        container::read_epoch(&m, epoch)?;
+    }
+    let sh = live_shard(&h.co, h.oid)?;
+    let mut pieces: Vec<(u64, Piece)> = Vec::new();
+    let mut crcs: Vec<Vec<u32>> = Vec::new();
+    {
+        let ix = sh.index.read();
+        let mut moff = 0u64;
+        for &(off, nob) in iod {
+            for p in ix.resolve(h.oid.o_id_lo, off, off + nob, |e| sh.visible(e, epoch)) {
+                let c = match p.src {
+                    Some((s, e)) => {
+                        let r0 = p.off - s;
+                        let (c0, c1) = (r0 / CHUNK, (r0 + p.len).div_ceil(CHUNK));
+                        (c0..c1).map(|c| ix.crc(e.csum as u64 + c)).collect()
+                    }
+                    None => Vec::new(),
+                };
+                crcs.push(c);
+                pieces.push((moff + (p.off - off), p));
+            }
+            moff += nob;
+        }
+    }
+    let mut op = ReadOp {
+        mem,
+        _segs: Vec::new(),
+        reqs: Vec::new(),
+        bounces: Vec::new(),
+        copies: Vec::new(),
+        verify: Vec::new(),
+        expected: 0,
+        got: 0,
+        pending: 0,
+        err: 0,
+        health: Some((h.co.cs.root.clone(), sh.target)),
+    };
+    for ((moff, p), crc) in pieces.into_iter().zip(crcs) {
+        let Some((s, e)) = p.src else {
+            op.mem.zero(moff, p.len);
+            continue;
+        };
+        let seg = sh.seg(e.seg).ok_or_else(|| Error::Os { errno: libc::EIO, msg: "segment of an extent is gone".into() })?;
+        let fd = seg.dat.as_raw_fd();
+        let r0 = p.off - s;
+        let r1 = r0 + p.len;
+        let c0 = r0 / CHUNK;
+        let aligned = r0 % CHUNK == 0 && (r1 % CHUNK == 0 || r1 == e.len);
+        if aligned {
+            let mut at = e.data_off + r0;
+            for (ptr, l) in op.mem.spans(moff, p.len) {
+                let mut done = 0;
+                while done < l {
+                    let n = (l - done).min(MAX_IO);
+                    op.reqs.push((fd, ptr as usize + done as usize, n, at));
+                    at += n;
+                    done += n;
+                }
+            }
+            op.expected += p.len;
+            for (i, c) in crc.iter().enumerate() {
+                let cs = (c0 + i as u64) * CHUNK - r0;
+                let cl = CHUNK.min(p.len - cs);
+                op.verify.push(Verify { bounce: None, off: moff + cs, len: cl, crc: *c });
+            }
+        } else {
+            let b0 = c0 * CHUNK;
+            let b1 = (r1.div_ceil(CHUNK) * CHUNK).min(e.len);
+            let len = b1 - b0;
+            let bi = op.bounces.len();
+            op.bounces.push(vec![0u8; len as usize]);
+            let base = op.bounces[bi].as_mut_ptr() as usize;
+            let mut done = 0;
+            while done < len {
+                let n = (len - done).min(MAX_IO);
+                op.reqs.push((fd, base + done as usize, n, e.data_off + b0 + done));
+                done += n;
+            }
+            op.expected += len;
+            for (i, c) in crc.iter().enumerate() {
+                let cs = i as u64 * CHUNK;
+                op.verify.push(Verify { bounce: Some(bi), off: cs, len: CHUNK.min(len - cs), crc: *c });
+            }
+            op.copies.push((bi, r0 - b0, moff, p.len));
+        }
+        if !op._segs.iter().any(|x| Arc::ptr_eq(x, &seg)) {
+            op._segs.push(seg);
+        }
+    }
+    if op.reqs.is_empty() {
+        return Ok(Box::new(DoneOp));
+    }
+    let _ = journal::HEADER;
+    let _ = nchunks;
+    Ok(Box::new(op))
+}

@@ -1,0 +1,200 @@
+//! Shards (SPEC §6): a directory on a target holding segments (see
+//! [`journal`]), and the in-memory [`index::Index`] built from their journals.
+
+pub mod index;
+pub mod journal;
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::container::meta::{Meta, SegMeta};
+use crate::error::{Error, Result};
+use crate::util::{fsync_dir, io_err};
+use index::{Ext, Index, NO_SEG, PUBLISHED};
+use journal::{Record, HEADER, KIND_WRITE};
+
+/// The open files of one segment.
+pub struct SegFile {
+    pub id: u64,
+    pub dat: File,
+    pub jnl: File,
+}
+
+/// One shard of an open container, shared by all handles of this process.
+pub struct Shard {
+    pub id: u32,
+    pub target: u32,
+    pub dir: PathBuf,
+    pub index: RwLock<Index>,
+    /// Highest epoch committed on this shard (published extents up to it are visible).
+    committed: std::sync::atomic::AtomicU64,
+    pub disabled: std::sync::atomic::AtomicBool,
+    segs: RwLock<Vec<Arc<SegFile>>>,
+    seg_idx: Mutex<HashMap<u64, u32>>,
+}
+
+/// Directory of shard `id` of container `uuid` on a target directory.
+pub fn shard_dir(target_dir: &Path, uuid: [u64; 2], id: u32) -> PathBuf {
+    container_dir(target_dir, uuid).join(format!("s-{id}"))
+}
+
+/// Directory of container `uuid` on a target directory.
+pub fn container_dir(target_dir: &Path, uuid: [u64; 2]) -> PathBuf {
+    target_dir.join(format!("c-{:016x}{:016x}", uuid[0], uuid[1]))
+}
+
+pub fn seg_paths(dir: &Path, seg: u64) -> (PathBuf, PathBuf) {
+    (dir.join(format!("{seg:016x}.dat")), dir.join(format!("{seg:016x}.jnl")))
+}
+
+impl Shard {
+    pub fn new(id: u32, target: u32, dir: PathBuf) -> Shard {
+        Shard {
+            id,
+            target,
+            dir,
+            index: RwLock::new(Index::default()),
+            committed: Default::default(),
+            disabled: Default::default(),
+            segs: RwLock::new(Vec::new()),
+            seg_idx: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn set_committed(&self, e: u64) {
+        self.committed.store(e, std::sync::atomic::Ordering::Release);
+    }
+
+    pub fn committed(&self) -> u64 {
+        self.committed.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    pub fn is_disabled(&self) -> bool {
+        self.disabled.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Whether an extent is visible to a read at `epoch` by this process.
+    pub fn visible(&self, e: &Ext, epoch: u64) -> bool {
+        e.epoch <= epoch && (e.owner != PUBLISHED || e.epoch <= self.committed())
+    }
+
+    /// Creates the shard's directory (durably).
+    pub fn create_dir(&self) -> Result<()> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| io_err(e, format!("create shard {}", self.dir.display())))?;
+        if let Some(p) = self.dir.parent() {
+            fsync_dir(p)?;
+            if let Some(pp) = p.parent() {
+                fsync_dir(pp)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The segment at local index `i`.
+    pub fn seg(&self, i: u32) -> Option<Arc<SegFile>> {
+        self.segs.read().get(i as usize).cloned()
+    }
+
+    /// Registers an open segment; returns its local index.
+    pub fn add_seg(&self, f: Arc<SegFile>) -> u32 {
+        let mut ids = self.seg_idx.lock();
+        if let Some(&i) = ids.get(&f.id) {
+            return i;
+        }
+        let mut segs = self.segs.write();
+        segs.push(f.clone());
+        let i = (segs.len() - 1) as u32;
+        ids.insert(f.id, i);
+        i
+    }
+
+    /// Opens an existing segment for reading.
+    fn open_seg(&self, seg: u64) -> Result<Arc<SegFile>> {
+        let (d, j) = seg_paths(&self.dir, seg);
+        let open = |p: &Path| {
+            OpenOptions::new().read(true).open(p).map_err(|e| io_err(e, format!("open segment {}", p.display())))
+        };
+        Ok(Arc::new(SegFile { id: seg, dat: open(&d)?, jnl: open(&j)? }))
+    }
+
+    /// Creates a new segment for a writer, durably named.
+    pub fn create_seg(&self, uuid: [u64; 2]) -> Result<(u32, Arc<SegFile>)> {
+        let seg = crate::util::random_u64();
+        let (d, j) = seg_paths(&self.dir, seg);
+        let create = |p: &Path, data: bool| -> Result<File> {
+            let f = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .mode(0o644)
+                .open(p)
+                .map_err(|e| io_err(e, format!("create segment {}", p.display())))?;
+            f.write_all_at(&journal::file_header(data, uuid, self.id, seg), 0)
+                .map_err(|e| io_err(e, format!("write {}", p.display())))?;
+            Ok(f)
+        };
+        let f = Arc::new(SegFile { id: seg, dat: create(&d, true)?, jnl: create(&j, false)? });
+        fsync_dir(&self.dir)?;
+        let i = self.add_seg(f.clone());
+        Ok((i, f))
+    }
+
+    /// Replays the published journals of this shard from the container
+    /// metadata into the index. `stamp` is raised above every stamp seen.
+    pub fn replay(&self, meta: &Meta, stamp: &mut u64) -> Result<()> {
+        let mut ix = self.index.write();
+        for s in meta.segs.iter().filter(|s| s.shard == self.id && s.committed_len > HEADER) {
+            self.replay_seg(&mut ix, meta, s, stamp)?;
+        }
+        Ok(())
+    }
+
+    fn replay_seg(&self, ix: &mut Index, meta: &Meta, s: &SegMeta, stamp: &mut u64) -> Result<()> {
+        let f = self.open_seg(s.seg)?;
+        let len = s.committed_len;
+        let mut buf = vec![0u8; len as usize];
+        read_full(&f.jnl, &mut buf).map_err(|e| io_err(e, format!("read journal of segment {:016x}", s.seg)))?;
+        if !journal::header_ok(&buf, false, meta.uuid, self.id, s.seg) {
+            return Err(Error::Os {
+                errno: libc::EIO,
+                msg: format!("journal {:016x} of shard {} has a bad header", s.seg, self.id),
+            });
+        }
+        let voids: Vec<_> = meta.voids.iter().filter(|v| v.shard == self.id && v.seg == s.seg).collect();
+        let si = self.add_seg(f);
+        let mut pos = HEADER as usize;
+        while pos < buf.len() {
+            let Some((r, n)) = Record::decode(&buf[pos..]) else {
+                crate::log!(Warn, "shard {}: journal {:016x} damaged at {pos}; ignoring the rest", self.id, s.seg);
+                break;
+            };
+            let at = pos as u64;
+            pos += n;
+            if r.epoch > s.sealed || voids.iter().any(|v| at < v.len && r.epoch >= v.epoch) {
+                continue;
+            }
+            *stamp = (*stamp).max(r.stamp + 1);
+            let (seg, csum) = if r.kind == KIND_WRITE { (si, ix.add_crcs(&r.crcs)) } else { (NO_SEG, 0) };
+            ix.insert(r.oid, r.off, r.stamp, Ext { len: r.len, epoch: r.epoch, data_off: r.data_off, seg, csum, owner: PUBLISHED });
+        }
+        Ok(())
+    }
+
+    /// Bytes of files in the shard's directory.
+    pub fn disk_bytes(&self) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::read_dir(&self.dir)
+            .map(|rd| rd.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.blocks() * 512).sum())
+            .unwrap_or(0)
+    }
+}
+
+/// Reads `buf.len()` bytes from offset 0 (fewer only at end of file: error).
+fn read_full(f: &File, buf: &mut [u8]) -> std::io::Result<()> {
+    f.read_exact_at(buf, 0)
+}
