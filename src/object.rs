@@ -113,7 +113,7 @@ fn writable_epoch(co: &CoHandle, e: u64) -> Result<()> {
 fn reserve(co: &CoHandle, sh: &Shard, data: u64, jnl: u64) -> Result<(Arc<SegFile>, u32, u64, u64)> {
     let mut w = co.writer.lock();
     let segs = w.shards.entry(sh.id).or_default();
-    if segs.last().is_none_or(|s| s.broken) {
+    if segs.last().map_or(true, |s| s.broken) {
         let (idx, f) = sh.create_seg(co.cs.uuid)?;
         segs.push(crate::container::writer::WSeg::new(idx, f));
     }

@@ -78,7 +78,10 @@ pub fn fsync_all(files: Vec<Arc<SegFile>>, jnl: Vec<bool>) -> Vec<i32> {
 
 /// Fsyncs this handle's segments on `only` (or every shard); returns per
 /// shard the journal lengths made durable, or the error.
-fn flush_writer(h: &CoHandle, only: Option<u32>) -> BTreeMap<u32, std::result::Result<Vec<(u64, u64)>, i32>> {
+/// Per shard: the (segment, durable journal length) pairs, or the error.
+type Flushed = BTreeMap<u32, std::result::Result<Vec<(u64, u64)>, i32>>;
+
+fn flush_writer(h: &CoHandle, only: Option<u32>) -> Flushed {
     let mut files = Vec::new();
     let mut jnl = Vec::new();
     let mut plan: Vec<(u32, u64, u64, usize)> = Vec::new();
@@ -98,17 +101,13 @@ fn flush_writer(h: &CoHandle, only: Option<u32>) -> BTreeMap<u32, std::result::R
         }
     }
     let res = fsync_all(files, jnl);
-    let mut out: BTreeMap<u32, std::result::Result<Vec<(u64, u64)>, i32>> = BTreeMap::new();
+    let mut out: Flushed = BTreeMap::new();
     for (shard, seg, done, i) in plan {
         let r = if res[i] < 0 { res[i] } else { res[i + 1] };
         let e = out.entry(shard).or_insert(Ok(Vec::new()));
         match (r, e) {
-            (r, e) if r < 0 => {
-                if e.is_ok() {
-                    *e = Err(r);
-                }
-            }
-            (_, Ok(v)) => v.push((seg, done)),
+            (r, e) if r < 0 && e.is_ok() => *e = Err(r),
+            (r, Ok(v)) if r >= 0 => v.push((seg, done)),
             _ => {}
         }
     }
@@ -203,7 +202,7 @@ fn publish(
     h: &CoHandle,
     ok: &[u32],
     e: u64,
-    flushed: &BTreeMap<u32, std::result::Result<Vec<(u64, u64)>, i32>>,
+    flushed: &Flushed,
 ) {
     let m = h.cs.meta.lock().clone();
     for s in &m.shards {

@@ -1,5 +1,12 @@
 //! Argument helpers for the storage exports: out-parameters written at
 //! completion, paths, optional events and I/O descriptors.
+//!
+//! These take the raw pointers an `unsafe extern "C"` export received and are
+//! called only from such exports, whose documented contract (valid,
+//! initialised memory for every non-NULL pointer) is the C caller's promise;
+//! each helper checks NULL and alignment before reading. Hence the lint
+//! allowance below instead of marking every helper `unsafe`.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 use std::ffi::{c_char, CStr};
 use std::path::PathBuf;
@@ -129,7 +136,7 @@ pub fn opt_ev(ev: *mut daos_event) -> Result<Option<EvPtr>> {
 pub fn mmd_arg(mmd: *const daos_mmd) -> Result<UserMem> {
     required(mmd, "mmd")?;
     // SAFETY: checked non-null and aligned.
-    let n = unsafe { (*mmd).mmd_nfrag } as u64;
+    let n = unsafe { (*mmd).mmd_nfrag };
     if n > MAX_FRAGS {
         return Err(Error::Inval(format!("mmd_nfrag {n} is above {MAX_FRAGS}")));
     }
@@ -157,7 +164,7 @@ pub fn mmd_arg(mmd: *const daos_mmd) -> Result<UserMem> {
 pub fn iod_arg(iod: *const daos_iod) -> Result<Vec<(u64, u64)>> {
     required(iod, "iod")?;
     // SAFETY: checked non-null and aligned.
-    let n = unsafe { (*iod).iod_nfrag } as u64;
+    let n = unsafe { (*iod).iod_nfrag };
     if n > MAX_FRAGS {
         return Err(Error::Inval(format!("iod_nfrag {n} is above {MAX_FRAGS}")));
     }

@@ -167,7 +167,7 @@ impl Index {
             Some(o) => o.overlapping(a, b).filter(|(_, e)| vis(e)).map(|(k, e)| (k, *e)).collect(),
             None => Vec::new(),
         };
-        cands.sort_unstable_by(|x, y| (y.1.epoch, y.0 .1).cmp(&(x.1.epoch, x.0 .1)));
+        cands.sort_unstable_by_key(|c| std::cmp::Reverse((c.1.epoch, c.0 .1)));
         let mut holes = vec![(a, b)];
         for ((s, _), e) in cands {
             if holes.is_empty() {
@@ -219,7 +219,7 @@ impl Index {
                 .filter(|(_, e)| e.owner == PUBLISHED && e.epoch <= upto && e.epoch <= shard_hce)
                 .map(|(k, e)| (*k, *e))
                 .collect();
-            old.sort_unstable_by(|x, y| (y.1.epoch, y.0 .1).cmp(&(x.1.epoch, x.0 .1)));
+            old.sort_unstable_by_key(|c| std::cmp::Reverse((c.1.epoch, c.0 .1)));
             let band_of = |ep: u64| bands.iter().position(|&k| ep <= k).unwrap_or(bands.len());
             let mut dead = Vec::new();
             let mut covered: Vec<(u64, u64)> = Vec::new();
