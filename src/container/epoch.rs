@@ -421,6 +421,9 @@ pub fn maybe_aggregate(cs: &Arc<CState>) {
     }
     if removed > 0 {
         crate::log!(Debug, "aggregation below epoch {upto}: {removed} versions dropped");
+        if cs.writable.load(Ordering::Acquire) {
+            super::compact::spawn(cs);
+        }
     }
     let r = cs.update(|m| {
         m.oldest = m.oldest.max(upto);
@@ -432,5 +435,4 @@ pub fn maybe_aggregate(cs: &Arc<CState>) {
         let mut m = cs.meta.lock();
         m.oldest = m.oldest.max(upto);
     }
-    let _ = Ordering::Relaxed;
 }

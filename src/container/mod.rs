@@ -6,6 +6,7 @@
 //! written, the shards with their indexes, the handles' read references, and
 //! the pending waits and listens.
 
+pub mod compact;
 pub mod epoch;
 pub mod meta;
 mod ops;
@@ -64,6 +65,11 @@ pub struct CState {
     pub corrupt: bool,
     /// Serialises commits, aborts and layout changes of this process.
     pub commit_lock: Mutex<()>,
+    /// A background compaction is running.
+    pub compacting: AtomicBool,
+    /// Some handle of this process opened it read-write (so space may be
+    /// reclaimed).
+    pub writable: AtomicBool,
 }
 
 /// An open container handle.
@@ -198,6 +204,8 @@ fn build_state(path: PathBuf, root: PathBuf, store: StoreConf, mut m: Meta, corr
         unlinked: AtomicBool::new(false),
         corrupt,
         commit_lock: Mutex::new(()),
+        compacting: AtomicBool::new(false),
+        writable: AtomicBool::new(false),
     }))
 }
 
@@ -295,6 +303,9 @@ pub fn open(path: &Path, mode: u32, nprocess: u32) -> Result<(daos_container_sta
         }
     };
     let rw = rw && !cs.corrupt;
+    if rw {
+        cs.writable.store(true, Ordering::Release);
+    }
     let status = status_of(&cs);
     let hce = cs.hce();
     let seen = cs.meta.lock().layout_gen;
@@ -410,3 +421,6 @@ pub fn unlink(path: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -100,6 +100,11 @@ impl Shard {
         self.segs.read().get(i as usize).cloned()
     }
 
+    /// The local index of segment `seg`, if it is open.
+    pub fn seg_index(&self, seg: u64) -> Option<u32> {
+        self.seg_idx.lock().get(&seg).copied()
+    }
+
     /// Registers an open segment; returns its local index.
     pub fn add_seg(&self, f: Arc<SegFile>) -> u32 {
         let mut ids = self.seg_idx.lock();

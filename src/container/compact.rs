@@ -1,0 +1,160 @@
+//! Space reclamation after aggregation: a sealed segment whose live data
+//! (extents still in the index) has fallen below half of what it holds is
+//! rewritten: its live extents are copied, whole (so their checksums stay
+//! valid), into a new segment, which replaces it in the metadata with one
+//! update; the index is repointed and the old files are unlinked. Runs on a
+//! background thread. Readers are never blocked for longer than one index
+//! update, and a read already in flight keeps the old files open.
+
+use std::collections::{BTreeMap, HashSet};
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+
+use super::meta::UNSEALED;
+use super::CState;
+use crate::error::Result;
+use crate::shard::index::{Ext, NO_SEG, PUBLISHED};
+use crate::shard::journal::{Record, HEADER, KIND_WRITE};
+use crate::shard::{seg_paths, Shard};
+use crate::util::io_err;
+
+/// Starts a background compaction of `cs`, if none is running.
+pub fn spawn(cs: &Arc<CState>) {
+    if cs.compacting.swap(true, std::sync::atomic::Ordering::AcqRel) {
+        return;
+    }
+    let cs = cs.clone();
+    let r = std::thread::Builder::new().name("daos-rs-compact".into()).spawn(move || {
+        if let Err(e) = compact(&cs) {
+            crate::log!(Warn, "space reclamation of {} stopped: {e}", cs.path.display());
+        }
+        cs.compacting.store(false, std::sync::atomic::Ordering::Release);
+    });
+    if let Err(e) = r {
+        crate::log!(Warn, "could not start space reclamation: {e}");
+    }
+}
+
+/// Segments that live writers of this process still append to.
+fn live_segments(cs: &CState) -> HashSet<u64> {
+    let mut live = HashSet::new();
+    for h in crate::runtime::state().containers.values() {
+        if std::ptr::eq(Arc::as_ptr(&h.cs), cs) {
+            for segs in h.writer.lock().shards.values() {
+                live.extend(segs.iter().map(|s| s.file.id));
+            }
+        }
+    }
+    live
+}
+
+/// Compacts every shard of `cs` once.
+pub fn compact(cs: &Arc<CState>) -> Result<usize> {
+    let shards: Vec<Arc<Shard>> = cs.shards.read().values().cloned().collect();
+    let mut n = 0;
+    for sh in shards {
+        if !sh.is_disabled() {
+            n += compact_shard(cs, &sh)?;
+        }
+    }
+    Ok(n)
+}
+
+fn compact_shard(cs: &Arc<CState>, sh: &Arc<Shard>) -> Result<usize> {
+    let live_writers = live_segments(cs);
+    let meta = cs.meta.lock().clone();
+    // Candidates: sealed segments of this shard, not written by a live writer.
+    let cands: Vec<(u64, u32)> = meta
+        .segs
+        .iter()
+        .filter(|s| s.shard == sh.id && s.sealed != UNSEALED && !live_writers.contains(&s.seg))
+        .filter_map(|s| sh.seg_index(s.seg).map(|i| (s.seg, i)))
+        .collect();
+    if cands.is_empty() {
+        return Ok(0);
+    }
+    // Live extents per candidate.
+    let mut live: BTreeMap<u32, Vec<(u64, u64, u64, Ext)>> = BTreeMap::new();
+    {
+        let ix = sh.index.read();
+        ix.for_each(|oid, off, stamp, e| {
+            if e.seg != NO_SEG && e.owner == PUBLISHED && cands.iter().any(|c| c.1 == e.seg) {
+                live.entry(e.seg).or_default().push((oid, off, stamp, *e));
+            }
+        });
+    }
+    let mut victims = Vec::new();
+    for &(seg, idx) in &cands {
+        let Some(f) = sh.seg(idx) else { continue };
+        let size = f.dat.metadata().map(|m| m.len()).unwrap_or(0).saturating_sub(HEADER);
+        let used: u64 = live.get(&idx).map_or(0, |v| v.iter().map(|x| x.3.len).sum());
+        if size > 0 && used * 2 < size {
+            victims.push((seg, idx));
+        }
+    }
+    if victims.is_empty() {
+        return Ok(0);
+    }
+    // Copy the live extents into a new segment.
+    let (new_idx, nf) = sh.create_seg(cs.uuid)?;
+    let (mut dpos, mut jbuf) = (HEADER, Vec::new());
+    let mut moved: Vec<(u64, u64, u64, Ext)> = Vec::new();
+    let crcs_of = |e: &Ext| -> Vec<u32> {
+        let ix = sh.index.read();
+        (0..crate::shard::journal::nchunks(e.len)).map(|c| ix.crc(e.csum as u64 + c)).collect()
+    };
+    for &(_, idx) in &victims {
+        let Some(old) = sh.seg(idx) else { continue };
+        for &(oid, off, stamp, e) in live.get(&idx).map(|v| &v[..]).unwrap_or(&[]) {
+            let mut buf = vec![0u8; e.len as usize];
+            old.dat.read_exact_at(&mut buf, e.data_off).map_err(|er| io_err(er, "compaction read"))?;
+            nf.dat.write_all_at(&buf, dpos).map_err(|er| io_err(er, "compaction write"))?;
+            let r = Record { kind: KIND_WRITE, oid, epoch: e.epoch, off, len: e.len, data_off: dpos, stamp, crcs: crcs_of(&e) };
+            r.encode_into(&mut jbuf);
+            moved.push((oid, off, stamp, Ext { data_off: dpos, seg: new_idx, ..e }));
+            dpos += e.len;
+        }
+    }
+    nf.jnl.write_all_at(&jbuf, HEADER).map_err(|er| io_err(er, "compaction journal"))?;
+    nf.dat.sync_data().map_err(|er| io_err(er, "compaction fsync"))?;
+    nf.jnl.sync_data().map_err(|er| io_err(er, "compaction fsync"))?;
+    let jlen = HEADER + jbuf.len() as u64;
+    let gone: Vec<u64> = victims.iter().map(|v| v.0).collect();
+    {
+        let _serial = cs.commit_lock.lock();
+        cs.update(|m| {
+            let hse = m.hse;
+            m.segs.retain(|s| !(s.shard == sh.id && gone.contains(&s.seg)));
+            m.voids.retain(|v| !(v.shard == sh.id && gone.contains(&v.seg)));
+            let s = m.seg_mut(sh.id, nf.id);
+            s.committed_len = jlen;
+            s.sealed = hse;
+            Ok(())
+        })?;
+        let mut ix = sh.index.write();
+        let mut by_obj: BTreeMap<u64, Vec<(u64, u64, Ext)>> = BTreeMap::new();
+        for (oid, off, stamp, e) in moved {
+            by_obj.entry(oid).or_default().push((off, stamp, e));
+        }
+        for (oid, list) in by_obj {
+            for (off, stamp, n) in list {
+                ix.update_keys(oid, &[(off, stamp)], |cur| {
+                    // Only an extent still pointing at an old segment moves.
+                    if victims.iter().any(|v| v.1 == cur.seg) {
+                        Some(Ext { owner: cur.owner, ..n })
+                    } else {
+                        Some(*cur)
+                    }
+                });
+            }
+        }
+    }
+    for seg in &gone {
+        let (d, j) = seg_paths(&sh.dir, *seg);
+        let _ = std::fs::remove_file(d);
+        let _ = std::fs::remove_file(j);
+    }
+    let _ = crate::util::fsync_dir(&sh.dir);
+    crate::log!(Debug, "shard {}: {} segments compacted into {:016x}", sh.id, gone.len(), nf.id);
+    Ok(gone.len())
+}
