@@ -124,25 +124,64 @@ fn reserve(co: &CoHandle, sh: &Shard, data: u64, jnl: u64) -> Result<(Arc<SegFil
     Ok((s.file.clone(), s.idx, d, j))
 }
 
-/// A write or a punch in flight.
+/// A write or a punch in flight. Room in the writer's segment is reserved
+/// when the operation starts (under the EQ lock, once the event is known to
+/// be dispatchable), so a refused dispatch leaves no hole in the journal.
 struct WriteOp {
     co: Arc<CoHandle>,
     sh: Arc<Shard>,
-    seg: Arc<SegFile>,
-    seg_idx: u32,
-    /// Data to write: (memory address, length, file offset).
-    data: Vec<(usize, u64, u64)>,
-    /// Owned copy of the data for a buffered handle.
-    _owned: Option<Vec<u8>>,
+    /// Set by `start`: the segment, its index, the journal range.
+    seg: Option<(Arc<SegFile>, u32)>,
+    /// Records with `data_off` relative to the start of this write's data.
+    recs: Vec<Record>,
+    /// Caller memory (not buffered), or the library's copy (buffered).
     mem: Option<UserMem>,
+    owned: Option<Vec<u8>>,
+    total: u64,
     jbuf: Vec<u8>,
     jnl_off: u64,
-    recs: Vec<Record>,
     expected: u64,
     got: u64,
     pending: usize,
     err: i32,
     ev_type: daos_ev_type_t,
+}
+
+impl WriteOp {
+    fn new(co: Arc<CoHandle>, sh: Arc<Shard>, recs: Vec<Record>, mem: Option<UserMem>, owned: Option<Vec<u8>>, ev_type: daos_ev_type_t) -> WriteOp {
+        let total = owned.as_ref().map(|v| v.len() as u64).or(mem.as_ref().map(|m| m.total())).unwrap_or(0);
+        WriteOp { co, sh, seg: None, recs, mem, owned, total, jbuf: Vec::new(), jnl_off: 0, expected: 0, got: 0, pending: 0, err: 0, ev_type }
+    }
+
+    /// Data requests: (address, length, file offset), split at `MAX_IO`.
+    fn data_reqs(&self, base: u64) -> Vec<(usize, u64, u64)> {
+        let mut data = Vec::new();
+        let mut push = |p: usize, len: u64, mut at: u64| {
+            let mut done = 0;
+            while done < len {
+                let n = (len - done).min(MAX_IO);
+                data.push((p + done as usize, n, at));
+                at += n;
+                done += n;
+            }
+        };
+        match (&self.owned, &self.mem) {
+            (Some(v), _) => {
+                if !v.is_empty() {
+                    push(v.as_ptr() as usize, v.len() as u64, base)
+                }
+            }
+            (None, Some(m)) => {
+                let mut at = base;
+                for (p, l) in m.spans(0, self.total) {
+                    push(p as usize, l, at);
+                    at += l;
+                }
+            }
+            (None, None) => {}
+        }
+        data
+    }
 }
 
 impl Op for WriteOp {
@@ -152,19 +191,42 @@ impl Op for WriteOp {
 
     fn start(&mut self, sub: &mut Submit<'_>) -> Result<()> {
         use std::os::fd::AsRawFd;
-        let dfd = self.seg.dat.as_raw_fd();
-        for &(p, len, off) in &self.data {
-            sub.push(0, Req::Write { fd: dfd, buf: p as *const u8, len: len as u32, off })?;
+        let jlen: u64 = self.recs.iter().map(|r| r.size() as u64).sum();
+        let (seg, seg_idx, dbase, jnl_off) = reserve(&self.co, &self.sh, self.total, jlen)?;
+        let mut jbuf = Vec::with_capacity(jlen as usize);
+        for r in self.recs.iter_mut() {
+            if r.kind == KIND_WRITE {
+                r.data_off += dbase;
+            }
+            r.encode_into(&mut jbuf);
+        }
+        self.jbuf = jbuf;
+        self.jnl_off = jnl_off;
+        self.expected = self.total + jlen;
+        let data = self.data_reqs(dbase);
+        self.seg = Some((seg.clone(), seg_idx));
+        let dfd = seg.dat.as_raw_fd();
+        let mut r = Ok(());
+        for &(p, len, off) in &data {
+            r = sub.push(0, Req::Write { fd: dfd, buf: p as *const u8, len: len as u32, off });
+            if r.is_err() {
+                break;
+            }
             self.pending += 1;
         }
-        sub.push(1, Req::Write {
-            fd: self.seg.jnl.as_raw_fd(),
-            buf: self.jbuf.as_ptr(),
-            len: self.jbuf.len() as u32,
-            off: self.jnl_off,
-        })?;
-        self.pending += 1;
-        Ok(())
+        if r.is_ok() {
+            r = sub.push(1, Req::Write { fd: seg.jnl.as_raw_fd(), buf: self.jbuf.as_ptr(), len: jlen as u32, off: jnl_off });
+            if r.is_ok() {
+                self.pending += 1;
+            }
+        }
+        if r.is_err() {
+            // Nothing more goes to this segment: its journal has a hole now.
+            if let Some(s) = self.co.writer.lock().seg_mut(self.sh.id, seg.id) {
+                s.journal_done(jnl_off, jnl_off + jlen, false);
+            }
+        }
+        r
     }
 
     fn on_cqe(&mut self, _tag: u8, res: i32, _sub: &mut Submit<'_>) {
@@ -182,10 +244,11 @@ impl Op for WriteOp {
         if self.err == 0 && self.got != self.expected {
             self.err = -libc::ENOSPC;
         }
+        let Some((seg, seg_idx)) = self.seg.clone() else { return };
         let ok = self.err == 0;
         let jend = self.jnl_off + self.jbuf.len() as u64;
         let mut w = self.co.writer.lock();
-        if let Some(s) = w.seg_mut(self.sh.id, self.seg.id) {
+        if let Some(s) = w.seg_mut(self.sh.id, seg.id) {
             s.journal_done(self.jnl_off, jend, ok);
         }
         if !ok {
@@ -197,19 +260,19 @@ impl Op for WriteOp {
         }
         let mut ix = self.sh.index.write();
         for r in &self.recs {
-            let (seg, csum) = if r.kind == KIND_WRITE {
-                (self.seg_idx, ix.add_crcs(&r.crcs))
+            let (si, csum) = if r.kind == KIND_WRITE {
+                (seg_idx, ix.add_crcs(&r.crcs))
             } else {
                 (crate::shard::index::NO_SEG, 0)
             };
-            ix.insert(r.oid, r.off, r.stamp, Ext { len: r.len, epoch: r.epoch, data_off: r.data_off, seg, csum, owner: self.co.wid });
+            ix.insert(r.oid, r.off, r.stamp, Ext { len: r.len, epoch: r.epoch, data_off: r.data_off, seg: si, csum, owner: self.co.wid });
             w.staged.push(crate::container::writer::Staged {
                 shard: self.sh.id,
                 oid: r.oid,
                 off: r.off,
                 stamp: r.stamp,
                 epoch: r.epoch,
-                seg: self.seg.id,
+                seg: seg.id,
                 jnl_end: jend,
             });
         }
@@ -259,52 +322,10 @@ pub fn write(oh: u64, epoch: u64, mem: UserMem, iod: &[(u64, u64)]) -> Result<Bo
         }
         moff += nob;
     }
-    let jlen: u64 = recs.iter().map(|r| r.size() as u64).sum();
-    let (seg, seg_idx, dbase, jnl_off) = reserve(&h.co, &sh, total, jlen)?;
-    let mut jbuf = Vec::with_capacity(jlen as usize);
-    for r in recs.iter_mut() {
-        r.data_off += dbase;
-        r.encode_into(&mut jbuf);
-    }
     let owned = h.buffered.then(|| mem.to_vec());
-    let mut data = Vec::new();
-    let mut push = |p: usize, len: u64, mut at: u64| {
-        let mut done = 0;
-        while done < len {
-            let n = (len - done).min(MAX_IO);
-            data.push((p + done as usize, n, at));
-            at += n;
-            done += n;
-        }
-    };
-    match &owned {
-        Some(v) if !v.is_empty() => push(v.as_ptr() as usize, v.len() as u64, dbase),
-        Some(_) => {}
-        None => {
-            let mut at = dbase;
-            for (p, l) in mem.spans(0, total) {
-                push(p as usize, l, at);
-                at += l;
-            }
-        }
-    }
-    Ok(Box::new(WriteOp {
-        co: h.co.clone(),
-        sh,
-        seg,
-        seg_idx,
-        data,
-        _owned: owned,
-        mem: Some(mem),
-        jbuf,
-        jnl_off,
-        recs,
-        expected: total + jlen,
-        got: 0,
-        pending: 0,
-        err: 0,
-        ev_type: DAOS_EV_OBJ_WRITE,
-    }))
+    let mem = if owned.is_some() { None } else { Some(mem) };
+    let _ = total;
+    Ok(Box::new(WriteOp::new(h.co.clone(), sh, recs, mem, owned, DAOS_EV_OBJ_WRITE)))
 }
 
 /// `daos_object_punch`: `[begin, end)` (`end == u64::MAX`: to the end).
@@ -329,27 +350,7 @@ pub fn punch(coh: u64, epoch: u64, oid: daos_obj_id_t, begin: u64, end: u64) -> 
         stamp: co.cs.next_stamp(),
         crcs: Vec::new(),
     };
-    let (seg, seg_idx, _, jnl_off) = reserve(&co, &sh, 0, r.size() as u64)?;
-    let mut jbuf = Vec::new();
-    r.encode_into(&mut jbuf);
-    let expected = jbuf.len() as u64;
-    Ok(Some(Box::new(WriteOp {
-        co,
-        sh,
-        seg,
-        seg_idx,
-        data: Vec::new(),
-        _owned: None,
-        mem: None,
-        jbuf,
-        jnl_off,
-        recs: vec![r],
-        expected,
-        got: 0,
-        pending: 0,
-        err: 0,
-        ev_type: DAOS_EV_OBJ_PUNCH,
-    })))
+    Ok(Some(Box::new(WriteOp::new(co, sh, vec![r], None, None, DAOS_EV_OBJ_PUNCH))))
 }
 
 /// A checked piece of data: chunk checksums of `[mem_off, mem_off + len)`
