@@ -18,20 +18,37 @@ use crate::shard::journal::{Record, HEADER, KIND_WRITE};
 use crate::shard::{seg_paths, Shard};
 use crate::util::io_err;
 
-/// Starts a background compaction of `cs`, if none is running.
+/// Starts background aggregation of `cs` (indexes, then, for a container
+/// this process writes, the oldest epoch on disk and compaction), if none is
+/// running; a running one goes round again if the oldest epoch moved.
 pub fn spawn(cs: &Arc<CState>) {
-    if cs.compacting.swap(true, std::sync::atomic::Ordering::AcqRel) {
+    use std::sync::atomic::Ordering;
+    if cs.compacting.swap(true, Ordering::AcqRel) {
         return;
     }
     let cs = cs.clone();
-    let r = std::thread::Builder::new().name("daos-rs-compact".into()).spawn(move || {
-        if let Err(e) = compact(&cs) {
-            crate::log!(Warn, "space reclamation of {} stopped: {e}", cs.path.display());
+    let r = std::thread::Builder::new().name("daos-rs-aggregate".into()).spawn(move || {
+        loop {
+            let upto = super::epoch::aggregate_indexes(&cs);
+            if cs.writable.load(Ordering::Acquire) {
+                // The oldest epoch is on disk before any old data goes.
+                let r = {
+                    let _serial = cs.commit_lock.lock();
+                    cs.update(|_| Ok(()))
+                };
+                match r.and_then(|_| compact(&cs)) {
+                    Ok(_) => {}
+                    Err(e) => crate::log!(Warn, "space reclamation of {} stopped: {e}", cs.path.display()),
+                }
+            }
+            cs.compacting.store(false, Ordering::Release);
+            if cs.meta.lock().oldest == upto || cs.compacting.swap(true, Ordering::AcqRel) {
+                break;
+            }
         }
-        cs.compacting.store(false, std::sync::atomic::Ordering::Release);
     });
     if let Err(e) = r {
-        crate::log!(Warn, "could not start space reclamation: {e}");
+        crate::log!(Warn, "could not start aggregation: {e}");
     }
 }
 

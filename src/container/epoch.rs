@@ -2,7 +2,6 @@
 //! writer at close and aggregation.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::meta::{VoidMeta, UNSEALED};
@@ -399,20 +398,31 @@ pub fn wait(cookie: u64, e: u64, completer: Completer, deliver: Box<dyn FnOnce(u
 }
 
 /// Aggregation: when the lowest read reference of the open handles has moved
-/// above the oldest readable epoch, versions below it that no reader (and no
-/// kept epoch) can see are dropped from the indexes, and the oldest readable
-/// epoch moves up. Runs in the calling thread; readers are blocked only for
-/// the index update of one shard at a time.
+/// above the oldest readable epoch, the oldest readable epoch moves up (in
+/// memory, at once: reads below it give -ESTALE from now on) and a background
+/// thread drops the versions no reader can see any more from the indexes,
+/// records the new oldest epoch, and reclaims space (see `compact`). Readers
+/// are blocked only while one shard's index is updated.
 pub fn maybe_aggregate(cs: &Arc<CState>) {
     let low = cs.lowest_ref();
-    let (oldest, kept, hce) = {
-        let m = cs.meta.lock();
-        (m.oldest, m.kept.clone(), m.hce)
-    };
-    let upto = low.min(hce);
-    if low == u64::MAX || upto <= oldest {
-        return;
+    {
+        let mut m = cs.meta.lock();
+        let upto = low.min(m.hce);
+        if low == u64::MAX || upto <= m.oldest {
+            return;
+        }
+        m.oldest = upto;
     }
+    super::compact::spawn(cs);
+}
+
+/// The index half of aggregation, below the current oldest readable epoch.
+/// Returns the epoch it aggregated below.
+pub fn aggregate_indexes(cs: &CState) -> u64 {
+    let (upto, kept) = {
+        let m = cs.meta.lock();
+        (m.oldest, m.kept.clone())
+    };
     let shards: Vec<_> = cs.shards.read().values().cloned().collect();
     let mut removed = 0;
     for sh in shards {
@@ -421,18 +431,6 @@ pub fn maybe_aggregate(cs: &Arc<CState>) {
     }
     if removed > 0 {
         crate::log!(Debug, "aggregation below epoch {upto}: {removed} versions dropped");
-        if cs.writable.load(Ordering::Acquire) {
-            super::compact::spawn(cs);
-        }
     }
-    let r = cs.update(|m| {
-        m.oldest = m.oldest.max(upto);
-        Ok(())
-    });
-    if let Err(e) = r {
-        // Read-only or unwritable: the oldest readable epoch moves in memory only.
-        crate::log!(Debug, "could not record the oldest readable epoch: {e}");
-        let mut m = cs.meta.lock();
-        m.oldest = m.oldest.max(upto);
-    }
+    upto
 }
