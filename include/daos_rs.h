@@ -36,16 +36,6 @@
 
 
 /**
- * `sealed` of a segment whose writer is still open.
- */
-#define UNSEALED UINT64_MAX
-
-/**
- * Largest shard id + 1.
- */
-#define MAX_SHARDS (1 << 20)
-
-/**
  * As an epoch's `seq`: the highest epoch (all ones as a 64-bit value).
  */
 #define DAOS_EPOCH_HIGHEST -1
@@ -160,31 +150,6 @@
  * `daos_sys_format` flag: skip the performance probe of the targets.
  */
 #define DAOS_SYS_FORMAT_NO_PROBE 1
-
-/**
- * `Ext::seg` of a punch.
- */
-#define NO_SEG UINT32_MAX
-
-/**
- * `Ext::owner` of published (committed or sealed) data.
- */
-#define PUBLISHED 0
-
-#define HEADER 4096
-
-#define CHUNK 4096
-
-#define REC_HDR 64
-
-#define KIND_WRITE 1
-
-#define KIND_PUNCH 2
-
-/**
- * Largest extent one record describes (bigger writes become several records).
- */
-#define MAX_REC_LEN (1 << 28)
 
 /**
  * Container status reported by `daos_container_open`.

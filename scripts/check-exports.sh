@@ -12,5 +12,12 @@ if ! diff -u build/exports.h build/exports.so; then
   echo "0 passed, 1 failed"
   exit 1
 fi
+# Every macro of the header is part of the API: nothing internal leaks in.
+leaked=$(grep -oE '^#define [A-Za-z_0-9]+' include/daos_rs.h | awk '{print $2}' | grep -v '^DAOS_' || true)
+if [ -n "$leaked" ]; then
+  echo "include/daos_rs.h defines non-API macros (make them pub(crate)): $leaked"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
 echo "$(wc -l < build/exports.h) functions exported as declared"
 echo "1 passed, 0 failed"

@@ -476,6 +476,7 @@ pub fn read(oh: u64, epoch: u64, mem: UserMem, iod: &[(u64, u64)]) -> Result<Box
         container::read_epoch(&m, epoch)?;
     }
     let sh = live_shard(&h.co, h.oid)?;
+    sh.check_readable()?;
     let mut pieces: Vec<(u64, Piece)> = Vec::new();
     let mut crcs: Vec<Vec<u32>> = Vec::new();
     {

@@ -14,7 +14,7 @@ use crate::util::{atomic_write, crc32c, io_err, Dec, Enc};
 const MAGIC: &[u8; 8] = b"DAOSRSCO";
 const VERSION: u32 = 1;
 /// `sealed` of a segment whose writer is still open.
-pub const UNSEALED: u64 = u64::MAX;
+pub(crate) const UNSEALED: u64 = u64::MAX;
 
 /// One shard of the layout.
 #[derive(Debug, Clone, PartialEq, Eq)]

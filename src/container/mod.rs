@@ -184,7 +184,8 @@ fn build_state(path: PathBuf, root: PathBuf, store: StoreConf, mut m: Meta, corr
         sh.disabled.store(sm.disabled, Ordering::Release);
         if !sm.disabled {
             if let Err(e) = sh.replay(&m, &mut stamp) {
-                crate::log!(Warn, "container {}: shard {} unreadable: {e}", path.display(), sm.id);
+                crate::log!(Error, "container {}: shard {} unreadable: {e}", path.display(), sm.id);
+                sh.broken.store(true, Ordering::Release);
             }
         }
         shards.insert(sm.id, Arc::new(sh));

@@ -14,7 +14,7 @@ use crate::shard::{seg_paths, shard_dir, Shard};
 use crate::store::StoreConf;
 
 /// Largest shard id + 1.
-pub const MAX_SHARDS: u32 = 1 << 20;
+pub(crate) const MAX_SHARDS: u32 = 1 << 20;
 
 /// `daos_container_query`: (epoch queried, info).
 pub fn query(cookie: u64, epoch: u64) -> Result<(u64, daos_container_info)> {
@@ -295,6 +295,7 @@ pub fn shard_query(cookie: u64, epoch: u64, shard: u32) -> Result<(u64, daos_sha
     let sm = m.shard(shard).ok_or_else(|| Error::NoEnt(format!("shard {shard} does not exist")))?.clone();
     let sh = h.cs.shard(shard).ok_or_else(|| Error::NoEnt(format!("shard {shard} does not exist")))?;
     let e = if epoch == u64::MAX || epoch > sm.committed { sm.committed } else { read_epoch(&m, epoch)? };
+    sh.check_readable()?;
     let now = StoreConf::load(&h.cs.root).unwrap_or_else(|_| h.cs.store.clone());
     let tc = now.target(sm.target)?;
     let mut info = daos_shard_info {
@@ -328,6 +329,7 @@ pub fn list_obj(cookie: u64, epoch: u64, shard: u32, anchor: u64, out: &mut [dao
     if sh.is_disabled() {
         return Err(Error::NoEnt(format!("shard {shard} is disabled")));
     }
+    sh.check_readable()?;
     let ix = sh.index.read();
     let mut found = Vec::new();
     let mut next = DAOS_LIST_END;

@@ -162,3 +162,29 @@ fn corrupted_data_reads_as_eio_never_wrong_bytes() {
     assert!(v.iter().all(|&b| b == 0), "no wrong bytes are left in the buffer");
     container::close(coh).unwrap();
 }
+
+#[test]
+fn snapshot_shares_files_and_keeps_its_epoch() {
+    use std::os::unix::fs::MetadataExt;
+    let st = TempStore::new("snap");
+    let p = st.path("c");
+    let coh = open_rw(&p);
+    container::shard_add(coh, 1, &[0], &mut [-1]).unwrap();
+    let oh = object::open(coh, oid(4), DAOS_OBJ_RW).unwrap();
+    write(oh, 1, 0, &mut [1u8; 9000]);
+    container::commit(coh, 1, false).unwrap();
+    container::snapshot(coh, 1, &st.path("snap")).unwrap();
+    write(oh, 2, 0, &mut [2u8; 9000]);
+    container::commit(coh, 2, false).unwrap();
+    let src_dir = container::handle(coh).unwrap().cs.shard(0).unwrap().dir.clone();
+    let linked = std::fs::read_dir(&src_dir).unwrap().flatten().any(|e| e.metadata().unwrap().nlink() >= 2);
+    assert!(linked, "the snapshot shares the segment files by hard links");
+    let (st2, sh) = container::open(&st.path("snap"), DAOS_COO_RO, 1).unwrap();
+    assert_eq!(st2, DAOS_CONTAINER_ST_OK);
+    assert_eq!(container::query_epoch(sh).unwrap().epi_hce.seq, 1);
+    let so = object::open(sh, oid(4), DAOS_OBJ_RO).unwrap();
+    assert_eq!(read(so, u64::MAX, 0, 9000).unwrap(), vec![1u8; 9000]);
+    assert_eq!(read(oh, u64::MAX, 0, 10).unwrap(), vec![2u8; 10]);
+    container::close(sh).unwrap();
+    container::close(coh).unwrap();
+}

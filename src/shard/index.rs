@@ -6,9 +6,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 /// `Ext::seg` of a punch.
-pub const NO_SEG: u32 = u32::MAX;
+pub(crate) const NO_SEG: u32 = u32::MAX;
 /// `Ext::owner` of published (committed or sealed) data.
-pub const PUBLISHED: u32 = 0;
+pub(crate) const PUBLISHED: u32 = 0;
 /// Extents longer than this (punches to the end) are kept aside, so that the
 /// overlap search stays bounded by the longest ordinary extent.
 const HUGE: u64 = 1 << 40;

@@ -23,17 +23,17 @@
 
 use crate::util::{crc32c, crc32c_append, Enc};
 
-pub const HEADER: u64 = 4096;
-pub const CHUNK: u64 = 4096;
-pub const REC_HDR: usize = 64;
+pub(crate) const HEADER: u64 = 4096;
+pub(crate) const CHUNK: u64 = 4096;
+pub(crate) const REC_HDR: usize = 64;
 const REC_MAGIC: u32 = 0x4A52_4543;
 const DAT_MAGIC: &[u8; 8] = b"DAOSRSDT";
 const JNL_MAGIC: &[u8; 8] = b"DAOSRSJN";
 const VERSION: u32 = 1;
-pub const KIND_WRITE: u8 = 1;
-pub const KIND_PUNCH: u8 = 2;
+pub(crate) const KIND_WRITE: u8 = 1;
+pub(crate) const KIND_PUNCH: u8 = 2;
 /// Largest extent one record describes (bigger writes become several records).
-pub const MAX_REC_LEN: u64 = 1 << 28;
+pub(crate) const MAX_REC_LEN: u64 = 1 << 28;
 
 /// One journal record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,9 +123,18 @@ pub fn file_header(data: bool, uuid: [u64; 2], shard: u32, seg: u64) -> Vec<u8> 
     e.0
 }
 
-/// Whether `b` starts with a valid header for this segment.
-pub fn header_ok(b: &[u8], data: bool, uuid: [u64; 2], shard: u32, seg: u64) -> bool {
-    b.len() >= HEADER as usize && b[..HEADER as usize] == file_header(data, uuid, shard, seg)[..]
+/// Whether `b` starts with a valid header for segment `seg` of `shard`. The
+/// container named in it is the one that wrote the segment, which a snapshot
+/// (sharing the file by a hard link) does not change, so it is not compared.
+pub fn header_ok(b: &[u8], data: bool, shard: u32, seg: u64) -> bool {
+    if b.len() < HEADER as usize {
+        return false;
+    }
+    let uuid = [
+        u64::from_le_bytes(b[12..20].try_into().unwrap()),
+        u64::from_le_bytes(b[20..28].try_into().unwrap()),
+    ];
+    b[..HEADER as usize] == file_header(data, uuid, shard, seg)[..]
 }
 
 /// Chunk checksums of an extent given as consecutive slices.
@@ -168,6 +177,18 @@ mod tests {
         bad[20] ^= 1;
         assert_eq!(Record::decode(&bad), None);
         assert_eq!(Record::decode(&[0u8; 80]), None);
+    }
+
+    #[test]
+    fn headers_check_magic_shard_segment_and_checksum() {
+        let h = file_header(false, [1, 2], 3, 4);
+        assert!(header_ok(&h, false, 3, 4));
+        assert!(!header_ok(&h, true, 3, 4));
+        assert!(!header_ok(&h, false, 9, 4));
+        assert!(!header_ok(&h, false, 3, 5));
+        let mut bad = h.clone();
+        bad[14] ^= 1;
+        assert!(!header_ok(&bad, false, 3, 4), "the header checksum covers the container id");
     }
 
     #[test]

@@ -34,6 +34,9 @@ pub struct Shard {
     /// Highest epoch committed on this shard (published extents up to it are visible).
     committed: std::sync::atomic::AtomicU64,
     pub disabled: std::sync::atomic::AtomicBool,
+    /// Its journals could not be replayed: reads fail with -EIO rather than
+    /// return zeros for data that exists.
+    pub broken: std::sync::atomic::AtomicBool,
     segs: RwLock<Vec<Arc<SegFile>>>,
     seg_idx: Mutex<HashMap<u64, u32>>,
 }
@@ -61,6 +64,7 @@ impl Shard {
             index: RwLock::new(Index::default()),
             committed: Default::default(),
             disabled: Default::default(),
+            broken: Default::default(),
             segs: RwLock::new(Vec::new()),
             seg_idx: Mutex::new(HashMap::new()),
         }
@@ -76,6 +80,14 @@ impl Shard {
 
     pub fn is_disabled(&self) -> bool {
         self.disabled.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Fails with -EIO if the shard's journals could not be replayed.
+    pub fn check_readable(&self) -> Result<()> {
+        if self.broken.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(Error::Os { errno: libc::EIO, msg: format!("shard {} could not be replayed (see the log)", self.id) });
+        }
+        Ok(())
     }
 
     /// Whether an extent is visible to a read at `epoch` by this process.
@@ -164,7 +176,7 @@ impl Shard {
         let len = s.committed_len;
         let mut buf = vec![0u8; len as usize];
         read_full(&f.jnl, &mut buf).map_err(|e| io_err(e, format!("read journal of segment {:016x}", s.seg)))?;
-        if !journal::header_ok(&buf, false, meta.uuid, self.id, s.seg) {
+        if !journal::header_ok(&buf, false, self.id, s.seg) {
             return Err(Error::Os {
                 errno: libc::EIO,
                 msg: format!("journal {:016x} of shard {} has a bad header", s.seg, self.id),

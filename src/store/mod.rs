@@ -26,7 +26,7 @@ use crate::ffi::types::{daos_location, DAOS_SYS_FORMAT_NO_PROBE};
 use crate::util::{fsync_dir, io_err};
 
 /// Name of the store's metadata folder.
-pub const DOT_DAOS: &str = ".daos";
+pub(crate) const DOT_DAOS: &str = ".daos";
 
 /// Finds the root of the store holding `path` (itself or an ancestor with a
 /// `.daos/store.meta`). `path` need not exist (a container to create).
