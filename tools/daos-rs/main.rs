@@ -35,6 +35,11 @@ pub struct Cli {
 #[derive(Subcommand)]
 pub enum Cmd {
     /// Make a store: a directory with `.daos/` and its targets
+    ///
+    /// PATH must be an existing directory that is not inside another store. The
+    /// number of targets is --targets, or else the number of --target-dir or
+    /// --topology entries, or else 1. Each target is probed (about 16 MiB of I/O)
+    /// for the performance figures of `target info`, unless --no-probe.
     Format(FormatArgs),
     /// The system container: the storage tree
     #[command(subcommand)]
@@ -56,11 +61,7 @@ pub enum Cmd {
     Epoch(EpochCmd),
 }
 
-/// Make a store at PATH (an existing directory not inside another store).
-///
-/// The number of targets is --targets, or else the number of --target-dir or
-/// --topology entries, or else 1. Each target is probed (about 16 MiB of I/O)
-/// for the performance figures of `target info`, unless --no-probe.
+/// Arguments of `format`.
 #[derive(Args)]
 pub struct FormatArgs {
     /// Directory to make the store root
