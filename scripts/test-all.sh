@@ -40,6 +40,7 @@ suite "header compiles (C11, C++)" scripts/header-compiles.sh
 suite "exports match header" scripts/check-exports.sh target/debug/libdaos_rs.so
 suite "C tests (uring, sync)" c-tests/run.sh "$PWD/target/debug" "$PWD/include"
 suite "examples (uring, sync)" examples-c/run.sh "$PWD/target/debug" "$PWD/include"
+suite "daos-rs tool (uring, sync)" scripts/cli-test.sh
 suite "README examples" scripts/readme-examples.sh
 
 echo
