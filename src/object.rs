@@ -260,12 +260,12 @@ impl Op for WriteOp {
         }
         let mut ix = self.sh.index.write();
         for r in &self.recs {
-            let (si, csum) = if r.kind == KIND_WRITE {
-                (seg_idx, ix.add_crcs(&r.crcs))
+            let (si, csum, doff) = if r.kind == KIND_WRITE {
+                (seg_idx, ix.add_crcs(&r.crcs), r.data_off)
             } else {
-                (crate::shard::index::NO_SEG, 0)
+                (crate::shard::index::NO_SEG, 0, seg_idx as u64)
             };
-            ix.insert(r.oid, r.off, r.stamp, Ext { len: r.len, epoch: r.epoch, data_off: r.data_off, seg: si, csum, owner: self.co.wid });
+            ix.insert(r.oid, r.off, r.stamp, Ext { len: r.len, epoch: r.epoch, data_off: doff, seg: si, csum, owner: self.co.wid });
             w.staged.push(crate::container::writer::Staged {
                 shard: self.sh.id,
                 oid: r.oid,

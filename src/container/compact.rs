@@ -14,7 +14,7 @@ use super::meta::UNSEALED;
 use super::CState;
 use crate::error::Result;
 use crate::shard::index::{Ext, NO_SEG, PUBLISHED};
-use crate::shard::journal::{Record, HEADER, KIND_WRITE};
+use crate::shard::journal::{Record, HEADER, KIND_PUNCH, KIND_WRITE};
 use crate::shard::{seg_paths, Shard};
 use crate::util::io_err;
 
@@ -95,8 +95,10 @@ fn compact_shard(cs: &Arc<CState>, sh: &Arc<Shard>) -> Result<usize> {
     {
         let ix = sh.index.read();
         ix.for_each(|oid, off, stamp, e| {
-            if e.seg != NO_SEG && e.owner == PUBLISHED && cands.iter().any(|c| c.1 == e.seg) {
-                live.entry(e.seg).or_default().push((oid, off, stamp, *e));
+            // A punch lives in the journal of the segment its `data_off` names.
+            let home = if e.seg == NO_SEG { e.data_off as u32 } else { e.seg };
+            if e.owner == PUBLISHED && cands.iter().any(|c| c.1 == home) {
+                live.entry(home).or_default().push((oid, off, stamp, *e));
             }
         });
     }
@@ -104,7 +106,7 @@ fn compact_shard(cs: &Arc<CState>, sh: &Arc<Shard>) -> Result<usize> {
     for &(seg, idx) in &cands {
         let Some(f) = sh.seg(idx) else { continue };
         let size = f.dat.metadata().map(|m| m.len()).unwrap_or(0).saturating_sub(HEADER);
-        let used: u64 = live.get(&idx).map_or(0, |v| v.iter().map(|x| x.3.len).sum());
+        let used: u64 = live.get(&idx).map_or(0, |v| v.iter().filter(|x| x.3.seg != NO_SEG).map(|x| x.3.len).sum());
         if size > 0 && used * 2 < size {
             victims.push((seg, idx));
         }
@@ -123,6 +125,12 @@ fn compact_shard(cs: &Arc<CState>, sh: &Arc<Shard>) -> Result<usize> {
     for &(_, idx) in &victims {
         let Some(old) = sh.seg(idx) else { continue };
         for &(oid, off, stamp, e) in live.get(&idx).map(|v| &v[..]).unwrap_or(&[]) {
+            if e.seg == NO_SEG {
+                let r = Record { kind: KIND_PUNCH, oid, epoch: e.epoch, off, len: e.len, data_off: 0, stamp, crcs: Vec::new() };
+                r.encode_into(&mut jbuf);
+                moved.push((oid, off, stamp, Ext { data_off: new_idx as u64, ..e }));
+                continue;
+            }
             let mut buf = vec![0u8; e.len as usize];
             old.dat.read_exact_at(&mut buf, e.data_off).map_err(|er| io_err(er, "compaction read"))?;
             nf.dat.write_all_at(&buf, dpos).map_err(|er| io_err(er, "compaction write"))?;
@@ -156,8 +164,9 @@ fn compact_shard(cs: &Arc<CState>, sh: &Arc<Shard>) -> Result<usize> {
         for (oid, list) in by_obj {
             for (off, stamp, n) in list {
                 ix.update_keys(oid, &[(off, stamp)], |cur| {
-                    // Only an extent still pointing at an old segment moves.
-                    if victims.iter().any(|v| v.1 == cur.seg) {
+                    // Only an extent still in an old segment moves.
+                    let home = if cur.seg == NO_SEG { cur.data_off as u32 } else { cur.seg };
+                    if victims.iter().any(|v| v.1 == home) {
                         Some(Ext { owner: cur.owner, ..n })
                     } else {
                         Some(*cur)

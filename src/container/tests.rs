@@ -45,6 +45,20 @@ fn read(oh: u64, e: u64, off: u64, n: usize) -> crate::error::Result<Vec<u8>> {
     Ok(v)
 }
 
+/// Drops the last handle on a container and waits until its shared state is
+/// gone (the aggregation thread lets go of it last), so the next open replays.
+fn gone(h: std::sync::Arc<container::CoHandle>) {
+    let w = std::sync::Arc::downgrade(&h.cs);
+    drop(h);
+    for _ in 0..1000 {
+        if w.upgrade().is_none() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    panic!("the container's state is still held");
+}
+
 fn open_rw(p: &Path) -> u64 {
     container::open(p, DAOS_COO_RW | DAOS_COO_CREATE, 1).unwrap().1
 }
@@ -126,7 +140,10 @@ fn aggregation_drops_old_versions_and_reclaims_space() {
     assert!(after < before / 2, "space reclaimed: {before} -> {after}");
     assert_eq!(read(oh, u64::MAX, 0, 8).unwrap(), vec![8u8; 8]);
     container::close(coh).unwrap();
+    drop(sh);
+    gone(h);
     let (_, coh) = container::open(&p, DAOS_COO_RO, 1).unwrap();
+    assert_eq!(container::handle(coh).unwrap().cs.shard(0).unwrap().index.read().len(), 2, "replayed from the compacted segment");
     let oh = object::open(coh, oid(3), DAOS_OBJ_RO).unwrap();
     assert_eq!(read(oh, u64::MAX, 0, 8).unwrap(), vec![8u8; 8], "compacted data replays");
     assert_eq!(read(oh, 2, 100, 8).unwrap(), vec![2u8; 8]);
@@ -186,5 +203,42 @@ fn snapshot_shares_files_and_keeps_its_epoch() {
     assert_eq!(read(so, u64::MAX, 0, 9000).unwrap(), vec![1u8; 9000]);
     assert_eq!(read(oh, u64::MAX, 0, 10).unwrap(), vec![2u8; 10]);
     container::close(sh).unwrap();
+    container::close(coh).unwrap();
+}
+
+#[test]
+fn compaction_keeps_committed_punches() {
+    let st = TempStore::new("punch");
+    let p = st.path("c");
+    let coh = open_rw(&p);
+    container::shard_add(coh, 1, &[0], &mut [-1]).unwrap();
+    let oh = object::open(coh, oid(1), DAOS_OBJ_RW).unwrap();
+    write(oh, 1, 0, &mut [b'A'; 65536]);
+    container::commit(coh, 1, false).unwrap();
+    container::close(coh).unwrap();
+    // A second writer punches object 1 and rewrites object 2 a few times, so
+    // its segment is mostly dead and gets compacted.
+    let coh = open_rw(&p);
+    run_op(None, object::punch(coh, 2, oid(1), 4096, 8192).unwrap().unwrap()).unwrap();
+    let o2 = object::open(coh, oid(2), DAOS_OBJ_RW).unwrap();
+    for e in 2..=4u64 {
+        write(o2, e, 0, &mut [e as u8; 8192]);
+        container::commit(coh, e, false).unwrap();
+    }
+    container::close(coh).unwrap();
+    let coh = open_rw(&p);
+    let h = container::handle(coh).unwrap();
+    container::slip(coh, u64::MAX).unwrap();
+    while h.cs.compacting.load(std::sync::atomic::Ordering::Acquire) {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    container::close(coh).unwrap();
+    gone(h);
+    let (_, coh) = container::open(&p, DAOS_COO_RO, 1).unwrap();
+    let oh = object::open(coh, oid(1), DAOS_OBJ_RO).unwrap();
+    let v = read(oh, u64::MAX, 0, 12288).unwrap();
+    assert_eq!(&v[..4096], &[b'A'; 4096][..]);
+    assert_eq!(&v[4096..8192], &[0u8; 4096][..], "the punch survives compaction and replay");
+    assert_eq!(&v[8192..], &[b'A'; 4096][..]);
     container::close(coh).unwrap();
 }

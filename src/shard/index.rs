@@ -18,9 +18,10 @@ const HUGE: u64 = 1 << 40;
 pub struct Ext {
     pub len: u64,
     pub epoch: u64,
-    /// Offset of the data in the segment's data file.
+    /// Offset of the data in the segment's data file; for a punch, the index
+    /// of the segment whose journal holds it (so compaction can carry it).
     pub data_off: u64,
-    /// Index of the segment in the shard's segment table, or `NO_SEG`.
+    /// Index of the segment in the shard's segment table, or `NO_SEG` (punch).
     pub seg: u32,
     /// Index of the first chunk checksum in the shard's checksum arena.
     pub csum: u32,

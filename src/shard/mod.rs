@@ -196,8 +196,9 @@ impl Shard {
                 continue;
             }
             *stamp = (*stamp).max(r.stamp + 1);
-            let (seg, csum) = if r.kind == KIND_WRITE { (si, ix.add_crcs(&r.crcs)) } else { (NO_SEG, 0) };
-            ix.insert(r.oid, r.off, r.stamp, Ext { len: r.len, epoch: r.epoch, data_off: r.data_off, seg, csum, owner: PUBLISHED });
+            let (seg, csum, doff) =
+                if r.kind == KIND_WRITE { (si, ix.add_crcs(&r.crcs), r.data_off) } else { (NO_SEG, 0, si as u64) };
+            ix.insert(r.oid, r.off, r.stamp, Ext { len: r.len, epoch: r.epoch, data_off: doff, seg, csum, owner: PUBLISHED });
         }
         Ok(())
     }
