@@ -12,8 +12,12 @@
  * number, so the parent recomputes the expected content of any epoch without
  * being told what was written.
  *
+ * The writer also slips its read reference now and then, so older versions
+ * get aggregated while it runs, and a kill can land in that too.
+ *
  * CRASH_SEED=n repeats the kill delays of an earlier run (the writes never
- * depend on the seed). */
+ * depend on the seed); CRASH_MAX_DELAY_MS (default 60) bounds the delays;
+ * CRASH_VERBOSE prints the writer's timings. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -302,6 +306,10 @@ static void writer(void)
         }
         c_drain(); /* the commit and any pre-issued writes */
         report(e);
+        /* now and then let older versions go: they may then be aggregated
+         * (merged, their space reclaimed), which a kill may interrupt too */
+        if (h % 4 == 1)
+            CHILD_TRY(daos_epoch_slip(c_coh, (daos_epoch_t){ (uint64_t)DAOS_EPOCH_HIGHEST }, NULL));
         if (verbose)
             fprintf(stderr, "  writer: epoch %" PRIu64 " committed %.1f ms after open\n", e,
                     (double)(now_us() - t_open) / 1000);
