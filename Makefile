@@ -22,12 +22,15 @@ header:
 test:
 	scripts/test-all.sh
 
-# Runs an example against the library.
+# Builds the library and examples-c/object_io, then runs it against the store
+# in $(DEMO_STORE) (formatted with 2 targets on first use): it makes a
+# container with 2 shards, writes, commits, reads back, verifies and unlinks
+# the container, saying what it does. DEMO_ARGS=--keep keeps the container.
 demo: build
-	mkdir -p build/examples
-	gcc -std=c11 -Wall -Wextra -O2 -Iinclude examples-c/eq_basics.c -Ltarget/debug \
-	    -Wl,-rpath,$(CURDIR)/target/debug -ldaos_rs -o build/examples/eq_basics
-	build/examples/eq_basics
+	mkdir -p build/examples "$(DEMO_STORE)"
+	gcc -std=c11 -Wall -Wextra -O2 -Iinclude examples-c/object_io.c -Ltarget/debug \
+	    -Wl,-rpath,$(CURDIR)/target/debug -ldaos_rs -o build/examples/object_io
+	build/examples/object_io "$(DEMO_STORE)" $(DEMO_ARGS)
 
 # Measures daos-rs against raw io_uring on this machine, as ratios.
 bench: release
