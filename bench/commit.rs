@@ -1,7 +1,8 @@
 //! `commit`: latency of `daos_epoch_commit` when each of 8 shards (on 8 targets)
 //! got one 1 MiB write in the epoch, against the same with 1 shard; and each
 //! against raw io_uring: fdatasync of as many files, in parallel, after a 1 MiB
-//! write to each.
+//! write to each. The four are measured in turn, commit by commit, so that all of
+//! them see the same disk (its load changes by the second on a shared machine).
 
 use std::fs::{self, File};
 use std::time::{Duration, Instant};
@@ -9,14 +10,15 @@ use std::time::{Duration, Instant};
 use crate::daos::{self, Container, Object};
 use crate::raw::{self, Raw};
 use crate::sys::{AlignedBuf, Scratch};
-use crate::{best_pair, Goal, Latency, Opts, Result, Row, Unit};
+use crate::{Goal, Latency, Opts, Result, Row, Unit};
 
 const MIB: u64 = 1 << 20;
 const WIDE: usize = 8;
-/// Commits per measurement: at most (each adds 1 MiB per shard to the store), and
-/// at least (even when a commit is slower than the measurement's duration).
-const MAX_COMMITS: usize = 50;
-const MIN_COMMITS: usize = 5;
+/// Rounds per measurement (a round is one commit of each kind): at most (each
+/// adds 1 MiB per shard or file to the disk), and at least (even when a round is
+/// slower than the measurement's duration).
+const MAX_ROUNDS: usize = 50;
+const MIN_ROUNDS: usize = 5;
 
 pub fn group(o: &Opts) -> Result<Vec<Row>> {
     let dir = Scratch::new(&o.dir, "commit")?;
@@ -30,15 +32,59 @@ pub fn group(o: &Opts) -> Result<Vec<Row>> {
     let mut wide = Shards::new(&store.join("c8"), &targets)?;
     let raw_dir = dir.join("raw");
     fs::create_dir(&raw_dir).map_err(|e| format!("create {}: {e}", raw_dir.display()))?;
-    let mut raw_narrow = RawFiles::new(&raw_dir, "n", 1);
-    let mut raw_wide = RawFiles::new(&raw_dir, "w", WIDE);
+    let mut raw = match RawCommits::new(&raw_dir) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            eprintln!("warning: raw io_uring baseline not measured: {e}");
+            None
+        }
+    };
 
-    let (raw1, daos1) = best_pair(
-        o,
-        || raw_narrow.measure(o, &src),
-        || narrow.measure(o, &src),
-    )?;
-    let (raw8, daos8) = best_pair(o, || raw_wide.measure(o, &src), || wide.measure(o, &src))?;
+    // Best (lowest mean) of the runs, per figure: daos 1, daos 8, raw 1, raw 8.
+    let mut best: [Option<Latency>; 4] = [None, None, None, None];
+    for _ in 0..o.runs {
+        let mut round = |samples: &mut [Vec<Duration>; 4]| -> Result<()> {
+            samples[0].push(narrow.commit(&src)?);
+            samples[1].push(wide.commit(&src)?);
+            if let Some(r) = raw.as_mut() {
+                match r.commit(&src) {
+                    Ok((one, all)) => {
+                        samples[2].push(one);
+                        samples[3].push(all);
+                    }
+                    Err(e) => {
+                        eprintln!("warning: raw io_uring baseline not measured: {e}");
+                        raw = None;
+                    }
+                }
+            }
+            Ok(())
+        };
+        // Warm-up: the first commit of a run sets up what the next ones reuse.
+        round(&mut Default::default())?;
+        let mut samples: [Vec<Duration>; 4] = Default::default();
+        let start = Instant::now();
+        let max = if o.quick { MIN_ROUNDS } else { MAX_ROUNDS };
+        while samples[0].len() < MIN_ROUNDS
+            || (samples[0].len() < max && start.elapsed() < o.duration)
+        {
+            round(&mut samples)?;
+        }
+        for (b, s) in best.iter_mut().zip(samples) {
+            if s.is_empty() {
+                continue;
+            }
+            let l = Latency::of(s);
+            if b.as_ref().is_none_or(|b| l.mean < b.mean) {
+                *b = Some(l);
+            }
+        }
+    }
+    let [daos1, daos8, raw1, raw8] = best;
+    let (daos1, daos8) = (
+        daos1.ok_or("no 1-shard commit")?,
+        daos8.ok_or("no 8-shard commit")?,
+    );
 
     let mut rows = Vec::new();
     let mut r1 = Row::latency_in(
@@ -50,7 +96,8 @@ pub fn group(o: &Opts) -> Result<Vec<Row>> {
     );
     r1[0].footnote = Some(
         "after one 1 MiB write per shard in the epoch (untimed); raw: fdatasync of as many files \
-         (one 1 MiB write each), all in flight on one ring"
+         (one 1 MiB write each), all in flight on one ring; the four kinds take turns, commit by \
+         commit"
             .into(),
     );
     rows.extend(r1);
@@ -109,71 +156,57 @@ impl Shards {
         })
     }
 
-    /// Commits epoch after epoch, each after a 1 MiB write to every shard
-    /// (untimed), and times the commits.
-    fn measure(&mut self, o: &Opts, src: &AlignedBuf) -> Result<Latency> {
-        timed_loop(o, || {
-            for obj in &self.objs {
-                obj.write_sync(self.epoch, src.as_slice(), self.writes * MIB)?;
-            }
-            self.writes += 1;
-            let t = Instant::now();
-            self.co.commit(self.epoch)?;
-            let d = t.elapsed();
-            self.epoch += 1;
-            Ok(d)
-        })
+    /// A 1 MiB write to every shard (untimed), then the timed commit of the epoch.
+    fn commit(&mut self, src: &AlignedBuf) -> Result<Duration> {
+        for obj in &self.objs {
+            obj.write_sync(self.epoch, src.as_slice(), self.writes * MIB)?;
+        }
+        self.writes += 1;
+        let t = Instant::now();
+        self.co.commit(self.epoch)?;
+        let d = t.elapsed();
+        self.epoch += 1;
+        Ok(d)
     }
 }
 
-/// The raw baseline's files.
-struct RawFiles {
-    files: Vec<File>,
-    paths: Vec<std::path::PathBuf>,
+/// The raw baseline: one file, and `WIDE` files.
+struct RawCommits {
+    ring: Raw,
+    one: Vec<File>,
+    all: Vec<File>,
     writes: u64,
 }
 
-impl RawFiles {
-    fn new(dir: &std::path::Path, prefix: &str, n: usize) -> RawFiles {
-        RawFiles {
-            files: Vec::new(),
-            paths: (0..n)
-                .map(|i| dir.join(format!("{prefix}{i}.dat")))
-                .collect(),
+impl RawCommits {
+    fn new(dir: &std::path::Path) -> Result<RawCommits> {
+        let files = |prefix: &str, n: usize| -> Result<Vec<File>> {
+            (0..n)
+                .map(|i| raw::create(&dir.join(format!("{prefix}{i}.dat"))))
+                .collect()
+        };
+        Ok(RawCommits {
+            ring: Raw::new()?,
+            one: files("n", 1)?,
+            all: files("w", WIDE)?,
             writes: 0,
-        }
-    }
-
-    fn measure(&mut self, o: &Opts, src: &AlignedBuf) -> Result<Latency> {
-        if self.files.is_empty() {
-            self.files = self
-                .paths
-                .iter()
-                .map(|p| raw::create(p))
-                .collect::<Result<_>>()?;
-        }
-        let mut ring = Raw::new()?;
-        timed_loop(o, || {
-            for f in &self.files {
-                ring.write_seq(f, src.as_slice(), self.writes * MIB, MIB, 1)?;
-            }
-            self.writes += 1;
-            let t = Instant::now();
-            ring.fdatasync_all(&self.files)?;
-            Ok(t.elapsed())
         })
     }
-}
 
-/// Calls `once` (which times what it measures) for the measurement's duration,
-/// between `MIN_COMMITS` and `MAX_COMMITS` times.
-fn timed_loop(o: &Opts, mut once: impl FnMut() -> Result<Duration>) -> Result<Latency> {
-    let start = Instant::now();
-    let max = if o.quick { MIN_COMMITS } else { MAX_COMMITS };
-    once()?; // warm-up: the first commit of a run also sets up what the next ones reuse
-    let mut samples = Vec::new();
-    while samples.len() < MIN_COMMITS || (samples.len() < max && start.elapsed() < o.duration) {
-        samples.push(once()?);
+    /// For one file, then for all: a 1 MiB write to each (untimed), then the timed
+    /// fdatasync of them all in flight at once.
+    fn commit(&mut self, src: &AlignedBuf) -> Result<(Duration, Duration)> {
+        let mut times = [Duration::ZERO; 2];
+        for (t, files) in times.iter_mut().zip([&self.one, &self.all]) {
+            for f in files {
+                self.ring
+                    .write_seq(f, src.as_slice(), self.writes * MIB, MIB, 1)?;
+            }
+            let start = Instant::now();
+            self.ring.fdatasync_all(files)?;
+            *t = start.elapsed();
+        }
+        self.writes += 1;
+        Ok((times[0], times[1]))
     }
-    Ok(Latency::of(samples))
 }
