@@ -75,7 +75,7 @@ pub fn group(o: &Opts) -> Result<Vec<Row>> {
                 continue;
             }
             let l = Latency::of(s);
-            if b.as_ref().is_none_or(|b| l.mean < b.mean) {
+            if b.as_ref().map_or(true, |b| l.mean < b.mean) {
                 *b = Some(l);
             }
         }
