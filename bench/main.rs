@@ -35,7 +35,8 @@ static ALLOC: alloc::Counting = alloc::Counting;
 
 const USAGE: &str = "usage: daos-rs-bench [--duration-ms N] [--quick] [--dir DIR] [GROUP...]
   --duration-ms N  length of each measurement (default 1000; 100 with --quick)
-  --quick          short run for CI smoke tests: short measurements, one run each
+  --quick          short run for CI smoke tests: short measurements, one run each,
+                   smaller data sets (64 MiB object, 128 K extents)
   --dir DIR        scratch directory for stores and files (default target/bench-tmp
                    of the source tree; not tmpfs, or the figures mean little)
   GROUP            noop, read, write, commit, reopen (default: every group)";
