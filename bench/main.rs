@@ -5,10 +5,21 @@
 //! library and 2 on a bad command line. If raw io_uring is refused (some sandboxes), its
 //! column says n/a.
 //!
-//! To add a group (`read`, `write`, ...): write `fn xxx_group(&Opts) -> Result<Vec<Row>>`
-//! and list it in `GROUPS`.
+//! To add a group: write `fn xxx_group(&Opts) -> Result<Vec<Row>>` and list it in
+//! `GROUPS`. The storage groups (`read`, `write`, `commit`, `reopen`) work in a
+//! scratch directory on the same file system for daos-rs and the raw baseline.
+
+mod alloc;
+mod commit;
+mod daos;
+mod raw;
+mod read;
+mod reopen;
+mod sys;
+mod write;
 
 use std::ffi::c_int;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
@@ -18,10 +29,17 @@ use daos_rs::ffi;
 use daos_rs::ffi::types::{daos_event, daos_handle_t, DAOS_EQ_WAIT};
 use io_uring::{opcode, IoUring};
 
-const USAGE: &str = "usage: daos-rs-bench [--duration-ms N] [--quick] [GROUP...]
+/// Counts the bytes the library allocates while a container opens (`reopen`).
+#[global_allocator]
+static ALLOC: alloc::Counting = alloc::Counting;
+
+const USAGE: &str = "usage: daos-rs-bench [--duration-ms N] [--quick] [--dir DIR] [GROUP...]
   --duration-ms N  length of each measurement (default 1000; 100 with --quick)
-  --quick          short run for CI smoke tests: short measurements, one run each
-  GROUP            noop (default: every group)";
+  --quick          short run for CI smoke tests: short measurements, one run each,
+                   smaller data sets (64 MiB object, 128 K extents)
+  --dir DIR        scratch directory for stores and files (default target/bench-tmp
+                   of the source tree; not tmpfs, or the figures mean little)
+  GROUP            noop, read, write, commit, reopen (default: every group)";
 
 /// Events submitted per poll in the batched benchmarks.
 const BATCH: usize = 32;
@@ -35,18 +53,47 @@ type Result<T> = std::result::Result<T, String>;
 
 /// A benchmark group: runs its measurements and returns its table rows.
 type Group = fn(&Opts) -> Result<Vec<Row>>;
-const GROUPS: &[(&str, Group)] = &[("noop", noop_group)];
+const GROUPS: &[(&str, Group)] = &[
+    ("noop", noop_group),
+    ("read", read::group),
+    ("write", write::group),
+    ("commit", commit::group),
+    ("reopen", reopen::group),
+];
 
 struct Opts {
     /// Length of one measurement (after a warm-up of a quarter of it).
     duration: Duration,
     /// Runs per measurement; the best is reported.
     runs: usize,
+    /// Short run: smaller data sets too.
+    quick: bool,
+    /// Scratch directory of the storage groups.
+    dir: PathBuf,
 }
 
+#[derive(Clone, Copy)]
 enum Unit {
     PerSec,
     Micros,
+    Millis,
+    Secs,
+    GiBPerSec,
+    /// Bytes per index entry.
+    BytesPerExt,
+}
+
+impl Unit {
+    fn fmt(self, v: f64) -> String {
+        match self {
+            Unit::PerSec => format!("{:.2} M/s", v / 1e6),
+            Unit::Micros => format!("{v:.2} µs"),
+            Unit::Millis => format!("{v:.2} ms"),
+            Unit::Secs => format!("{v:.3} s"),
+            Unit::GiBPerSec => format!("{v:.2} GiB/s"),
+            Unit::BytesPerExt => format!("{v:.1} B"),
+        }
+    }
 }
 
 enum Goal {
@@ -55,36 +102,68 @@ enum Goal {
     AtLeast(f64),
     /// daos-rs / raw must be at most this.
     AtMost(f64),
+    /// The daos-rs figure itself (not the ratio) must be below this.
+    Below(f64),
 }
 
 struct Row {
     name: String,
     unit: Unit,
     daos: f64,
-    /// `None` if raw io_uring could not be measured.
+    /// `None` if raw io_uring could not be measured (or there is no raw figure).
     raw: Option<f64>,
     goal: Goal,
+    /// Printed under the table, marked on the row.
+    footnote: Option<String>,
 }
 
 impl Row {
-    fn rate(name: &str, daos: f64, raw: Option<f64>, goal: Goal) -> Row {
+    fn new(name: &str, unit: Unit, daos: f64, raw: Option<f64>, goal: Goal) -> Row {
         Row {
             name: name.into(),
-            unit: Unit::PerSec,
+            unit,
             daos,
             raw,
             goal,
+            footnote: None,
         }
+    }
+
+    fn rate(name: &str, daos: f64, raw: Option<f64>, goal: Goal) -> Row {
+        Row::new(name, Unit::PerSec, daos, raw, goal)
+    }
+
+    fn with_note(mut self, note: impl Into<String>) -> Row {
+        self.footnote = Some(note.into());
+        self
     }
 
     /// The mean (judged against `goal`), p50 and p99 rows of a round-trip time.
     fn latency(name: &str, daos: &Latency, raw: Option<&Latency>, goal: Goal) -> [Row; 3] {
-        let row = |stat: &str, f: fn(&Latency) -> f64, goal| Row {
-            name: format!("{name}, {stat}"),
-            unit: Unit::Micros,
-            daos: f(daos),
-            raw: raw.map(f),
-            goal,
+        Row::latency_in(name, Unit::Micros, daos, raw, goal)
+    }
+
+    /// As [`Row::latency`], in `unit` (µs or ms; `Latency` holds µs).
+    fn latency_in(
+        name: &str,
+        unit: Unit,
+        daos: &Latency,
+        raw: Option<&Latency>,
+        goal: Goal,
+    ) -> [Row; 3] {
+        let scale = if matches!(unit, Unit::Millis) {
+            1e-3
+        } else {
+            1.0
+        };
+        let row = |stat: &str, f: fn(&Latency) -> f64, goal| {
+            Row::new(
+                &format!("{name}, {stat}"),
+                unit,
+                f(daos) * scale,
+                raw.map(|r| f(r) * scale),
+                goal,
+            )
         };
         [
             row("mean", |l| l.mean, goal),
@@ -224,6 +303,74 @@ impl EventQueue {
         Ok(move || eq.noops())
     }
 
+    /// Waits for at least one completed event and returns up to `max` of them
+    /// (they stay in `self.polled[..n]`) as indexes into `evs`, checking each
+    /// one's result.
+    fn poll(&mut self, max: usize) -> Result<usize> {
+        let want = max.min(self.polled.len()) as c_int;
+        // SAFETY: `self.polled` has room for `want` pointers.
+        let got = unsafe {
+            ffi::daos_eq_poll(
+                self.eqh,
+                0,
+                DAOS_EQ_WAIT.into(),
+                want,
+                self.polled.as_mut_ptr(),
+            )
+        };
+        let n = check("daos_eq_poll", got)? as usize;
+        for i in 0..n {
+            let k = self.index_of(self.polled[i]);
+            if self.evs[k].ev_error != 0 {
+                return Err(format!(
+                    "event completed with {}",
+                    errno(self.evs[k].ev_error)
+                ));
+            }
+        }
+        Ok(n)
+    }
+
+    /// The index in `evs` of an event `daos_eq_poll` returned.
+    fn index_of(&self, ev: *mut daos_event) -> usize {
+        let base = self.evs.as_ptr() as usize;
+        let i = (ev as usize - base) / std::mem::size_of::<daos_event>();
+        assert!(
+            i < self.evs.len(),
+            "daos_eq_poll returned an event not of this EQ"
+        );
+        i
+    }
+
+    /// A pointer to event `i`, for an operation to carry.
+    fn ev(&mut self, i: usize) -> *mut daos_event {
+        &mut self.evs[i]
+    }
+
+    /// Runs operations `0..n` with every event of the EQ carrying one at a time:
+    /// `start(i, ev)` starts operation `i` on `ev` and returns the call's result.
+    fn pipeline(
+        &mut self,
+        n: usize,
+        mut start: impl FnMut(usize, *mut daos_event) -> c_int,
+    ) -> Result<()> {
+        let mut free: Vec<usize> = (0..self.evs.len()).rev().collect();
+        let (mut next, mut done) = (0, 0);
+        while done < n {
+            while next < n {
+                let Some(i) = free.pop() else { break };
+                check("operation", start(next, self.ev(i)))?;
+                next += 1;
+            }
+            let k = self.poll(self.evs.len())?;
+            for j in 0..k {
+                free.push(self.index_of(self.polled[j]));
+            }
+            done += k;
+        }
+        Ok(())
+    }
+
     /// Starts a noop on every event, then polls until all of them are back.
     fn noops(&mut self) -> Result<u64> {
         for ev in self.evs.iter_mut() {
@@ -255,6 +402,23 @@ impl EventQueue {
 
 impl Drop for EventQueue {
     fn drop(&mut self) {
+        // Whatever is still in flight (after an error) completes first, so that the
+        // caller's buffers, freed after this, are no longer in use.
+        loop {
+            // SAFETY: `self.polled` has room for all the events.
+            let got = unsafe {
+                ffi::daos_eq_poll(
+                    self.eqh,
+                    1,
+                    DAOS_EQ_WAIT.into(),
+                    self.polled.len() as c_int,
+                    self.polled.as_mut_ptr(),
+                )
+            };
+            if got <= 0 {
+                break;
+            }
+        }
         for ev in &mut self.evs[..self.live] {
             // SAFETY: `ev` was initialised by `daos_event_init` and is still valid.
             if let Err(e) = check("daos_event_fini", unsafe { ffi::daos_event_fini(ev) }) {
@@ -330,6 +494,21 @@ fn latency(d: Duration, mut round_trip: impl FnMut() -> Result<u64>) -> Result<L
     })
 }
 
+impl Latency {
+    /// From separately timed calls.
+    fn of(mut samples: Vec<Duration>) -> Latency {
+        assert!(!samples.is_empty());
+        samples.sort_unstable();
+        let us = |d: Duration| d.as_secs_f64() * 1e6;
+        let total: Duration = samples.iter().sum();
+        Latency {
+            mean: us(total) / samples.len() as f64,
+            p50: us(samples[samples.len() * 50 / 100]),
+            p99: us(samples[samples.len() * 99 / 100]),
+        }
+    }
+}
+
 /// Aggregate operations per second of `THREADS` threads, each running the step that `setup`
 /// makes in it (so what the step owns stays in its thread).
 fn parallel<S>(o: &Opts, setup: impl Fn() -> Result<S> + Sync) -> Result<f64>
@@ -374,16 +553,16 @@ impl Figure for Latency {
 /// Measures the raw io_uring baseline and daos-rs alternately, `o.runs` times each, so that
 /// both see the same machine load; returns the best of each. The raw figure is only a
 /// baseline: if io_uring is refused it is `None` and the reason goes to stderr.
-fn best_pair<T: Figure>(
+fn best_pair<R: Figure, D: Figure>(
     o: &Opts,
-    mut raw: impl FnMut() -> Result<T>,
-    mut daos: impl FnMut() -> Result<T>,
-) -> Result<(Option<T>, T)> {
-    let keep = |best: &mut Option<T>, new: T| {
+    mut raw: impl FnMut() -> Result<R>,
+    mut daos: impl FnMut() -> Result<D>,
+) -> Result<(Option<R>, D)> {
+    fn keep<T: Figure>(best: &mut Option<T>, new: T) {
         if best.as_ref().map_or(true, |b| new.beats(b)) {
             *best = Some(new);
         }
-    };
+    }
     let (mut best_raw, mut best_daos, mut raw_works) = (None, None, true);
     for _ in 0..o.runs {
         if raw_works {
@@ -418,8 +597,22 @@ fn print_header(o: &Opts) {
                 .map(|(_, m)| m.trim())
         })
         .unwrap_or("unknown CPU");
+    let mem = fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or("? GiB".into(), |kb| {
+            format!("{:.1} GiB", kb as f64 / (1 << 20) as f64)
+        });
     let engine = std::env::var("DAOS_RS_IO_ENGINE")
         .unwrap_or_else(|_| "default (uring, sync if io_uring is refused)".into());
+    let fs_type = match sys::fs_type(&o.dir) {
+        Ok((name, magic)) => format!("{name}, statfs f_type {magic:#x}"),
+        Err(e) => e,
+    };
     let args: Vec<String> = std::env::args().collect();
     println!(
         "daos-rs-bench: library {}",
@@ -429,33 +622,48 @@ fn print_header(o: &Opts) {
             errno(rc)
         }
     );
-    println!("machine:   Linux {}, {cpus} CPUs, {model}", os.trim());
+    println!(
+        "machine:   Linux {}, {cpus} CPUs, {model}, {mem} RAM",
+        os.trim()
+    );
     println!("io engine: {engine}");
+    println!("scratch:   {} ({fs_type})", o.dir.display());
     println!("command:   {}", args.join(" "));
     println!(
-        "each figure: best of {} run(s) of {} ms after a {} ms warm-up",
+        "each figure: best of {} run(s); rates and QD1 latencies: {} ms after a {} ms warm-up",
         o.runs,
         o.duration.as_millis(),
         (o.duration / 4).as_millis()
     );
-    println!();
-    println!(
-        "{:<30} {:>14} {:>14} {:>7} {:>7}  result",
-        "benchmark", "daos-rs", "raw io_uring", "ratio", "goal"
-    );
 }
 
-fn print_row(r: &Row) {
-    let fmt = |v: f64| match r.unit {
-        Unit::PerSec => format!("{:.2} M/s", v / 1e6),
-        Unit::Micros => format!("{v:.2} µs"),
-    };
-    let raw = r.raw.map_or("n/a".into(), fmt);
+fn print_table(rows: &[Row]) {
+    println!();
+    println!(
+        "{:<34} {:>14} {:>14} {:>7} {:>10}  result",
+        "benchmark", "daos-rs", "raw io_uring", "ratio", "goal"
+    );
+    let mut notes = Vec::new();
+    for r in rows {
+        let mark = r.footnote.as_ref().map(|n| {
+            notes.push(n.clone());
+            format!(" [{}]", notes.len())
+        });
+        print_row(r, mark.as_deref().unwrap_or(""));
+    }
+    for (i, n) in notes.iter().enumerate() {
+        println!("[{}] {n}", i + 1);
+    }
+}
+
+fn print_row(r: &Row, mark: &str) {
+    let raw = r.raw.map_or("n/a".into(), |v| r.unit.fmt(v));
     let ratio = r.raw.map(|raw| r.daos / raw);
     let (goal, pass) = match r.goal {
         Goal::None => (String::new(), None),
-        Goal::AtLeast(g) => (format!(">={g:.2}"), ratio.map(|x| x >= g)),
-        Goal::AtMost(g) => (format!("<={g:.2}"), ratio.map(|x| x <= g)),
+        Goal::AtLeast(g) => (format!(">={g:.2}x"), ratio.map(|x| x >= g)),
+        Goal::AtMost(g) => (format!("<={g:.2}x"), ratio.map(|x| x <= g)),
+        Goal::Below(g) => (format!("<{}", r.unit.fmt(g)), Some(r.daos < g)),
     };
     let ratio = ratio.map_or("n/a".into(), |x| format!("{x:.2}x"));
     let result = match (&r.goal, pass) {
@@ -465,17 +673,28 @@ fn print_row(r: &Row) {
         (_, Some(false)) => "MISS",
     };
     println!(
-        "{:<30} {:>14} {:>14} {ratio:>7} {goal:>7}  {result}",
+        "{:<34} {:>14} {:>14} {ratio:>7} {goal:>10}  {result}{mark}",
         r.name,
-        fmt(r.daos),
+        r.unit.fmt(r.daos),
         raw
     );
 }
 
+/// A line of a group's progress or findings, printed as it runs.
+fn note(group: &str, msg: impl AsRef<str>) {
+    println!("[{group}] {}", msg.as_ref());
+}
+
 // ---------------------------------------------------------------------------------------
 
+fn default_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("bench-tmp")
+}
+
 fn parse_args() -> Result<(Opts, Vec<(&'static str, Group)>)> {
-    let (mut duration_ms, mut quick, mut groups) = (None, false, Vec::new());
+    let (mut duration_ms, mut quick, mut groups, mut dir) = (None, false, Vec::new(), None);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -487,6 +706,7 @@ fn parse_args() -> Result<(Opts, Vec<(&'static str, Group)>)> {
                     .map_err(|_| format!("bad --duration-ms value {n:?}"))?;
                 duration_ms = Some(n.max(1));
             }
+            "--dir" => dir = Some(PathBuf::from(args.next().ok_or("--dir needs a value")?)),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -501,10 +721,15 @@ fn parse_args() -> Result<(Opts, Vec<(&'static str, Group)>)> {
         groups = GROUPS.to_vec();
     }
     let duration = Duration::from_millis(duration_ms.unwrap_or(if quick { 100 } else { 1000 }));
+    let dir = dir.unwrap_or_else(default_dir);
+    fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+    let dir = fs::canonicalize(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     Ok((
         Opts {
             duration,
             runs: if quick { 1 } else { 3 },
+            quick,
+            dir,
         },
         groups,
     ))
@@ -519,14 +744,32 @@ fn main() -> ExitCode {
         }
     };
     print_header(&opts);
+    if matches!(sys::fs_type(&opts.dir), Ok(("tmpfs", _))) {
+        eprintln!(
+            "warning: {} is tmpfs: storage figures measure memory, not a file system",
+            opts.dir.display()
+        );
+    }
+    let mut rows = Vec::new();
+    let mut failed = false;
     for (name, group) in groups {
+        let t = Instant::now();
         match group(&opts) {
-            Ok(rows) => rows.iter().for_each(print_row),
+            Ok(r) => {
+                note(name, format!("done in {:.1} s", t.elapsed().as_secs_f64()));
+                rows.extend(r);
+            }
             Err(e) => {
                 eprintln!("daos-rs-bench: group {name}: {e}");
-                return ExitCode::FAILURE;
+                failed = true;
+                break;
             }
         }
     }
-    ExitCode::SUCCESS
+    print_table(&rows);
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
