@@ -12,8 +12,8 @@ use crate::event::{Op, Submit};
 use crate::ffi::iomem::UserMem;
 use crate::ffi::types::*;
 use crate::runtime::state;
-use crate::shard::index::{Ext, Piece};
-use crate::shard::journal::{self, chunk_crcs, nchunks, Record, CHUNK, KIND_PUNCH, KIND_WRITE, MAX_REC_LEN};
+use crate::shard::index::Ext;
+use crate::shard::journal::{ChunkCrcs, Record, CHUNK, KIND_PUNCH, KIND_WRITE, MAX_REC_LEN};
 use crate::shard::{SegFile, Shard};
 use crate::util::crc32c_append;
 
@@ -83,9 +83,10 @@ pub fn handle(oh: u64) -> Result<Arc<ObjHandle>> {
 
 /// Checks an object I/O descriptor: extents that do not overflow, and a
 /// total equal to the memory's.
-pub fn check_iod(iod: &[(u64, u64)], mem_total: u64) -> Result<u64> {
+pub fn check_iod(iod: &[daos_io_frag], mem_total: u64) -> Result<u64> {
     let mut total = 0u64;
-    for &(off, nob) in iod {
+    for f in iod.iter().filter(|f| f.if_nob > 0) {
+        let (off, nob) = (f.if_offset, f.if_nob);
         let end = off.checked_add(nob).filter(|&e| e <= 1 << 63);
         if end.is_none() {
             return Err(Error::Inval(format!("extent offset {off} + length {nob} exceeds 2^63")));
@@ -289,7 +290,7 @@ impl Op for WriteOp {
 }
 
 /// `daos_object_write`: `iod` extents filled from `mem` in order.
-pub fn write(oh: u64, epoch: u64, mem: UserMem, iod: &[(u64, u64)]) -> Result<Box<dyn Op>> {
+pub fn write(oh: u64, epoch: u64, mem: UserMem, iod: &[daos_io_frag]) -> Result<Box<dyn Op>> {
     let h = handle(oh)?;
     if !h.rw {
         return Err(Error::Perm("the object handle is read-only".into()));
@@ -301,13 +302,14 @@ pub fn write(oh: u64, epoch: u64, mem: UserMem, iod: &[(u64, u64)]) -> Result<Bo
     let total = mem.total();
     let mut recs = Vec::new();
     let mut moff = 0u64;
-    for &(off, nob) in iod {
+    for f in iod.iter().filter(|f| f.if_nob > 0) {
+        let (off, nob) = (f.if_offset, f.if_nob);
         let mut done = 0;
         while done < nob {
             let len = (nob - done).min(MAX_REC_LEN);
-            let mut parts: Vec<Vec<u8>> = Vec::new();
-            mem.visit(moff + done, len, |b| parts.push(b.to_vec()));
-            let crcs = chunk_crcs(parts.iter().map(|p| &p[..]), len);
+            let mut ck = ChunkCrcs::new(len);
+            mem.visit(moff + done, len, |b| ck.feed(b));
+            let crcs = ck.finish();
             recs.push(Record {
                 kind: KIND_WRITE,
                 oid: h.oid.o_id_lo,
@@ -367,8 +369,8 @@ struct Verify {
 /// A read in flight.
 struct ReadOp {
     mem: UserMem,
-    _segs: Vec<Arc<SegFile>>,
-    reqs: Vec<(i32, usize, u64, u64)>,
+    /// (segment kept open, address, length, file offset).
+    reqs: Vec<(Arc<SegFile>, usize, u64, u64)>,
     bounces: Vec<Vec<u8>>,
     /// Bounce copies to do after verification: (bounce, offset, mem_off, len).
     copies: Vec<(usize, u64, u64, u64)>,
@@ -377,7 +379,8 @@ struct ReadOp {
     got: u64,
     pending: usize,
     err: i32,
-    health: Option<(std::path::PathBuf, u32)>,
+    /// Whose health an I/O error or checksum mismatch lowers.
+    health: Option<(Arc<crate::container::CState>, u32)>,
 }
 
 impl Op for ReadOp {
@@ -386,8 +389,9 @@ impl Op for ReadOp {
     }
 
     fn start(&mut self, sub: &mut Submit<'_>) -> Result<()> {
-        for &(fd, p, len, off) in &self.reqs {
-            sub.push(0, Req::Read { fd, buf: p as *mut u8, len: len as u32, off })?;
+        use std::os::fd::AsRawFd;
+        for (seg, p, len, off) in &self.reqs {
+            sub.push(0, Req::Read { fd: seg.dat.as_raw_fd(), buf: *p as *mut u8, len: *len as u32, off: *off })?;
             self.pending += 1;
         }
         Ok(())
@@ -438,8 +442,8 @@ impl Op for ReadOp {
             // Never leave wrong bytes behind.
             self.mem.zero(0, self.mem.total());
             if self.err == -libc::EIO {
-                if let Some((root, t)) = self.health.take() {
-                    std::thread::spawn(move || crate::store::lower_health(&root, t, 10));
+                if let Some((cs, t)) = self.health.take() {
+                    std::thread::spawn(move || crate::store::lower_health(&cs.root, t, 10));
                 }
             }
         }
@@ -467,40 +471,14 @@ impl Op for DoneOp {
 }
 
 /// `daos_object_read`: `iod` extents at `epoch` into `mem` in order.
-pub fn read(oh: u64, epoch: u64, mem: UserMem, iod: &[(u64, u64)]) -> Result<Box<dyn Op>> {
-    use std::os::fd::AsRawFd;
+pub fn read(oh: u64, epoch: u64, mem: UserMem, iod: &[daos_io_frag]) -> Result<Box<dyn Op>> {
     let h = handle(oh)?;
     check_iod(iod, mem.total())?;
-    {
-        let m = h.co.cs.meta.lock();
-        container::read_epoch(&m, epoch)?;
-    }
+    h.co.cs.check_readable(epoch)?;
     let sh = live_shard(&h.co, h.oid)?;
     sh.check_readable()?;
-    let mut pieces: Vec<(u64, Piece)> = Vec::new();
-    let mut crcs: Vec<Vec<u32>> = Vec::new();
-    {
-        let ix = sh.index.read();
-        let mut moff = 0u64;
-        for &(off, nob) in iod {
-            for p in ix.resolve(h.oid.o_id_lo, off, off + nob, |e| sh.visible(e, epoch)) {
-                let c = match p.src {
-                    Some((s, e)) => {
-                        let r0 = p.off - s;
-                        let (c0, c1) = (r0 / CHUNK, (r0 + p.len).div_ceil(CHUNK));
-                        (c0..c1).map(|c| ix.crc(e.csum as u64 + c)).collect()
-                    }
-                    None => Vec::new(),
-                };
-                crcs.push(c);
-                pieces.push((moff + (p.off - off), p));
-            }
-            moff += nob;
-        }
-    }
     let mut op = ReadOp {
         mem,
-        _segs: Vec::new(),
         reqs: Vec::new(),
         bounces: Vec::new(),
         copies: Vec::new(),
@@ -509,64 +487,71 @@ pub fn read(oh: u64, epoch: u64, mem: UserMem, iod: &[(u64, u64)]) -> Result<Box
         got: 0,
         pending: 0,
         err: 0,
-        health: Some((h.co.cs.root.clone(), sh.target)),
+        health: None,
     };
-    for ((moff, p), crc) in pieces.into_iter().zip(crcs) {
-        let Some((s, e)) = p.src else {
-            op.mem.zero(moff, p.len);
-            continue;
-        };
-        let seg = sh.seg(e.seg).ok_or_else(|| Error::Os { errno: libc::EIO, msg: "segment of an extent is gone".into() })?;
-        let fd = seg.dat.as_raw_fd();
-        let r0 = p.off - s;
-        let r1 = r0 + p.len;
-        let c0 = r0 / CHUNK;
-        let aligned = r0 % CHUNK == 0 && (r1 % CHUNK == 0 || r1 == e.len);
-        if aligned {
-            let mut at = e.data_off + r0;
-            for (ptr, l) in op.mem.spans(moff, p.len) {
+    let ix = sh.index.read();
+    let mut pieces = Vec::new();
+    let mut moff = 0u64;
+    for f in iod.iter().filter(|f| f.if_nob > 0) {
+        let (off, nob) = (f.if_offset, f.if_nob);
+        pieces.clear();
+        ix.resolve_into(h.oid.o_id_lo, off, off + nob, |e| sh.visible(e, epoch), &mut pieces);
+        for p in &pieces {
+            let pm = moff + (p.off - off);
+            let Some((s, e)) = p.src else {
+                op.mem.zero(pm, p.len);
+                continue;
+            };
+            let seg = sh.seg(e.seg).ok_or_else(|| Error::Os { errno: libc::EIO, msg: "segment of an extent is gone".into() })?;
+            let r0 = p.off - s;
+            let r1 = r0 + p.len;
+            let c0 = r0 / CHUNK;
+            let c1 = r1.div_ceil(CHUNK);
+            let aligned = r0 % CHUNK == 0 && (r1 % CHUNK == 0 || r1 == e.len);
+            if aligned {
+                let mut at = e.data_off + r0;
+                op.mem.for_spans(pm, p.len, |ptr, l| {
+                    let mut done = 0;
+                    while done < l {
+                        let n = (l - done).min(MAX_IO);
+                        op.reqs.push((seg.clone(), ptr as usize + done as usize, n, at));
+                        at += n;
+                        done += n;
+                    }
+                });
+                op.expected += p.len;
+                for c in c0..c1 {
+                    let cs = c * CHUNK - r0;
+                    let cl = CHUNK.min(p.len - cs);
+                    op.verify.push(Verify { bounce: None, off: pm + cs, len: cl, crc: ix.crc(e.csum as u64 + c) });
+                }
+            } else {
+                let b0 = c0 * CHUNK;
+                let b1 = (c1 * CHUNK).min(e.len);
+                let len = b1 - b0;
+                let bi = op.bounces.len();
+                op.bounces.push(vec![0u8; len as usize]);
+                let base = op.bounces[bi].as_mut_ptr() as usize;
                 let mut done = 0;
-                while done < l {
-                    let n = (l - done).min(MAX_IO);
-                    op.reqs.push((fd, ptr as usize + done as usize, n, at));
-                    at += n;
+                while done < len {
+                    let n = (len - done).min(MAX_IO);
+                    op.reqs.push((seg.clone(), base + done as usize, n, e.data_off + b0 + done));
                     done += n;
                 }
+                op.expected += len;
+                for c in c0..c1 {
+                    let cs = (c - c0) * CHUNK;
+                    op.verify.push(Verify { bounce: Some(bi), off: cs, len: CHUNK.min(len - cs), crc: ix.crc(e.csum as u64 + c) });
+                }
+                op.copies.push((bi, r0 - b0, pm, p.len));
             }
-            op.expected += p.len;
-            for (i, c) in crc.iter().enumerate() {
-                let cs = (c0 + i as u64) * CHUNK - r0;
-                let cl = CHUNK.min(p.len - cs);
-                op.verify.push(Verify { bounce: None, off: moff + cs, len: cl, crc: *c });
-            }
-        } else {
-            let b0 = c0 * CHUNK;
-            let b1 = (r1.div_ceil(CHUNK) * CHUNK).min(e.len);
-            let len = b1 - b0;
-            let bi = op.bounces.len();
-            op.bounces.push(vec![0u8; len as usize]);
-            let base = op.bounces[bi].as_mut_ptr() as usize;
-            let mut done = 0;
-            while done < len {
-                let n = (len - done).min(MAX_IO);
-                op.reqs.push((fd, base + done as usize, n, e.data_off + b0 + done));
-                done += n;
-            }
-            op.expected += len;
-            for (i, c) in crc.iter().enumerate() {
-                let cs = i as u64 * CHUNK;
-                op.verify.push(Verify { bounce: Some(bi), off: cs, len: CHUNK.min(len - cs), crc: *c });
-            }
-            op.copies.push((bi, r0 - b0, moff, p.len));
         }
-        if !op._segs.iter().any(|x| Arc::ptr_eq(x, &seg)) {
-            op._segs.push(seg);
-        }
+        moff += nob;
     }
+    drop(ix);
     if op.reqs.is_empty() {
         return Ok(Box::new(DoneOp));
     }
-    let _ = journal::HEADER;
-    let _ = nchunks;
+    op.health = Some((h.co.cs.clone(), sh.target));
     Ok(Box::new(op))
 }

@@ -412,6 +412,7 @@ pub fn maybe_aggregate(cs: &Arc<CState>) {
             return;
         }
         m.oldest = upto;
+        cs.oldest.fetch_max(upto, std::sync::atomic::Ordering::AcqRel);
     }
     super::compact::spawn(cs);
 }

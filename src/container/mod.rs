@@ -65,6 +65,8 @@ pub struct CState {
     pub corrupt: bool,
     /// Serialises commits, aborts and layout changes of this process.
     pub commit_lock: Mutex<()>,
+    /// Mirror of `meta.oldest` for lock-free read checks (only grows).
+    pub oldest: AtomicU64,
     /// A background compaction is running.
     pub compacting: AtomicBool,
     /// Some handle of this process opened it read-write (so space may be
@@ -113,6 +115,16 @@ impl CState {
 
     pub fn hce(&self) -> u64 {
         self.meta.lock().hce
+    }
+
+    /// Reads at `e` are possible (else -ESTALE). The common cases (newest,
+    /// or at/above the oldest readable epoch) take no lock.
+    pub fn check_readable(&self, e: u64) -> Result<()> {
+        if e == u64::MAX || e >= self.oldest.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let m = self.meta.lock();
+        ops::read_epoch(&m, e).map(|_| ())
     }
 
     /// The directory of a target, if the target exists.
@@ -190,6 +202,7 @@ fn build_state(path: PathBuf, root: PathBuf, store: StoreConf, mut m: Meta, corr
         }
         shards.insert(sm.id, Arc::new(sh));
     }
+    let oldest = m.oldest;
     Ok(Arc::new(CState {
         uuid: m.uuid,
         lock_path: lock_file(&root, m.uuid),
@@ -205,6 +218,7 @@ fn build_state(path: PathBuf, root: PathBuf, store: StoreConf, mut m: Meta, corr
         unlinked: AtomicBool::new(false),
         corrupt,
         commit_lock: Mutex::new(()),
+        oldest: AtomicU64::new(oldest),
         compacting: AtomicBool::new(false),
         writable: AtomicBool::new(false),
     }))

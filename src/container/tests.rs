@@ -34,13 +34,13 @@ fn oid(lo: u64) -> daos_obj_id_t {
 
 fn write(oh: u64, e: u64, off: u64, data: &mut [u8]) {
     let n = data.len() as u64;
-    let op = object::write(oh, e, UserMem::from_vec(data), &[(off, n)]).unwrap();
+    let op = object::write(oh, e, UserMem::from_vec(data), &[daos_io_frag { if_offset: off, if_nob: n }]).unwrap();
     run_op(None, op).unwrap();
 }
 
 fn read(oh: u64, e: u64, off: u64, n: usize) -> crate::error::Result<Vec<u8>> {
     let mut v = vec![0xEEu8; n];
-    let op = object::read(oh, e, UserMem::from_vec(&mut v), &[(off, n as u64)])?;
+    let op = object::read(oh, e, UserMem::from_vec(&mut v), &[daos_io_frag { if_offset: off, if_nob: n as u64 }])?;
     run_op(None, op)?;
     Ok(v)
 }
@@ -174,7 +174,7 @@ fn corrupted_data_reads_as_eio_never_wrong_bytes() {
     let oh = object::open(coh, oid(9), DAOS_OBJ_RO).unwrap();
     assert_eq!(read(oh, 1, 0, 4096).unwrap(), vec![5u8; 4096], "other chunks still read");
     let mut v = vec![0xEEu8; 100];
-    let op = object::read(oh, 1, UserMem::from_vec(&mut v), &[(8950, 100)]).unwrap();
+    let op = object::read(oh, 1, UserMem::from_vec(&mut v), &[daos_io_frag { if_offset: 8950, if_nob: 100 }]).unwrap();
     assert_eq!(run_op(None, op).map_err(|e| e.errno()), Err(libc::EIO));
     assert!(v.iter().all(|&b| b == 0), "no wrong bytes are left in the buffer");
     container::close(coh).unwrap();

@@ -160,8 +160,9 @@ pub fn mmd_arg(mmd: *const daos_mmd) -> Result<UserMem> {
     Ok(unsafe { UserMem::from_raw(v) })
 }
 
-/// The extents of a `daos_iod`.
-pub fn iod_arg(iod: *const daos_iod) -> Result<Vec<(u64, u64)>> {
+/// The extents of a `daos_iod`, borrowed for the duration of the call (the
+/// core reads them before returning).
+pub fn iod_arg<'a>(iod: *const daos_iod) -> Result<&'a [daos_io_frag]> {
     required(iod, "iod")?;
     // SAFETY: checked non-null and aligned.
     let n = unsafe { (*iod).iod_nfrag };
@@ -170,5 +171,5 @@ pub fn iod_arg(iod: *const daos_iod) -> Result<Vec<(u64, u64)>> {
     }
     // SAFETY: the fragments follow the count in the caller's allocation.
     let frags: &[daos_io_frag] = unsafe { std::slice::from_raw_parts(std::ptr::addr_of!((*iod).iod_frag).cast(), n as usize) };
-    Ok(frags.iter().filter(|f| f.if_nob > 0).map(|f| (f.if_offset, f.if_nob)).collect())
+    Ok(frags)
 }

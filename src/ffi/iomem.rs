@@ -4,9 +4,8 @@
 
 /// The caller's memory fragments, in order.
 pub struct UserMem {
-    frags: Vec<(usize, u64)>,
-    /// Start of each fragment in the byte space.
-    starts: Vec<u64>,
+    /// (address, length, start in the byte space) of each fragment.
+    frags: Vec<(usize, u64, u64)>,
     total: u64,
 }
 
@@ -21,13 +20,15 @@ impl UserMem {
     /// Each `(ptr, len)` must be valid for reads and writes of `len` bytes
     /// until the operation using this memory has completed.
     pub unsafe fn from_raw(frags: Vec<(*mut u8, u64)>) -> UserMem {
-        let mut starts = Vec::with_capacity(frags.len());
         let mut total = 0u64;
-        for &(_, l) in &frags {
-            starts.push(total);
-            total += l;
-        }
-        UserMem { frags: frags.into_iter().map(|(p, l)| (p as usize, l)).collect(), starts, total }
+        let frags = frags
+            .into_iter()
+            .map(|(p, l)| {
+                total += l;
+                (p as usize, l, total - l)
+            })
+            .collect();
+        UserMem { frags, total }
     }
 
     /// Memory owned by the library (for tools and tests): a single buffer.
@@ -41,52 +42,56 @@ impl UserMem {
         self.total
     }
 
-    /// The raw spans covering `[off, off + len)`, in order.
-    pub fn spans(&self, off: u64, len: u64) -> Vec<(*mut u8, u64)> {
-        let mut out = Vec::new();
+    /// Calls `f` with each raw span covering `[off, off + len)`, in order.
+    pub fn for_spans(&self, off: u64, len: u64, mut f: impl FnMut(*mut u8, u64)) {
         if len == 0 {
-            return out;
+            return;
         }
         let end = off + len;
-        let mut i = self.starts.partition_point(|&s| s <= off).saturating_sub(1);
-        while i < self.frags.len() && self.starts[i] < end {
-            let (p, l) = self.frags[i];
-            let s = self.starts[i];
+        let mut i = self.frags.partition_point(|&(_, _, s)| s <= off).saturating_sub(1);
+        while i < self.frags.len() && self.frags[i].2 < end {
+            let (p, l, s) = self.frags[i];
             let a = off.max(s);
             let b = end.min(s + l);
             if a < b {
-                out.push(((p + (a - s) as usize) as *mut u8, b - a));
+                f((p + (a - s) as usize) as *mut u8, b - a);
             }
             i += 1;
         }
+    }
+
+    /// The raw spans covering `[off, off + len)`, in order.
+    pub fn spans(&self, off: u64, len: u64) -> Vec<(*mut u8, u64)> {
+        let mut out = Vec::new();
+        self.for_spans(off, len, |p, l| out.push((p, l)));
         out
     }
 
     /// Calls `f` on the bytes of `[off, off + len)`, in order.
     pub fn visit(&self, off: u64, len: u64, mut f: impl FnMut(&[u8])) {
-        for (p, l) in self.spans(off, len) {
+        self.for_spans(off, len, |p, l| {
             // SAFETY: `from_raw`'s contract: the span is valid caller memory
             // that nobody writes during the operation.
-            f(unsafe { std::slice::from_raw_parts(p, l as usize) });
-        }
+            f(unsafe { std::slice::from_raw_parts(p, l as usize) })
+        });
     }
 
     /// Copies `src` into `[off, off + src.len())`.
     pub fn fill_from(&self, off: u64, src: &[u8]) {
         let mut pos = 0usize;
-        for (p, l) in self.spans(off, src.len() as u64) {
+        self.for_spans(off, src.len() as u64, |p, l| {
             // SAFETY: as in `visit`, and the span lies inside the caller's fragment.
             unsafe { std::ptr::copy_nonoverlapping(src.as_ptr().add(pos), p, l as usize) };
             pos += l as usize;
-        }
+        });
     }
 
     /// Zeroes `[off, off + len)`.
     pub fn zero(&self, off: u64, len: u64) {
-        for (p, l) in self.spans(off, len) {
+        self.for_spans(off, len, |p, l| {
             // SAFETY: as in `fill_from`.
             unsafe { std::ptr::write_bytes(p, 0, l as usize) };
-        }
+        });
     }
 
     /// A copy of all the bytes.

@@ -87,7 +87,7 @@ pub unsafe extern "C" fn daos_object_read(
         let mem = mmd_arg(mmd)?;
         let iod = iod_arg(iod)?;
         let ev = opt_ev(event)?;
-        let op = object::read(oh.cookie, epoch.seq, mem, &iod)?;
+        let op = object::read(oh.cookie, epoch.seq, mem, iod)?;
         event::run_op(ev, op)?;
         Ok(0)
     })
@@ -124,7 +124,7 @@ pub unsafe extern "C" fn daos_object_write(
         let mem = mmd_arg(mmd)?;
         let iod = iod_arg(iod)?;
         let ev = opt_ev(event)?;
-        let op = object::write(oh.cookie, epoch.seq, mem, &iod)?;
+        let op = object::write(oh.cookie, epoch.seq, mem, iod)?;
         event::run_op(ev, op)?;
         Ok(0)
     })

@@ -161,13 +161,41 @@ impl Index {
     /// newest extent for which `vis` holds (by epoch, then stamp).
     pub fn resolve(&self, oid: u64, a: u64, b: u64, vis: impl Fn(&Ext) -> bool) -> Vec<Piece> {
         let mut out = Vec::new();
+        self.resolve_into(oid, a, b, vis, &mut out);
+        out
+    }
+
+    /// [`Index::resolve`] into `out` (appended). The common case, one extent
+    /// newer than everything else that covers the whole range, allocates
+    /// nothing.
+    pub fn resolve_into(&self, oid: u64, a: u64, b: u64, vis: impl Fn(&Ext) -> bool, out: &mut Vec<Piece>) {
         if a >= b {
-            return out;
+            return;
         }
-        let mut cands: Vec<((u64, u64), Ext)> = match self.objs.get(&oid) {
-            Some(o) => o.overlapping(a, b).filter(|(_, e)| vis(e)).map(|(k, e)| (k, *e)).collect(),
-            None => Vec::new(),
+        let Some(o) = self.objs.get(&oid) else {
+            out.push(Piece { off: a, len: b - a, src: None });
+            return;
         };
+        // Fast path: the newest visible overlapping extent covers [a, b).
+        let mut best: Option<((u64, u64), Ext)> = None;
+        for (k, e) in o.overlapping(a, b) {
+            if vis(e) && best.as_ref().map_or(true, |(bk, be)| (e.epoch, k.1) > (be.epoch, bk.1)) {
+                best = Some((k, *e));
+            }
+        }
+        match best {
+            None => {
+                out.push(Piece { off: a, len: b - a, src: None });
+                return;
+            }
+            Some(((s, _), e)) if s <= a && s.saturating_add(e.len) >= b => {
+                out.push(Piece { off: a, len: b - a, src: (e.seg != NO_SEG).then_some((s, e)) });
+                return;
+            }
+            _ => {}
+        }
+        let start = out.len();
+        let mut cands: Vec<((u64, u64), Ext)> = o.overlapping(a, b).filter(|(_, e)| vis(e)).map(|(k, e)| (k, *e)).collect();
         cands.sort_unstable_by_key(|c| std::cmp::Reverse((c.1.epoch, c.0 .1)));
         let mut holes = vec![(a, b)];
         for ((s, _), e) in cands {
@@ -193,8 +221,7 @@ impl Index {
             holes = next;
         }
         out.extend(holes.into_iter().map(|(x, y)| Piece { off: x, len: y - x, src: None }));
-        out.sort_unstable_by_key(|p| p.off);
-        out
+        out[start..].sort_unstable_by_key(|p| p.off);
     }
 
     /// Bytes of data `oid` holds for `vis` (0: the object is empty).

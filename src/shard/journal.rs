@@ -137,28 +137,47 @@ pub fn header_ok(b: &[u8], data: bool, shard: u32, seg: u64) -> bool {
     b[..HEADER as usize] == file_header(data, uuid, shard, seg)[..]
 }
 
-/// Chunk checksums of an extent given as consecutive slices.
-pub fn chunk_crcs<'a>(parts: impl Iterator<Item = &'a [u8]>, len: u64) -> Vec<u32> {
-    let mut out = Vec::with_capacity(nchunks(len) as usize);
-    let mut cur = 0u32;
-    let mut filled = 0u64;
-    for mut p in parts {
+/// Chunk checksums of an extent fed as consecutive slices (no copy).
+pub struct ChunkCrcs {
+    out: Vec<u32>,
+    cur: u32,
+    filled: u64,
+}
+
+impl ChunkCrcs {
+    pub fn new(len: u64) -> ChunkCrcs {
+        ChunkCrcs { out: Vec::with_capacity(nchunks(len) as usize), cur: 0, filled: 0 }
+    }
+
+    pub fn feed(&mut self, mut p: &[u8]) {
         while !p.is_empty() {
-            let take = ((CHUNK - filled) as usize).min(p.len());
-            cur = crc32c_append(cur, &p[..take]);
-            filled += take as u64;
+            let take = ((CHUNK - self.filled) as usize).min(p.len());
+            self.cur = crc32c_append(self.cur, &p[..take]);
+            self.filled += take as u64;
             p = &p[take..];
-            if filled == CHUNK {
-                out.push(cur);
-                cur = 0;
-                filled = 0;
+            if self.filled == CHUNK {
+                self.out.push(self.cur);
+                self.cur = 0;
+                self.filled = 0;
             }
         }
     }
-    if filled > 0 {
-        out.push(cur);
+
+    pub fn finish(mut self) -> Vec<u32> {
+        if self.filled > 0 {
+            self.out.push(self.cur);
+        }
+        self.out
     }
-    out
+}
+
+/// Chunk checksums of an extent given as consecutive slices.
+pub fn chunk_crcs<'a>(parts: impl Iterator<Item = &'a [u8]>, len: u64) -> Vec<u32> {
+    let mut c = ChunkCrcs::new(len);
+    for p in parts {
+        c.feed(p);
+    }
+    c.finish()
 }
 
 #[cfg(test)]
