@@ -39,17 +39,32 @@ fn live_shard(co: &CoHandle, oid: daos_obj_id_t) -> Result<Arc<Shard>> {
     Ok(sh)
 }
 
-/// `daos_object_open`.
-pub fn open(coh: u64, oid: daos_obj_id_t, mode: u32) -> Result<u64> {
+/// Checks an object open mode; returns whether it is read-write.
+pub fn check_mode(mode: u32) -> Result<bool> {
     let known = DAOS_OBJ_RO | DAOS_OBJ_RW | DAOS_OBJ_IO_BUFFERED | DAOS_OBJ_IO_RAND | DAOS_OBJ_IO_SEQ;
     if mode & !known != 0 {
         return Err(Error::Inval(format!("unknown object mode bits {:#x}", mode & !known)));
     }
-    let rw = match (mode & DAOS_OBJ_RO != 0, mode & DAOS_OBJ_RW != 0) {
-        (true, false) => false,
-        (false, true) => true,
-        _ => return Err(Error::Inval("object mode needs exactly one of DAOS_OBJ_RO and DAOS_OBJ_RW".into())),
-    };
+    match (mode & DAOS_OBJ_RO != 0, mode & DAOS_OBJ_RW != 0) {
+        (true, false) => Ok(false),
+        (false, true) => Ok(true),
+        _ => Err(Error::Inval("object mode needs exactly one of DAOS_OBJ_RO and DAOS_OBJ_RW".into())),
+    }
+}
+
+/// The argument checks of `daos_object_open` (mode, handle, capability).
+pub fn check_open(coh: u64, mode: u32) -> Result<()> {
+    let rw = check_mode(mode)?;
+    let co = container::handle(coh)?;
+    if rw {
+        co.need_rw("open an object read-write")?;
+    }
+    Ok(())
+}
+
+/// `daos_object_open`.
+pub fn open(coh: u64, oid: daos_obj_id_t, mode: u32) -> Result<u64> {
+    let rw = check_mode(mode)?;
     let co = container::handle(coh)?;
     if rw {
         co.need_rw("open an object read-write")?;

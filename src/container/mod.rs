@@ -65,6 +65,8 @@ pub struct CState {
     pub corrupt: bool,
     /// Serialises commits, aborts and layout changes of this process.
     pub commit_lock: Mutex<()>,
+    /// Segments left unsealed by a writer that died: (shard, segment, seal).
+    abandoned: Mutex<Vec<(u32, u64, u64)>>,
     /// Mirror of `meta.oldest` for lock-free read checks (only grows).
     pub oldest: AtomicU64,
     /// A background compaction is running.
@@ -93,14 +95,39 @@ impl CState {
     /// Changes the metadata durably: under the container's file lock, `f`
     /// edits a copy, which is written and then becomes the current one. An
     /// unlinked container is only changed in memory.
+    ///
+    /// The change is made to the metadata as it is on disk, read under the
+    /// lock, so a change made meanwhile by another process is kept, not
+    /// overwritten by this process's older view. Segments this process found
+    /// abandoned (see `build_state`) are sealed in the same write.
     pub fn update<R>(&self, f: impl FnOnce(&mut Meta) -> Result<R>) -> Result<R> {
         let mut m = self.meta.lock();
-        let mut copy = m.clone();
-        let r = f(&mut copy)?;
-        if !self.unlinked.load(Ordering::Acquire) {
-            let _lock = FileLock::acquire(&self.lock_path)?;
-            copy.save(&self.path)?;
+        if self.unlinked.load(Ordering::Acquire) {
+            let mut copy = m.clone();
+            let r = f(&mut copy)?;
+            *m = copy;
+            return Ok(r);
         }
+        let _lock = FileLock::acquire(&self.lock_path)?;
+        let mut copy = match Meta::load(&self.path) {
+            Ok(meta::Loaded::Ok(d)) if d.uuid == m.uuid => {
+                // Keep what only this process knows: the oldest readable epoch
+                // it moved to.
+                let mut d = d;
+                d.oldest = d.oldest.max(m.oldest);
+                d
+            }
+            _ => m.clone(),
+        };
+        for &(shard, seg, sealed) in self.abandoned.lock().iter() {
+            if let Some(s) = copy.segs.iter_mut().find(|s| s.shard == shard && s.seg == seg) {
+                if s.sealed == meta::UNSEALED {
+                    s.sealed = sealed;
+                }
+            }
+        }
+        let r = f(&mut copy)?;
+        copy.save(&self.path)?;
         *m = copy;
         Ok(r)
     }
@@ -182,9 +209,11 @@ fn abs_path(path: &Path) -> Result<PathBuf> {
 /// unsealed: their records above HSE are void (sealed in memory; the next
 /// metadata update by a writer records it).
 fn build_state(path: PathBuf, root: PathBuf, store: StoreConf, mut m: Meta, corrupt: bool) -> Result<Arc<CState>> {
+    let mut abandoned = Vec::new();
     for s in m.segs.iter_mut() {
         if s.sealed == meta::UNSEALED {
             s.sealed = m.hse;
+            abandoned.push((s.shard, s.seg, m.hse));
         }
     }
     let mut shards = HashMap::new();
@@ -218,6 +247,7 @@ fn build_state(path: PathBuf, root: PathBuf, store: StoreConf, mut m: Meta, corr
         unlinked: AtomicBool::new(false),
         corrupt,
         commit_lock: Mutex::new(()),
+        abandoned: Mutex::new(abandoned),
         oldest: AtomicU64::new(oldest),
         compacting: AtomicBool::new(false),
         writable: AtomicBool::new(false),
@@ -415,6 +445,9 @@ pub fn close(cookie: u64) -> Result<()> {
 /// `daos_container_unlink`.
 pub fn unlink(path: &Path) -> Result<()> {
     let path = abs_path(path)?;
+    if path.is_dir() {
+        return Err(Error::Inval(format!("{} is a directory, not a container", path.display())));
+    }
     let root = crate::store::find_root(path.parent().unwrap_or(Path::new("/")))?;
     let store = StoreConf::load(&root)?;
     let m = match Meta::load(&path)? {

@@ -137,6 +137,15 @@ fn notify_listeners(cs: &super::CState) {
     }
 }
 
+/// A layout change needs a writable epoch (> HCE).
+pub fn check_layout_epoch(h: &CoHandle, epoch: u64) -> Result<()> {
+    let hce = h.cs.hce();
+    if epoch <= hce {
+        return Err(Error::Perm(format!("epoch {epoch} is not above HCE {hce}")));
+    }
+    Ok(())
+}
+
 /// `daos_shard_add`: `ids[i]` is the id wanted on `targets[i]` (-1: lowest
 /// free); on return the id made or -1. Returns the first error.
 pub fn shard_add(cookie: u64, epoch: u64, targets: &[u32], ids: &mut [i32]) -> Result<()> {

@@ -32,6 +32,7 @@ pub unsafe extern "C" fn daos_object_open(
 ) -> c_int {
     rc("daos_object_open", || {
         let out = Out::new(oh, "oh")?;
+        object::check_open(coh.cookie, mode)?;
         run_work(opt_ev(event)?, DAOS_EV_OBJ_OPEN, || object::open(coh.cookie, oid, mode), move |c| {
             out.put(daos_handle_t { cookie: c })
         })?;

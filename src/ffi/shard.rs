@@ -38,6 +38,7 @@ pub unsafe extern "C" fn daos_shard_add(
         let arr = OutSlice::new(shards, targetn as usize, "shards")?;
         let h = container::handle(coh.cookie)?;
         h.need_rw("shard add")?;
+        container::check_layout_epoch(&h, epoch.seq)?;
         let mut ids = arr.read();
         // The ids are an in/out array: written whatever the outcome, before
         // the event completes.
@@ -78,6 +79,7 @@ pub unsafe extern "C" fn daos_shard_disable(
         let arr = OutSlice::new(shards, shardn as usize, "shards")?;
         let h = container::handle(coh.cookie)?;
         h.need_rw("shard disable")?;
+        container::check_layout_epoch(&h, epoch.seq)?;
         let mut ids = arr.read();
         run_work(
             opt_ev(event)?,
