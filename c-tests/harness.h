@@ -214,6 +214,25 @@ static inline struct daos_event *h_poll1(daos_handle_t eqh, int64_t timeout_us)
     int n = daos_eq_poll(eqh, 0, timeout_us, 1, &e);
     return n == 1 ? e : NULL;
 }
+
+/* For an asynchronous call that must refuse its arguments at once (SPEC §1):
+ * checks the return code, and if the call wrongly dispatched the event, polls
+ * it back (reporting its ev_error) so that the EQ is clean for what follows. */
+#define CHECK_REFUSED(call, want, eqh, evp)                              \
+    do {                                                                 \
+        int h_r_ = (call), h_w_ = (want);                                \
+        if (h_r_ == h_w_) atomic_fetch_add(&h_pass, 1);                  \
+        else H_FAIL_("%s returned %d (%s), expected %d (%s) at once", #call, \
+                     h_r_, h_r_ < 0 ? strerror(-h_r_) : "ok",            \
+                     h_w_, h_w_ < 0 ? strerror(-h_w_) : "ok");           \
+        if (h_r_ == 0) {                                                 \
+            struct daos_event *h_e_ = h_poll1((eqh), 5000000);           \
+            fprintf(stderr, "   (it was dispatched and completed with ev_error %d)\n", \
+                    h_e_ ? h_e_->ev_error : 99999);                      \
+            (void)(evp);                                                 \
+        }                                                                \
+        CHECK_RC(daos_eq_query((eqh), DAOS_EVQ_ALL, 0, NULL), 0);        \
+    } while (0)
 #endif /* DAOS_RS_H */
 
 #endif

@@ -544,8 +544,7 @@ static void test_list_shard(void)
     CHECK_EQ(ids[1], 22);
     CHECK_EQ(ids[2], NONE_U);
     CHECK_EQ(anchor, DAOS_LIST_END);
-    CHECK_RC(daos_container_list_shard(coh, h_ep(0), 9, &anchor, 4, ids, &ev), -EINVAL);
-    CHECK_RC(daos_eq_query(eqh, DAOS_EVQ_ALL, 0, NULL), 0); /* not dispatched */
+    CHECK_REFUSED(daos_container_list_shard(coh, h_ep(0), 9, &anchor, 4, ids, &ev), -EINVAL, eqh, &ev);
     CHECK_RC(daos_event_fini(&ev), 0);
     CHECK_RC(daos_eq_destroy(eqh), 0);
     CHECK_RC(daos_container_close(coh, NULL), 0);
@@ -648,12 +647,12 @@ static void test_listen(void)
 
     /* bad arguments */
     sevn = 0;
-    CHECK_RC(daos_container_listen(a, &sevn, sevs, &ev), -EINVAL);
+    CHECK_REFUSED(daos_container_listen(a, &sevn, sevs, &ev), -EINVAL, eqh, &ev);
     CHECK_RC(daos_container_listen(a, &sevn, sevs, NULL), -EINVAL);
     sevn = 4;
-    CHECK_RC(daos_container_listen(a, NULL, sevs, &ev), -EINVAL);
-    CHECK_RC(daos_container_listen(a, &sevn, NULL, &ev), -EINVAL);
-    CHECK_RC(daos_container_listen(c, &sevn, sevs, &ev), -EBADF);
+    CHECK_REFUSED(daos_container_listen(a, NULL, sevs, &ev), -EINVAL, eqh, &ev);
+    CHECK_REFUSED(daos_container_listen(a, &sevn, NULL, &ev), -EINVAL, eqh, &ev);
+    CHECK_REFUSED(daos_container_listen(c, &sevn, sevs, &ev), -EBADF, eqh, &ev);
     CHECK_RC(daos_eq_query(eqh, DAOS_EVQ_ALL, 0, NULL), 0);
 
     CHECK_RC(daos_event_fini(&ev), 0);
@@ -1035,8 +1034,8 @@ static void test_read_only_handle(void)
     struct daos_event ev;
     CHECK_RC(daos_eq_create(&eqh), 0);
     CHECK_RC(daos_event_init(&ev, eqh, NULL), 0);
-    CHECK_RC(daos_epoch_commit(ro, h_ep(2), false, &failed, &ev), -EPERM);
-    CHECK_RC(daos_object_punch(ro, h_ep(2), h_oid(0, 1), 0, 2, &ev), -EPERM);
+    CHECK_REFUSED(daos_epoch_commit(ro, h_ep(2), false, &failed, &ev), -EPERM, eqh, &ev);
+    CHECK_REFUSED(daos_object_punch(ro, h_ep(2), h_oid(0, 1), 0, 2, &ev), -EPERM, eqh, &ev);
     CHECK_RC(daos_eq_query(eqh, DAOS_EVQ_ALL, 0, NULL), 0);
     CHECK_RC(daos_event_fini(&ev), 0);
     CHECK_RC(daos_eq_destroy(eqh), 0);

@@ -677,13 +677,13 @@ static void test_listen(void)
 
     /* bad arguments: the event is not dispatched */
     tevn = 0;
-    CHECK_RC(daos_sys_listen(h, &tevn, tevs, &ev), -EINVAL);
+    CHECK_REFUSED(daos_sys_listen(h, &tevn, tevs, &ev), -EINVAL, eqh, &ev);
     CHECK_RC(daos_sys_listen(h, &tevn, tevs, NULL), -EINVAL);
     tevn = 4;
-    CHECK_RC(daos_sys_listen(h, NULL, tevs, &ev), -EINVAL);
-    CHECK_RC(daos_sys_listen(h, &tevn, NULL, &ev), -EINVAL);
+    CHECK_REFUSED(daos_sys_listen(h, NULL, tevs, &ev), -EINVAL, eqh, &ev);
+    CHECK_REFUSED(daos_sys_listen(h, &tevn, NULL, &ev), -EINVAL, eqh, &ev);
     CHECK_RC(daos_eq_query(eqh, DAOS_EVQ_ALL, 0, NULL), 0);
-    CHECK_RC(daos_sys_listen(h2, &tevn, tevs, &ev), -EBADF);
+    CHECK_REFUSED(daos_sys_listen(h2, &tevn, tevs, &ev), -EBADF, eqh, &ev);
 
     CHECK_RC(daos_event_fini(&ev), 0);
     CHECK_RC(daos_eq_destroy(eqh), 0);
