@@ -661,6 +661,68 @@ static void test_listen(void)
     CHECK_RC(daos_container_close(b, NULL), 0);
 }
 
+/* SPEC §5: daos_container_listen completes when the layout changes "in this or another process". */
+static void test_listen_other_process(void)
+{
+    char p[256];
+    cpath(p, sizeof p, "c-listen-proc");
+    daos_container_status_t st;
+    daos_handle_t a = copen(p, DAOS_COO_RW | DAOS_COO_CREATE, &st);
+    daos_handle_t eqh;
+    struct daos_event ev;
+    CHECK_RC(daos_eq_create(&eqh), 0);
+    CHECK_RC(daos_event_init(&ev, eqh, NULL), 0);
+    struct daos_shard_event sevs[4];
+    memset(sevs, 0xee, sizeof sevs);
+    unsigned sevn = 4;
+    CHECK_RC(daos_container_listen(a, &sevn, sevs, &ev), 0);
+    CHECK_PTR_EQ(h_poll1(eqh, 50 * MS), NULL);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        daos_handle_t c = { 0 };
+        daos_container_status_t s2;
+        unsigned tg[1] = { 1 };
+        int sh[1] = { 3 };
+        int rc = daos_container_open(p, DAOS_COO_RW, 1, &s2, &c, NULL);
+        if (rc == 0) rc = daos_shard_add(c, h_ep(1), 1, tg, sh, NULL);
+        if (rc == 0) rc = daos_container_close(c, NULL);
+        _exit(rc == 0 ? 0 : 1);
+    }
+    CHECK(pid > 0);
+    int ws = 0;
+    CHECK_EQ(waitpid(pid, &ws, 0), pid);
+    CHECK(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    struct daos_event *e = h_poll1(eqh, 3 * SEC);
+    CHECK_PTR_EQ(e, &ev);
+    if (e == NULL) {
+        fprintf(stderr, "   a container listen did not complete within 3 s of another process adding a shard\n");
+        CHECK_RC(daos_event_abort(&ev), 0);
+        CHECK_PTR_EQ(h_poll1(eqh, 5 * SEC), &ev);
+    } else {
+        CHECK_EQ(ev.ev_error, 0);
+        CHECK_EQ(sevn, 1);
+        CHECK_EQ(sevs[0].se_shard, 3);
+        CHECK_EQ(sevs[0].se_target, 1);
+        CHECK_EQ(sevs[0].se_epoch.seq, 1);
+    }
+    /* the new shard is usable through the handle opened before it was added
+     * (SPEC §6: layout changes take effect at once; §9: a query refreshes) */
+    struct daos_epoch_info ei;
+    CHECK_RC(daos_epoch_query(a, &ei, NULL), 0);
+    struct daos_container_info ci;
+    daos_epoch_t eq = H_HIGHEST;
+    CHECK_RC(daos_container_query(a, &eq, &ci, NULL), 0);
+    CHECK_EQ(ci.ci_nshard, 1);
+    unsigned ids[4];
+    CHECK_EQ(list_all(a, DAOS_SHARD_LS_ALL, ids, 4), 1);
+    CHECK_EQ(ids[0], 3);
+    CHECK_RC(put(a, h_oid(3, 1), 2, 0, "z", 1), 0);
+    CHECK_RC(daos_event_fini(&ev), 0);
+    CHECK_RC(daos_eq_destroy(eqh), 0);
+    CHECK_RC(daos_container_close(a, NULL), 0);
+}
+
 static void test_flush(void)
 {
     char p[256];
@@ -1111,6 +1173,7 @@ int main(void)
     RUN(test_query);
     RUN(test_list_shard);
     RUN(test_listen);
+    RUN(test_listen_other_process);
     RUN(test_flush);
     RUN(test_unlink);
     RUN(test_unlink_while_open);

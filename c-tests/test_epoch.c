@@ -578,6 +578,115 @@ static void test_wait(void)
     CHECK_RC(daos_container_close(w, NULL), 0);
 }
 
+/* runs fn(arg) in a child process; returns its exit status (0 = fine) */
+static int in_child(int (*fn)(void *), void *arg)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) _exit(fn(arg));
+    if (pid < 0) return -1;
+    int ws = 0;
+    if (waitpid(pid, &ws, 0) != pid || !WIFEXITED(ws)) return -2;
+    return WEXITSTATUS(ws);
+}
+
+struct child_commit { const char *path; uint64_t epoch; uint64_t shard; const char *data; };
+
+static int child_write_commit(void *p)
+{
+    struct child_commit *c = p;
+    daos_handle_t coh = { 0 };
+    daos_container_status_t st;
+    if (daos_container_open(c->path, DAOS_COO_RW, 1, &st, &coh, NULL) != 0) return 10;
+    if (put(coh, c->shard, c->epoch, 0, c->data, 4) != 0) return 11;
+    unsigned failed;
+    if (daos_epoch_commit(coh, h_ep(c->epoch), false, &failed, NULL) != 0) return 12;
+    if (daos_container_close(coh, NULL) != 0) return 13;
+    return 0;
+}
+
+/* SPEC §8/§9: a wait completes also for commits made by other processes; readers
+ * in other processes see a commit at their next open, slip, query or wait. */
+static void test_other_process_commits(void)
+{
+    daos_handle_t coh = new_container(2, NULL);
+    CHECK_RC(put(coh, 0, 1, 0, "AAAA", 4), 0);
+    CHECK_RC(commit(coh, 1), 0);
+    daos_handle_t r = copen(g_last, DAOS_COO_RO);
+
+    /* query: sees another process's commit */
+    struct child_commit c2 = { g_last, 2, 0, "BBBB" };
+    CHECK_EQ(in_child(child_write_commit, &c2), 0);
+    struct daos_epoch_info ei = equery(r);
+    CHECK_EQ(ei.epi_hce.seq, 2);
+    CHECK_STR(get4(r, 0, 2), "BBBB");
+    CHECK_STR(get4(r, 0, 1), "AAAA");
+    /* the writer of this process learns the new HCE too: epoch 2 is closed to it */
+    CHECK_EQ(equery(coh).epi_hce.seq, 2);
+    CHECK_RC(put(coh, 1, 2, 0, "late", 4), -EPERM);
+
+    /* wait: pending until another process commits */
+    daos_handle_t eqh;
+    struct daos_event ev;
+    CHECK_RC(daos_eq_create(&eqh), 0);
+    CHECK_RC(daos_event_init(&ev, eqh, NULL), 0);
+    daos_epoch_t e = h_ep(3);
+    CHECK_RC(daos_epoch_wait(r, &e, NULL, &ev), 0);
+    CHECK_PTR_EQ(h_poll1(eqh, 50 * MS), NULL);
+    struct child_commit c3 = { g_last, 3, 1, "CCCC" };
+    CHECK_EQ(in_child(child_write_commit, &c3), 0);
+    struct daos_event *got = h_poll1(eqh, 3 * SEC);
+    CHECK_PTR_EQ(got, &ev);
+    if (got == NULL) {
+        fprintf(stderr, "   an epoch wait did not complete within 3 s of another process's commit\n");
+        CHECK_RC(daos_event_abort(&ev), 0);
+        CHECK_PTR_EQ(h_poll1(eqh, 5 * SEC), &ev);
+    } else {
+        CHECK_EQ(ev.ev_error, 0);
+        CHECK_EQ(e.seq, 3);
+    }
+    /* slip: moves to the new HCE */
+    CHECK_RC(daos_epoch_slip(r, H_HIGHEST, NULL), 0);
+    CHECK_EQ(equery(r).epi_hce_slipped.seq, 3);
+    CHECK_STR(get4(r, 1, 3), "CCCC");
+
+    /* two writers in two processes: this one writes epoch 4 while the other commits 4 too */
+    CHECK_RC(put(coh, 1, 5, 0, "mine", 4), 0);
+    struct child_commit c4 = { g_last, 4, 0, "DDDD" };
+    CHECK_EQ(in_child(child_write_commit, &c4), 0);
+    CHECK_RC(commit(coh, 5), 0);
+    CHECK_EQ(equery(coh).epi_hce.seq, 5);
+    daos_handle_t n = copen(g_last, DAOS_COO_RO);
+    CHECK_STR(get4(n, 0, 5), "DDDD");
+    CHECK_STR(get4(n, 1, 5), "mine");
+    CHECK_STR(get4(n, 1, 4), "CCCC");
+    CHECK_RC(daos_container_close(n, NULL), 0);
+
+    CHECK_RC(daos_event_fini(&ev), 0);
+    CHECK_RC(daos_eq_destroy(eqh), 0);
+    CHECK_RC(daos_container_close(r, NULL), 0);
+    CHECK_RC(daos_container_close(coh, NULL), 0);
+}
+
+/* The minimal form of the above: a commit by another process survives this
+ * process's later commit (SPEC §10: after a commit returns 0 its data survives). */
+static void test_commit_keeps_other_process_commit(void)
+{
+    daos_handle_t a = new_container(2, NULL);
+    CHECK_RC(commit(a, 1), 0);
+    struct child_commit c2 = { g_last, 2, 0, "BBBB" };
+    CHECK_EQ(in_child(child_write_commit, &c2), 0);
+    CHECK_RC(put(a, 1, 3, 0, "AAAA", 4), 0);
+    CHECK_RC(commit(a, 3), 0);
+    CHECK_RC(daos_container_close(a, NULL), 0);
+    daos_handle_t n = copen(g_last, DAOS_COO_RO);
+    CHECK_EQ(equery(n).epi_hce.seq, 3);
+    CHECK_STR(get4(n, 0, 3), "BBBB"); /* the other process's committed epoch 2 */
+    CHECK_STR(get4(n, 1, 3), "AAAA");
+    CHECK_RC(daos_container_close(n, NULL), 0);
+}
+
 static unsigned list_stuck(daos_handle_t coh, unsigned *ids, unsigned cap)
 {
     daos_off_t anchor = 0;
@@ -723,6 +832,8 @@ int main(void)
     RUN(test_slip_and_aggregation);
     RUN(test_reference_holds_epochs);
     RUN(test_wait);
+    RUN(test_other_process_commits);
+    RUN(test_commit_keeps_other_process_commit);
     RUN(test_partial_commit_failure);
     RUN(test_async_commit_failure);
     h_rmrf(g_root);

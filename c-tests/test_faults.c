@@ -7,7 +7,9 @@
 #include <glob.h>
 #include <stdlib.h>
 #include <sys/mount.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "daos_rs.h"
@@ -480,11 +482,99 @@ static void test_damaged_journal_header(void)
     h_rmrf(root);
 }
 
+/* SPEC §10: a crash at any moment leaves the container openable, never STUCK,
+ * with HCE equal to the last commit (or one under way) and every committed
+ * byte readable; a commit is atomic across shards. A child commits epoch after
+ * epoch on two shards and is killed (SIGKILL) at a random moment. */
+static void crash_child(const char *cpath)
+{
+    daos_handle_t coh = { 0 };
+    daos_container_status_t st;
+    if (daos_container_open(cpath, DAOS_COO_RW, 1, &st, &coh, NULL) != 0) _exit(10);
+    struct daos_epoch_info ei;
+    if (daos_epoch_query(coh, &ei, NULL) != 0) _exit(11);
+    static unsigned char blk[8 * KiB];
+    for (uint64_t k = ei.epi_hce.seq + 1;; k++) {
+        for (int s = 0; s < 2; s++) {
+            memset(blk, (int)(k & 0xff), sizeof blk);
+            memcpy(blk, &k, sizeof k);
+            if (rw_obj(coh, h_oid(s, 1), 1, k, 0, blk, sizeof blk) != 0) _exit(12);
+        }
+        unsigned f;
+        if (daos_epoch_commit(coh, h_ep(k), false, &f, NULL) != 0) _exit(13);
+    }
+}
+
+static void test_crash_during_commits(void)
+{
+    char root[128], cpath[256];
+    CHECK_RC(h_new_store(root, sizeof root, "crash", 2), 0);
+    snprintf(cpath, sizeof cpath, "%s/c", root);
+    daos_container_status_t st;
+    daos_handle_t coh = copen(cpath, DAOS_COO_RW | DAOS_COO_CREATE, &st);
+    unsigned tg[2] = { 0, 1 };
+    int sh[2] = { 0, 1 };
+    CHECK_RC(daos_shard_add(coh, h_ep(1), 2, tg, sh, NULL), 0);
+    CHECK_RC(daos_container_close(coh, NULL), 0);
+    uint64_t last = 0;
+    int rounds_ok = 0, advanced = 0;
+    for (int round = 0; round < 6; round++) {
+        fflush(stdout);
+        fflush(stderr);
+        pid_t pid = fork();
+        if (pid == 0) crash_child(cpath);
+        CHECK(pid > 0);
+        sleep_us(60 * MS + (round * 17 % 50) * MS);
+        kill(pid, SIGKILL);
+        int ws = 0;
+        CHECK_EQ(waitpid(pid, &ws, 0), pid);
+        if (!(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL)) {
+            fprintf(stderr, "   child ended by itself: status %d\n", WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
+            CHECK(0);
+            break;
+        }
+        st = 99;
+        coh.cookie = 0;
+        int64_t t0 = now_us();
+        CHECK_RC(daos_container_open(cpath, DAOS_COO_RW, 1, &st, &coh, NULL), 0);
+        CHECK(now_us() - t0 < 5 * SEC); /* no lock left behind by the dead process */
+        if (coh.cookie == 0) break;
+        CHECK_EQ(st, DAOS_CONTAINER_ST_OK);
+        struct daos_epoch_info ei;
+        CHECK_RC(daos_epoch_query(coh, &ei, NULL), 0);
+        CHECK(ei.epi_hce.seq >= last);
+        CHECK_EQ(ei.epi_hse.seq, ei.epi_hce.seq);
+        if (ei.epi_hce.seq > last) advanced++;
+        last = ei.epi_hce.seq;
+        /* both shards hold the value of the HCE: the commit was atomic */
+        int good = 1;
+        for (int s = 0; s < 2 && last > 0; s++) {
+            static unsigned char blk[8 * KiB];
+            memset(blk, 0xcc, sizeof blk);
+            int rc = rw_obj(coh, h_oid(s, 1), 0, last, 0, blk, sizeof blk);
+            uint64_t v = 0;
+            memcpy(&v, blk, sizeof v);
+            if (rc != 0 || v != last || blk[sizeof blk - 1] != (unsigned char)(last & 0xff)) {
+                fprintf(stderr, "   round %d: shard %d at HCE %llu: rc %d, value %llu\n", round, s,
+                        (unsigned long long)last, rc, (unsigned long long)v);
+                good = 0;
+            }
+        }
+        CHECK(good);
+        rounds_ok += good;
+        CHECK_RC(daos_container_close(coh, NULL), 0);
+    }
+    printf("   6 kills: HCE reached %llu, advanced in %d rounds\n", (unsigned long long)last, advanced);
+    CHECK(advanced >= 2); /* the child did commit between the kills */
+    h_rmrf(root);
+}
+
 int main(void)
 {
     RUN(test_enospc);
     RUN(test_corrupt_data_block);
     RUN(test_journal_tail);
     RUN(test_damaged_journal_header);
+    RUN(test_crash_during_commits);
     return harness_summary();
 }

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "daos_rs.h"
@@ -692,6 +693,81 @@ static void test_listen(void)
     h_rmrf(root);
 }
 
+/* SPEC §4: daos_sys_listen completes "also when another process made the change". */
+static void test_listen_other_process(void)
+{
+    char root[128];
+    CHECK_RC(h_new_store(root, sizeof root, "listenproc", 2), 0);
+    daos_handle_t h = sys_open(root);
+    daos_handle_t eqh;
+    struct daos_event ev;
+    CHECK_RC(daos_eq_create(&eqh), 0);
+    CHECK_RC(daos_event_init(&ev, eqh, NULL), 0);
+    struct daos_target_event tevs[4];
+    memset(tevs, 0xee, sizeof tevs);
+    unsigned tevn = 4;
+    CHECK_RC(daos_sys_listen(h, &tevn, tevs, &ev), 0);
+    CHECK_PTR_EQ(h_poll1(eqh, 50 * MS), NULL);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        daos_handle_t c = { 0 };
+        int rc = daos_sys_open(root, &c, NULL);
+        if (rc == 0) rc = daos_sys_target_set_status(c, 1, DAOS_TARGET_ST_DISABLED);
+        if (rc == 0) rc = daos_sys_close(c, NULL);
+        _exit(rc == 0 ? 0 : 1);
+    }
+    CHECK(pid > 0);
+    int ws = 0;
+    CHECK_EQ(waitpid(pid, &ws, 0), pid);
+    CHECK(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    /* the change is durable and visible to this process's queries at once */
+    CHECK_EQ(status_of(h, 1), DAOS_TARGET_ST_DISABLED);
+    /* and the pending listen hears of it */
+    struct daos_event *e = h_poll1(eqh, 3 * SEC);
+    CHECK_PTR_EQ(e, &ev);
+    if (e == NULL) {
+        fprintf(stderr, "   a listen pending in this process did not complete within 3 s of "
+                        "another process disabling target 1\n");
+        CHECK_RC(daos_event_abort(&ev), 0);
+        CHECK_PTR_EQ(h_poll1(eqh, 5 * SEC), &ev);
+    } else {
+        CHECK_EQ(ev.ev_error, 0);
+        CHECK_EQ(tevn, 1);
+        CHECK_EQ(tevs[0].te_target, 1);
+        CHECK_EQ(tevs[0].te_status, DAOS_TARGET_ST_DISABLED);
+    }
+    /* a listen made after the other process's change completes at once */
+    daos_handle_t h2 = sys_open(root);
+    pid = fork();
+    if (pid == 0) {
+        daos_handle_t c = { 0 };
+        int rc = daos_sys_open(root, &c, NULL);
+        if (rc == 0) rc = daos_sys_target_set_status(c, 1, DAOS_TARGET_ST_HEALTHY);
+        _exit(rc == 0 ? 0 : 1);
+    }
+    CHECK(pid > 0);
+    CHECK_EQ(waitpid(pid, &ws, 0), pid);
+    CHECK(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    tevn = 4;
+    CHECK_RC(daos_sys_listen(h2, &tevn, tevs, &ev), 0);
+    e = h_poll1(eqh, 2 * SEC);
+    CHECK_PTR_EQ(e, &ev);
+    if (e == NULL) {
+        CHECK_RC(daos_event_abort(&ev), 0);
+        h_poll1(eqh, 5 * SEC);
+    } else {
+        CHECK_EQ(ev.ev_error, 0);
+        CHECK_EQ(tevs[0].te_target, 1);
+        CHECK_EQ(tevs[0].te_status, 100);
+    }
+    CHECK_RC(daos_event_fini(&ev), 0);
+    CHECK_RC(daos_eq_destroy(eqh), 0);
+    CHECK_RC(daos_sys_close(h2, NULL), 0);
+    CHECK_RC(daos_sys_close(h, NULL), 0);
+    h_rmrf(root);
+}
+
 static void check_sys_badf(daos_handle_t bad)
 {
     struct daos_location loc = { U, U, U };
@@ -761,6 +837,7 @@ int main(void)
     RUN(test_query_target);
     RUN(test_set_status);
     RUN(test_listen);
+    RUN(test_listen_other_process);
     RUN(test_close_badf);
     return harness_summary();
 }
