@@ -3,6 +3,7 @@
  * SPEC §1, §6, §7 and §8. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -1213,6 +1214,180 @@ static void test_shard_flush(void)
     CHECK_RC(daos_container_close(coh, NULL), 0);
 }
 
+/* more fragments than IOV_MAX (1024) on either side */
+static void test_many_fragments(void)
+{
+    enum { NF = 3000, FL = 3 };
+    daos_handle_t coh = new_container(1, NULL);
+    daos_handle_t oh = oopen(coh, h_oid(0, 1), DAOS_OBJ_RW);
+    static unsigned char src[NF * FL * 2], dst[NF * FL * 2], want[NF * FL];
+    h_fill(src, sizeof src, 4242);
+    struct daos_mmd *m = malloc(sizeof *m + NF * sizeof(struct daos_mm_frag));
+    struct daos_iod *d = malloc(sizeof *d + NF * sizeof(struct daos_io_frag));
+    /* memory: 3000 fragments of 3 bytes, every other 3 bytes; object: one extent */
+    m->mmd_nfrag = NF;
+    for (int i = 0; i < NF; i++) m->mmd_frag[i] = (struct daos_mm_frag){ src + 2 * FL * i, FL };
+    for (int i = 0; i < NF; i++) memcpy(want + FL * i, src + 2 * FL * i, FL);
+    d->iod_nfrag = 1;
+    d->iod_frag[0] = (struct daos_io_frag){ 1000, NF * FL };
+    CHECK_RC(daos_object_write(oh, h_ep(1), m, d, NULL), 0);
+    memset(dst, 0, sizeof dst);
+    CHECK_RC(h_read(oh, 1, 1000, dst, NF * FL), 0);
+    CHECK(memcmp(dst, want, NF * FL) == 0);
+    /* object: 3000 extents of 3 bytes (every other 3 bytes) read into one buffer */
+    d->iod_nfrag = NF;
+    for (int i = 0; i < NF; i++) d->iod_frag[i] = (struct daos_io_frag){ 1000 + (uint64_t)FL * i, FL };
+    H_MMD1(m1, dst, NF * FL);
+    memset(dst, 0, sizeof dst);
+    CHECK_RC(daos_object_read(oh, h_ep(1), m1, d, NULL), 0);
+    CHECK(memcmp(dst, want, NF * FL) == 0);
+    /* and written that way: 3000 scattered extents from one buffer */
+    for (int i = 0; i < NF; i++) d->iod_frag[i] = (struct daos_io_frag){ 200000 + 2ULL * FL * i, FL };
+    H_MMD1(m2, want, NF * FL);
+    CHECK_RC(daos_object_write(oh, h_ep(1), m2, d, NULL), 0);
+    memset(dst, 0xcc, sizeof dst);
+    CHECK_RC(h_read(oh, 1, 200000, dst, sizeof dst), 0);
+    int bad = 0;
+    for (int i = 0; i < NF; i++) {
+        bad += memcmp(dst + 2 * FL * i, want + FL * i, FL) != 0;
+        bad += !h_all_zero(dst + 2 * FL * i + FL, FL);
+    }
+    CHECK_EQ(bad, 0);
+    /* asynchronously, both shapes at once */
+    daos_handle_t eqh;
+    struct daos_event ev;
+    CHECK_RC(daos_eq_create(&eqh), 0);
+    CHECK_RC(daos_event_init(&ev, eqh, NULL), 0);
+    m->mmd_nfrag = NF;
+    for (int i = 0; i < NF; i++) m->mmd_frag[i] = (struct daos_mm_frag){ dst + 2 * FL * i, FL };
+    memset(dst, 0, sizeof dst);
+    CHECK_RC(daos_object_read(oh, h_ep(1), m, d, &ev), 0);
+    free(m); /* descriptors are copied during the call */
+    free(d);
+    CHECK_PTR_EQ(h_poll1(eqh, 10 * SEC), &ev);
+    CHECK_EQ(ev.ev_error, 0);
+    bad = 0;
+    for (int i = 0; i < NF; i++) bad += memcmp(dst + 2 * FL * i, want + FL * i, FL) != 0;
+    CHECK_EQ(bad, 0);
+    CHECK_RC(daos_event_fini(&ev), 0);
+    CHECK_RC(daos_eq_destroy(eqh), 0);
+    CHECK_RC(daos_object_close(oh, NULL), 0);
+    CHECK_RC(daos_container_close(coh, NULL), 0);
+}
+
+/* aborting object I/O in flight: each completes with -EINTR or its real result */
+static void test_abort_io(void)
+{
+    enum { NEV = 32, SZ = 64 * 1024 };
+    daos_handle_t coh = new_container(1, NULL);
+    daos_handle_t oh = oopen(coh, h_oid(0, 1), DAOS_OBJ_RW);
+    daos_handle_t eqh;
+    CHECK_RC(daos_eq_create(&eqh), 0);
+    static struct daos_event evs[NEV];
+    static unsigned char data[NEV][SZ], back[SZ];
+    for (int i = 0; i < NEV; i++) {
+        CHECK_RC(daos_event_init(&evs[i], eqh, NULL), 0);
+        h_fill(data[i], SZ, 7000 + i);
+        H_MMD1(m, data[i], SZ);
+        H_IOD1(d, (uint64_t)i * SZ, SZ);
+        CHECK_RC(daos_object_write(oh, h_ep(1), m, d, &evs[i]), 0);
+    }
+    /* fini of an event in flight: -EBUSY */
+    int busy = daos_event_fini(&evs[NEV - 1]);
+    CHECK(busy == -EBUSY || busy == 0);
+    if (busy == 0) CHECK_RC(daos_event_init(&evs[NEV - 1], eqh, NULL), 0);
+    for (int i = 0; i < NEV; i++) CHECK_RC(daos_event_abort(&evs[i]), 0);
+    int got = 0, odd = 0, ok = 0, intr = 0;
+    int expect = busy == 0 ? NEV - 1 : NEV; /* the last one was finalised after completing */
+    int64_t deadline = now_us() + 10 * SEC;
+    while (got < expect && now_us() < deadline) {
+        struct daos_event *e = h_poll1(eqh, SEC);
+        if (!e) continue;
+        got++;
+        if (e->ev_error == 0) ok++;
+        else if (e->ev_error == -EINTR) intr++;
+        else odd++;
+    }
+    CHECK_EQ(got, expect);
+    CHECK_EQ(odd, 0);
+    printf("   %d aborted writes: %d completed, %d cancelled\n", got, ok, intr);
+    /* the writes that completed are there; the cancelled ones are not */
+    int bad = 0, ghost = 0;
+    for (int i = 0; i < expect; i++) {
+        memset(back, 0xcc, sizeof back);
+        int rc = h_read(oh, 1, (uint64_t)i * SZ, back, SZ);
+        if (evs[i].ev_error == 0 && (rc != 0 || memcmp(back, data[i], SZ) != 0)) bad++;
+        if (evs[i].ev_error == -EINTR && (rc != 0 || !h_all_zero(back, SZ))) ghost++;
+    }
+    CHECK_EQ(bad, 0);
+    CHECK_EQ(ghost, 0);
+    /* and the handle still works */
+    CHECK_RC(h_write(oh, 1, 0, data[0], SZ), 0);
+    CHECK_RC(commit(coh, 1), 0);
+    CHECK_RC(h_read(oh, 1, 0, back, SZ), 0);
+    CHECK(memcmp(back, data[0], SZ) == 0);
+    for (int i = 0; i < NEV; i++) CHECK_RC(daos_event_fini(&evs[i]), 0);
+    CHECK_RC(daos_eq_destroy(eqh), 0);
+    CHECK_RC(daos_object_close(oh, NULL), 0);
+    CHECK_RC(daos_container_close(coh, NULL), 0);
+}
+
+/* several threads doing synchronous I/O through one container handle */
+struct thr_arg { daos_handle_t coh; int id; int bad; };
+
+static void *io_thread(void *p)
+{
+    struct thr_arg *a = p;
+    daos_handle_t oh;
+    if (daos_object_open(a->coh, h_oid(a->id % 2, 100 + a->id), DAOS_OBJ_RW, &oh, NULL) != 0) {
+        a->bad = 1000;
+        return NULL;
+    }
+    unsigned char buf[5000], out[5000];
+    for (int i = 0; i < 40; i++) {
+        h_fill(buf, sizeof buf, (uint64_t)a->id * 1000 + i);
+        if (h_write(oh, 1, (uint64_t)i * 5000, buf, sizeof buf) != 0) a->bad++;
+        if (h_read(oh, 1, (uint64_t)i * 5000, out, sizeof out) != 0 || memcmp(out, buf, sizeof out) != 0)
+            a->bad++;
+    }
+    daos_object_close(oh, NULL);
+    return NULL;
+}
+
+static void test_threads_io(void)
+{
+    unsigned tg[2] = { 0, 1 };
+    daos_handle_t coh = new_container(2, tg);
+    enum { NT = 6 };
+    pthread_t t[NT];
+    struct thr_arg a[NT];
+    for (int i = 0; i < NT; i++) {
+        a[i] = (struct thr_arg){ coh, i, 0 };
+        CHECK_RC(pthread_create(&t[i], NULL, io_thread, &a[i]), 0);
+    }
+    int bad = 0;
+    for (int i = 0; i < NT; i++) {
+        pthread_join(t[i], NULL);
+        bad += a[i].bad;
+    }
+    CHECK_EQ(bad, 0);
+    CHECK_RC(commit(coh, 1), 0);
+    /* everything is there after the commit */
+    int wrong = 0;
+    for (int id = 0; id < NT; id++) {
+        daos_handle_t oh = oopen(coh, h_oid(id % 2, 100 + id), DAOS_OBJ_RO);
+        unsigned char want[5000], out[5000];
+        for (int i = 0; i < 40; i++) {
+            h_fill(want, sizeof want, (uint64_t)id * 1000 + i);
+            if (h_read(oh, 1, (uint64_t)i * 5000, out, sizeof out) != 0 || memcmp(out, want, sizeof out) != 0)
+                wrong++;
+        }
+        daos_object_close(oh, NULL);
+    }
+    CHECK_EQ(wrong, 0);
+    CHECK_RC(daos_container_close(coh, NULL), 0);
+}
+
 int main(void)
 {
     if (h_new_store(g_root, sizeof g_root, "object", 2) != 0) {
@@ -1234,6 +1409,9 @@ int main(void)
     RUN(test_list_obj);
     RUN(test_shard_disable);
     RUN(test_shard_flush);
+    RUN(test_many_fragments);
+    RUN(test_abort_io);
+    RUN(test_threads_io);
     h_rmrf(g_root);
     return harness_summary();
 }
