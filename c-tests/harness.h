@@ -7,6 +7,12 @@
  *   RUN(test_fn)            runs one `static void test_fn(void)`
  *   harness_summary()       prints "N passed, N failed" and returns the exit code
  *
+ * Storage helpers (the h_* functions below): h_tmpdir/h_rmrf for scratch
+ * directories, h_fill/h_all_zero for data patterns and, when daos_rs.h is
+ * included first, H_MMD/H_IOD (descriptors on the stack), h_new_store,
+ * h_write/h_read (one-fragment synchronous I/O), h_poll1 and CHECK_REFUSED
+ * (an asynchronous call that must refuse its arguments without dispatching).
+ *
  * Counters are atomic, so checks may be made from any thread.
  */
 #ifndef DAOS_RS_C_TESTS_HARNESS_H

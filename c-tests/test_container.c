@@ -1052,6 +1052,63 @@ static void test_snapshot_disabled_and_async(void)
     CHECK_RC(daos_container_close(coh, NULL), 0);
 }
 
+/* SPEC §5: FAULTY when a shard's target is disabled or missing */
+static void test_status_faulty(void)
+{
+    char root[128], other[128], t1[256], p[256];
+    CHECK_RC(h_tmpdir(root, sizeof root, "faulty"), 0);
+    CHECK_RC(h_tmpdir(other, sizeof other, "faulty-t"), 0);
+    char t0[256];
+    snprintf(t0, sizeof t0, "%s/t0", other);
+    snprintf(t1, sizeof t1, "%s/t1", other);
+    const char *dirs[2] = { t0, t1 };
+    CHECK_RC(daos_sys_format(root, 2, dirs, DAOS_SYS_FORMAT_NO_PROBE), 0);
+    snprintf(p, sizeof p, "%s/c", root);
+    daos_container_status_t st;
+    daos_handle_t coh = copen(p, DAOS_COO_RW | DAOS_COO_CREATE, &st);
+    unsigned tg[2] = { 0, 1 };
+    add_shards(coh, 1, 2, tg, NULL);
+    CHECK_RC(put(coh, h_oid(0, 1), 1, 0, "zero", 4), 0);
+    CHECK_RC(commit(coh, 1), 0);
+    CHECK_RC(daos_container_close(coh, NULL), 0);
+
+    daos_handle_t sys;
+    CHECK_RC(daos_sys_open(root, &sys, NULL), 0);
+    CHECK_RC(daos_sys_target_set_status(sys, 1, DAOS_TARGET_ST_DISABLED), 0);
+    coh = copen(p, DAOS_COO_RO, &st);
+    CHECK_EQ(st, DAOS_CONTAINER_ST_FAULTY);
+    char out[4];
+    CHECK_RC(get(coh, h_oid(0, 1), 1, 0, out, 4), 0); /* the healthy shard still reads */
+    CHECK(memcmp(out, "zero", 4) == 0);
+    CHECK_RC(daos_container_close(coh, NULL), 0);
+    CHECK_RC(daos_sys_target_set_status(sys, 1, DAOS_TARGET_ST_HEALTHY), 0);
+    coh = copen(p, DAOS_COO_RO, &st);
+    CHECK_EQ(st, DAOS_CONTAINER_ST_OK);
+    CHECK_RC(daos_container_close(coh, NULL), 0);
+
+    /* the directory of target 1 disappears: UNKNOWN, and the container is FAULTY */
+    h_rmrf(t1);
+    struct daos_target_info ti;
+    memset(&ti, 0, sizeof ti);
+    CHECK_RC(daos_sys_query_target(sys, 1, &ti, NULL), 0);
+    CHECK_EQ(ti.ti_status, DAOS_TARGET_ST_UNKNOWN);
+    CHECK_RC(daos_sys_query_target(sys, 0, &ti, NULL), 0);
+    CHECK_EQ(ti.ti_status, 100);
+    st = 99;
+    coh.cookie = 0;
+    CHECK_RC(daos_container_open(p, DAOS_COO_RO, 1, &st, &coh, NULL), 0);
+    CHECK_EQ(st, DAOS_CONTAINER_ST_FAULTY);
+    if (coh.cookie) {
+        memset(out, 0, sizeof out);
+        CHECK_RC(get(coh, h_oid(0, 1), 1, 0, out, 4), 0);
+        CHECK(memcmp(out, "zero", 4) == 0);
+        CHECK_RC(daos_container_close(coh, NULL), 0);
+    }
+    CHECK_RC(daos_sys_close(sys, NULL), 0);
+    h_rmrf(root);
+    h_rmrf(other);
+}
+
 static void test_read_only_handle(void)
 {
     char p[256];
@@ -1179,6 +1236,7 @@ int main(void)
     RUN(test_unlink_while_open);
     RUN(test_snapshot);
     RUN(test_snapshot_disabled_and_async);
+    RUN(test_status_faulty);
     RUN(test_read_only_handle);
     RUN(test_corrupt_metadata);
     h_rmrf(g_root);
