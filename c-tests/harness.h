@@ -7,6 +7,12 @@
  *   RUN(test_fn)            runs one `static void test_fn(void)`
  *   harness_summary()       prints "N passed, N failed" and returns the exit code
  *
+ * Storage helpers (the h_* functions below): h_tmpdir/h_rmrf for scratch
+ * directories, h_fill/h_all_zero for data patterns and, when daos_rs.h is
+ * included first, H_MMD/H_IOD (descriptors on the stack), h_new_store,
+ * h_write/h_read (one-fragment synchronous I/O), h_poll1 and CHECK_REFUSED
+ * (an asynchronous call that must refuse its arguments without dispatching).
+ *
  * Counters are atomic, so checks may be made from any thread.
  */
 #ifndef DAOS_RS_C_TESTS_HARNESS_H
@@ -96,5 +102,143 @@ static inline void sleep_us(int64_t us)
     struct timespec ts = { (time_t)(us / 1000000), (long)(us % 1000000) * 1000 };
     while (nanosleep(&ts, &ts) != 0) { }
 }
+
+/* ------------------------------------------------------------------ */
+/* Scratch directories (for the storage tests). */
+
+#include <ftw.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Makes a fresh directory /tmp/daosrs-<tag>-XXXXXX; `out` gets its path. */
+static inline int h_tmpdir(char *out, size_t n, const char *tag)
+{
+    snprintf(out, n, "/tmp/daosrs-%s-XXXXXX", tag);
+    if (mkdtemp(out) == NULL) {
+        perror("mkdtemp");
+        return -1;
+    }
+    return 0;
+}
+
+static inline int h_rm_one_(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb; (void)ftw;
+    if (flag == FTW_DP || flag == FTW_D) {
+        chmod(p, 0700);
+        return rmdir(p) == 0 ? 0 : (perror(p), 0);
+    }
+    return unlink(p) == 0 ? 0 : (perror(p), 0);
+}
+
+/* rm -rf path (does not follow symbolic links or cross into other mounts). */
+static inline void h_rmrf(const char *path)
+{
+    nftw(path, h_rm_one_, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+/* xorshift pattern: deterministic bytes for `seed` */
+static inline void h_fill(void *buf, size_t len, uint64_t seed)
+{
+    uint64_t x = seed * 0x9E3779B97F4A7C15ULL + 0x2545F4914F6CDD1DULL;
+    unsigned char *b = (unsigned char *)buf;
+    for (size_t i = 0; i < len; i++) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        b[i] = (unsigned char)(x >> 24);
+    }
+}
+
+static inline int h_all_zero(const void *buf, size_t len)
+{
+    const unsigned char *b = (const unsigned char *)buf;
+    for (size_t i = 0; i < len; i++)
+        if (b[i] != 0) return 0;
+    return 1;
+}
+
+#ifdef DAOS_RS_H
+/* ------------------------------------------------------------------ */
+/* daos-rs storage helpers: include daos_rs.h before harness.h. */
+
+/* A descriptor with `n` fragments on the stack:
+ *   H_MMD(m, 2); m->mmd_frag[0] = ...;   (m is a struct daos_mmd *) */
+#define H_MMD(name, n)                                                   \
+    union { struct daos_mmd d; unsigned char b[sizeof(struct daos_mmd) + \
+        (n) * sizeof(struct daos_mm_frag)]; } name##_u_;                 \
+    struct daos_mmd *name = &name##_u_.d;                                \
+    name->mmd_nfrag = (n)
+#define H_IOD(name, n)                                                   \
+    union { struct daos_iod d; unsigned char b[sizeof(struct daos_iod) + \
+        (n) * sizeof(struct daos_io_frag)]; } name##_u_;                 \
+    struct daos_iod *name = &name##_u_.d;                                \
+    name->iod_nfrag = (n)
+
+/* one-fragment descriptors: buffer <-> [off, off + len) */
+#define H_MMD1(name, addr, len) H_MMD(name, 1);                          \
+    name->mmd_frag[0].mf_addr = (addr); name->mmd_frag[0].mf_nob = (len)
+#define H_IOD1(name, off, len) H_IOD(name, 1);                           \
+    name->iod_frag[0].if_offset = (off); name->iod_frag[0].if_nob = (len)
+
+static inline daos_epoch_t h_ep(uint64_t seq) { daos_epoch_t e = { seq }; return e; }
+#define H_HIGHEST h_ep((uint64_t)DAOS_EPOCH_HIGHEST)
+
+static inline daos_obj_id_t h_oid(uint64_t shard, uint64_t lo)
+{
+    daos_obj_id_t o = { shard, lo };
+    return o;
+}
+
+/* A fresh store of `ntargets` targets (no probe) in a new temp dir. */
+static inline int h_new_store(char *root, size_t n, const char *tag, unsigned ntargets)
+{
+    if (h_tmpdir(root, n, tag) != 0) return -1;
+    int rc = daos_sys_format(root, ntargets, NULL, DAOS_SYS_FORMAT_NO_PROBE);
+    if (rc != 0) fprintf(stderr, "daos_sys_format(%s): %s\n", root, strerror(-rc));
+    return rc;
+}
+
+/* Synchronous one-fragment write / read of [off, off + len). */
+static inline int h_write(daos_handle_t oh, uint64_t epoch, uint64_t off, const void *buf, size_t len)
+{
+    H_MMD1(m, (void *)buf, len);
+    H_IOD1(d, off, len);
+    return daos_object_write(oh, h_ep(epoch), m, d, NULL);
+}
+
+static inline int h_read(daos_handle_t oh, uint64_t epoch, uint64_t off, void *buf, size_t len)
+{
+    H_MMD1(m, buf, len);
+    H_IOD1(d, off, len);
+    return daos_object_read(oh, h_ep(epoch), m, d, NULL);
+}
+
+/* Polls `eqh` for exactly one event for up to `timeout_us`; returns it or NULL. */
+static inline struct daos_event *h_poll1(daos_handle_t eqh, int64_t timeout_us)
+{
+    struct daos_event *e = NULL;
+    int n = daos_eq_poll(eqh, 0, timeout_us, 1, &e);
+    return n == 1 ? e : NULL;
+}
+
+/* For an asynchronous call that must refuse its arguments at once (SPEC §1):
+ * checks the return code, and if the call wrongly dispatched the event, polls
+ * it back (reporting its ev_error) so that the EQ is clean for what follows. */
+#define CHECK_REFUSED(call, want, eqh, evp)                              \
+    do {                                                                 \
+        int h_r_ = (call), h_w_ = (want);                                \
+        if (h_r_ == h_w_) atomic_fetch_add(&h_pass, 1);                  \
+        else H_FAIL_("%s returned %d (%s), expected %d (%s) at once", #call, \
+                     h_r_, h_r_ < 0 ? strerror(-h_r_) : "ok",            \
+                     h_w_, h_w_ < 0 ? strerror(-h_w_) : "ok");           \
+        if (h_r_ == 0) {                                                 \
+            struct daos_event *h_e_ = h_poll1((eqh), 5000000);           \
+            fprintf(stderr, "   (it was dispatched and completed with ev_error %d)\n", \
+                    h_e_ ? h_e_->ev_error : 99999);                      \
+            (void)(evp);                                                 \
+        }                                                                \
+        CHECK_RC(daos_eq_query((eqh), DAOS_EVQ_ALL, 0, NULL), 0);        \
+    } while (0)
+#endif /* DAOS_RS_H */
 
 #endif
