@@ -82,6 +82,14 @@ static atomic_long h_fail;
         fflush(stdout);                                                  \
     } while (0)
 
+/* Tests of several processes sharing one container (SPEC §9, issue 4) run
+ * only when DAOS_RS_TEST_CROSS_PROCESS is set, until that work lands. */
+#include <stdlib.h>
+static inline int cross_process_tests(void)
+{
+    return getenv("DAOS_RS_TEST_CROSS_PROCESS") != NULL;
+}
+
 static inline int harness_summary(void)
 {
     printf("%ld passed, %ld failed\n", atomic_load(&h_pass), atomic_load(&h_fail));

@@ -832,7 +832,8 @@ int main(void)
     RUN(test_slip_and_aggregation);
     RUN(test_reference_holds_epochs);
     RUN(test_wait);
-    RUN(test_other_process_commits);
+    if (cross_process_tests()) RUN(test_other_process_commits);
+    else printf("-- test_other_process_commits: skipped (several processes on one container: issue 4; DAOS_RS_TEST_CROSS_PROCESS=1 runs it)\n");
     RUN(test_commit_keeps_other_process_commit);
     RUN(test_partial_commit_failure);
     RUN(test_async_commit_failure);

@@ -97,10 +97,10 @@ static void test_shard_add(void)
     CHECK_EQ(twice[1], -1);
 
     /* out of range ids */
-    int big[3] = { MAX_SHARDS, MAX_SHARDS - 1, -2 };
+    int big[3] = { DAOS_MAX_SHARDS, DAOS_MAX_SHARDS - 1, -2 };
     CHECK_RC(daos_shard_add(coh, h_ep(1), 3, tg, big, NULL), -EINVAL);
     CHECK_EQ(big[0], -1);
-    CHECK_EQ(big[1], MAX_SHARDS - 1); /* the largest id is fine */
+    CHECK_EQ(big[1], DAOS_MAX_SHARDS - 1); /* the largest id is fine */
     CHECK_EQ(big[2], -1);
     /* unknown target */
     unsigned badt[2] = { 2, 1 };
@@ -231,7 +231,7 @@ static void test_shard_query(void)
     struct daos_shard_info before = si;
     e = H_HIGHEST;
     CHECK_RC(daos_shard_query(coh, &e, 2, &si, NULL), -ENOENT);
-    CHECK_RC(daos_shard_query(coh, &e, MAX_SHARDS, &si, NULL), -ENOENT);
+    CHECK_RC(daos_shard_query(coh, &e, DAOS_MAX_SHARDS, &si, NULL), -ENOENT);
     CHECK_RC(daos_shard_query(coh, &e, 0xffffffffu, &si, NULL), -ENOENT);
     CHECK(memcmp(&si, &before, sizeof si) == 0);
     CHECK_EQ(e.seq, (uint64_t)DAOS_EPOCH_HIGHEST);
@@ -293,7 +293,7 @@ static void test_object_open(void)
     oh.cookie = 0;
     CHECK_RC(daos_object_open(coh, h_oid(2, 1), DAOS_OBJ_RO, &oh, NULL), -ENOENT);
     CHECK_RC(daos_object_open(coh, h_oid(99, 1), DAOS_OBJ_RW, &oh, NULL), -ENOENT);
-    CHECK_RC(daos_object_open(coh, h_oid(MAX_SHARDS, 1), DAOS_OBJ_RO, &oh, NULL), -ENOENT);
+    CHECK_RC(daos_object_open(coh, h_oid(DAOS_MAX_SHARDS, 1), DAOS_OBJ_RO, &oh, NULL), -ENOENT);
     CHECK_RC(daos_object_open(coh, h_oid(1ULL << 40, 1), DAOS_OBJ_RO, &oh, NULL), -ENOENT);
     CHECK_RC(daos_object_open(coh, h_oid((1ULL << 32) | 1, 1), DAOS_OBJ_RO, &oh, NULL), -ENOENT);
     CHECK_RC(daos_object_open(coh, h_oid(~0ULL, 1), DAOS_OBJ_RO, &oh, NULL), -ENOENT);
@@ -1187,7 +1187,7 @@ static void test_shard_flush(void)
     CHECK_RC(daos_shard_flush(coh, h_ep(1), 1, NULL), 0);
     CHECK_RC(daos_shard_flush(coh, H_HIGHEST, 1, NULL), 0);
     CHECK_RC(daos_shard_flush(coh, h_ep(1), 2, NULL), -ENOENT);
-    CHECK_RC(daos_shard_flush(coh, h_ep(1), MAX_SHARDS + 5, NULL), -ENOENT);
+    CHECK_RC(daos_shard_flush(coh, h_ep(1), DAOS_MAX_SHARDS + 5, NULL), -ENOENT);
     CHECK_RC(daos_shard_flush((daos_handle_t){ 0 }, h_ep(1), 1, NULL), -EBADF);
     daos_handle_t eqh;
     struct daos_event ev;

@@ -837,7 +837,8 @@ int main(void)
     RUN(test_query_target);
     RUN(test_set_status);
     RUN(test_listen);
-    RUN(test_listen_other_process);
+    if (cross_process_tests()) RUN(test_listen_other_process);
+    else printf("-- test_listen_other_process: skipped (several processes on one container: issue 4; DAOS_RS_TEST_CROSS_PROCESS=1 runs it)\n");
     RUN(test_close_badf);
     return harness_summary();
 }

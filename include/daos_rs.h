@@ -112,6 +112,11 @@
 #define DAOS_COO_OWN_RECOV (1 << 3)
 
 /**
+ * Extension: shard ids are below this (20 bits).
+ */
+#define DAOS_MAX_SHARDS (1 << 20)
+
+/**
  * Anchor value meaning a listing is complete.
  */
 #define DAOS_LIST_END 18446744073709551615ull

@@ -491,7 +491,10 @@ pub fn read(oh: u64, epoch: u64, mem: UserMem, iod: &[daos_io_frag]) -> Result<B
     check_iod(iod, mem.total())?;
     h.co.cs.check_readable(epoch)?;
     let sh = live_shard(&h.co, h.oid)?;
-    sh.check_readable()?;
+    if let Err(e) = sh.check_readable() {
+        mem.zero(0, mem.total());
+        return Err(e);
+    }
     let mut op = ReadOp {
         mem,
         reqs: Vec::new(),

@@ -438,7 +438,14 @@ pub fn close(cookie: u64) -> Result<()> {
     for l in mine {
         l.completer.complete(|| -libc::EBADF);
     }
-    epoch::maybe_aggregate(&h.cs);
+    if h.cs.unlinked.load(Ordering::Acquire) {
+        // The last handle of an unlinked container: its space goes now.
+        if h.cs.refs.lock().is_empty() {
+            CState::remove_data(h.cs.uuid, &h.cs.store, &h.cs.root);
+        }
+    } else {
+        epoch::maybe_aggregate(&h.cs);
+    }
     r
 }
 

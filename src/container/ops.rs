@@ -14,7 +14,7 @@ use crate::shard::{seg_paths, shard_dir, Shard};
 use crate::store::StoreConf;
 
 /// Largest shard id + 1.
-pub(crate) const MAX_SHARDS: u32 = 1 << 20;
+pub(crate) const MAX_SHARDS: u32 = DAOS_MAX_SHARDS;
 
 /// `daos_container_query`: (epoch queried, info).
 pub fn query(cookie: u64, epoch: u64) -> Result<(u64, daos_container_info)> {

@@ -353,6 +353,9 @@ pub struct daos_shard_info {
     pub sai_space: daos_shard_space,
 }
 
+/// Extension: shard ids are below this (20 bits).
+pub const DAOS_MAX_SHARDS: u32 = 1 << 20;
+
 /// Anchor value meaning a listing is complete.
 pub const DAOS_LIST_END: u64 = 0xffff_ffff_ffff_ffff;
 
