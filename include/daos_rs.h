@@ -11,6 +11,8 @@
  *    errno, leaving the event idle) and the result arrives in ev->ev_error
  *    when the event is polled. Data buffers of an asynchronous call must stay
  *    valid until the event completes; descriptors are copied during the call.
+ *    Object I/O is driven by the thread that polls the EQ; metadata calls
+ *    with an event run, in call order, on one library thread.
  *  - Every call is thread-safe. Handles and events do not survive fork().
  *
  * Environment: DAOS_RS_IO_ENGINE=uring|sync, DAOS_RS_EQ_MAX_EVENTS,

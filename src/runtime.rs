@@ -29,6 +29,8 @@ pub struct State {
     pub objects: HandleTable<crate::object::ObjHandle>,
     /// Pending `daos_sys_listen` calls.
     pub sys_listeners: parking_lot::Mutex<Vec<crate::store::SysListener>>,
+    /// The thread that runs asynchronous metadata calls.
+    pub meta_worker: crate::event::MetaWorker,
     /// The in-memory state of each open container, by container identity.
     pub open_containers: parking_lot::Mutex<
         std::collections::HashMap<[u64; 2], std::sync::Weak<crate::container::CState>>,
@@ -53,6 +55,7 @@ impl State {
             ),
             objects: HandleTable::new(HandleType::Object, pid, previous.map_or(1, |p| p.objects.next_value())),
             sys_listeners: parking_lot::Mutex::new(Vec::new()),
+            meta_worker: Default::default(),
             open_containers: parking_lot::Mutex::new(std::collections::HashMap::new()),
         }
     }

@@ -300,32 +300,80 @@ pub fn run_deferred(
     }
 }
 
-/// Runs `work` in the calling thread and delivers its output with `deliver`
-/// on success. With an event the call returns once the work is done and the
-/// result arrives through the event; without, the result is returned.
-pub fn run_work<T>(
+/// Runs `work` and delivers its output with `deliver` on success. Without an
+/// event it runs in the calling thread and the result is returned. With an
+/// event, the event is dispatched, the call returns at once, and the work runs
+/// on the process's metadata thread (in submission order), which then
+/// completes the event. Object I/O never takes this path: it is driven by the
+/// thread that polls.
+pub fn run_work<T: 'static>(
     ev: Option<EvPtr>,
     ev_type: crate::ffi::types::daos_ev_type_t,
-    work: impl FnOnce() -> Result<T>,
-    deliver: impl FnOnce(T),
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+    deliver: impl FnOnce(T) + Send + 'static,
 ) -> Result<()> {
     match ev {
         None => work().map(deliver),
         Some(ev) => {
             let r = resolve(ev)?;
             let gen = r.eq.dispatch(r.key, ev, Some(Box::new(ExternalOp { ev_type, abortable: false })))?;
-            let res = work();
-            if let Err(e) = &res {
-                crate::log!(Info, "asynchronous operation failed: {e}");
-            }
-            r.eq.complete_external(r.key, gen, || match res {
-                Ok(v) => {
-                    deliver(v);
-                    0
+            let (eq, key) = (r.eq, r.key);
+            let job: MetaJob = Box::new(move || {
+                let res = work();
+                if let Err(e) = &res {
+                    crate::log!(Info, "asynchronous operation failed: {e}");
                 }
-                Err(e) => e.to_rc(),
+                eq.complete_external(key, gen, || match res {
+                    Ok(v) => {
+                        deliver(v);
+                        0
+                    }
+                    Err(e) => e.to_rc(),
+                });
             });
+            crate::runtime::state().meta_worker.submit(job);
             Ok(())
+        }
+    }
+}
+
+/// A metadata call to run on the metadata thread.
+pub type MetaJob = Box<dyn FnOnce() + Send>;
+
+/// The process's metadata thread: runs asynchronous metadata calls in the
+/// order they were made. Started on first use (again in a forked child).
+#[derive(Default)]
+pub struct MetaWorker {
+    tx: parking_lot::Mutex<Option<std::sync::mpsc::Sender<MetaJob>>>,
+}
+
+impl MetaWorker {
+    pub fn submit(&self, job: MetaJob) {
+        let mut tx = self.tx.lock();
+        if tx.is_none() {
+            let (t, rx) = std::sync::mpsc::channel::<MetaJob>();
+            let spawned = std::thread::Builder::new().name("daos-rs-meta".into()).spawn(move || {
+                while let Ok(job) = rx.recv() {
+                    // A panic in one call must not end the thread.
+                    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
+                        crate::log!(Error, "internal error in an asynchronous metadata call");
+                    }
+                }
+            });
+            match spawned {
+                Ok(_) => *tx = Some(t),
+                Err(e) => {
+                    crate::log!(Error, "cannot start the metadata thread ({e}); running the call inline");
+                    drop(tx);
+                    job();
+                    return;
+                }
+            }
+        }
+        if let Err(std::sync::mpsc::SendError(job)) = tx.as_ref().unwrap().send(job) {
+            *tx = None;
+            drop(tx);
+            job();
         }
     }
 }
