@@ -74,6 +74,15 @@ impl Record {
 
     /// Decodes the record at the start of `b`; `None` if incomplete or damaged.
     pub fn decode(b: &[u8]) -> Option<(Record, usize)> {
+        let (mut r, crcs, n) = Record::decode_view(b)?;
+        r.crcs = crcs.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect();
+        Some((r, n))
+    }
+
+    /// Like [`Record::decode`], leaving the chunk checksums as the raw
+    /// little-endian bytes (`crcs` of the record is empty): replay copies them
+    /// straight into the index.
+    pub fn decode_view(b: &[u8]) -> Option<(Record, &[u8], usize)> {
         if b.len() < REC_HDR {
             return None;
         }
@@ -101,14 +110,14 @@ impl Record {
             len: u64_at(32),
             data_off: u64_at(40),
             stamp: u64_at(48),
-            crcs: (0..n).map(|i| u32_at(REC_HDR + 4 * i)).collect(),
+            crcs: Vec::new(),
         };
         let sane = match r.kind {
             KIND_WRITE => r.len > 0 && r.len <= MAX_REC_LEN && n as u64 == nchunks(r.len),
             KIND_PUNCH => n == 0 && r.len > 0,
             _ => false,
         };
-        (sane && r.off.checked_add(r.len).is_some()).then_some((r, size))
+        (sane && r.off.checked_add(r.len).is_some()).then_some((r, &b[REC_HDR..size], size))
     }
 }
 

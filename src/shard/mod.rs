@@ -165,13 +165,15 @@ impl Shard {
     /// metadata into the index. `stamp` is raised above every stamp seen.
     pub fn replay(&self, meta: &Meta, stamp: &mut u64) -> Result<()> {
         let mut ix = self.index.write();
+        let mut batch = index::Batch::default();
         for s in meta.segs.iter().filter(|s| s.shard == self.id && s.committed_len > HEADER) {
-            self.replay_seg(&mut ix, meta, s, stamp)?;
+            self.replay_seg(&mut ix, &mut batch, meta, s, stamp)?;
         }
+        ix.insert_batch(batch);
         Ok(())
     }
 
-    fn replay_seg(&self, ix: &mut Index, meta: &Meta, s: &SegMeta, stamp: &mut u64) -> Result<()> {
+    fn replay_seg(&self, ix: &mut Index, batch: &mut index::Batch, meta: &Meta, s: &SegMeta, stamp: &mut u64) -> Result<()> {
         let f = self.open_seg(s.seg)?;
         let len = s.committed_len;
         let mut buf = vec![0u8; len as usize];
@@ -186,7 +188,7 @@ impl Shard {
         let si = self.add_seg(f);
         let mut pos = HEADER as usize;
         while pos < buf.len() {
-            let Some((r, n)) = Record::decode(&buf[pos..]) else {
+            let Some((r, crcs, n)) = Record::decode_view(&buf[pos..]) else {
                 crate::log!(Warn, "shard {}: journal {:016x} damaged at {pos}; ignoring the rest", self.id, s.seg);
                 break;
             };
@@ -197,8 +199,8 @@ impl Shard {
             }
             *stamp = (*stamp).max(r.stamp + 1);
             let (seg, csum, doff) =
-                if r.kind == KIND_WRITE { (si, ix.add_crcs(&r.crcs), r.data_off) } else { (NO_SEG, 0, si as u64) };
-            ix.insert(r.oid, r.off, r.stamp, Ext { len: r.len, epoch: r.epoch, data_off: doff, seg, csum, owner: PUBLISHED });
+                if r.kind == KIND_WRITE { (si, ix.add_crc_bytes(crcs), r.data_off) } else { (NO_SEG, 0, si as u64) };
+            batch.push(r.oid, r.off, r.stamp, Ext { len: r.len, epoch: r.epoch, data_off: doff, seg, csum, owner: PUBLISHED });
         }
         Ok(())
     }
