@@ -63,9 +63,12 @@ impl Obj {
     }
 }
 
+/// An extent with its key (offset, stamp).
+type Keyed = ((u64, u64), Ext);
+
 /// Extents gathered for [`Index::insert_batch`] (a replay).
 #[derive(Default)]
-pub struct Batch(HashMap<u64, Vec<((u64, u64), Ext)>>);
+pub struct Batch(HashMap<u64, Vec<Keyed>>);
 
 impl Batch {
     pub fn push(&mut self, oid: u64, off: u64, stamp: u64, e: Ext) {
