@@ -140,6 +140,21 @@ fn reserve(co: &CoHandle, sh: &Shard, data: u64, jnl: u64) -> Result<(Arc<SegFil
     Ok((s.file.clone(), s.idx, d, j))
 }
 
+/// Counts one completion of a multi-request operation: bytes on success,
+/// the first error otherwise (a cancelled request means -EINTR). Returns
+/// whether it was the last one.
+fn tally(pending: &mut usize, got: &mut u64, err: &mut i32, res: i32) -> bool {
+    *pending -= 1;
+    if res < 0 {
+        if *err == 0 {
+            *err = if res == -libc::ECANCELED { -libc::EINTR } else { res };
+        }
+    } else {
+        *got += res as u64;
+    }
+    *pending == 0
+}
+
 /// A write or a punch in flight. Room in the writer's segment is reserved
 /// when the operation starts (under the EQ lock, once the event is known to
 /// be dispatchable), so a refused dispatch leaves no hole in the journal.
@@ -246,15 +261,7 @@ impl Op for WriteOp {
     }
 
     fn on_cqe(&mut self, _tag: u8, res: i32, _sub: &mut Submit<'_>) {
-        self.pending -= 1;
-        if res < 0 {
-            if self.err == 0 {
-                self.err = if res == -libc::ECANCELED { -libc::EINTR } else { res };
-            }
-        } else {
-            self.got += res as u64;
-        }
-        if self.pending > 0 {
+        if !tally(&mut self.pending, &mut self.got, &mut self.err, res) {
             return;
         }
         if self.err == 0 && self.got != self.expected {
@@ -413,15 +420,7 @@ impl Op for ReadOp {
     }
 
     fn on_cqe(&mut self, _tag: u8, res: i32, _sub: &mut Submit<'_>) {
-        self.pending -= 1;
-        if res < 0 {
-            if self.err == 0 {
-                self.err = if res == -libc::ECANCELED { -libc::EINTR } else { res };
-            }
-        } else {
-            self.got += res as u64;
-        }
-        if self.pending > 0 {
+        if !tally(&mut self.pending, &mut self.got, &mut self.err, res) {
             return;
         }
         if self.err == 0 && self.got != self.expected {
