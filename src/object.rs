@@ -24,6 +24,8 @@ const MAX_IO: u64 = 1 << 30;
 pub struct ObjHandle {
     pub co: Arc<CoHandle>,
     pub oid: daos_obj_id_t,
+    /// The object's shard (its disabled flag is checked at every use).
+    pub shard: Arc<Shard>,
     pub rw: bool,
     pub buffered: bool,
 }
@@ -69,8 +71,8 @@ pub fn open(coh: u64, oid: daos_obj_id_t, mode: u32) -> Result<u64> {
     if rw {
         co.need_rw("open an object read-write")?;
     }
-    live_shard(&co, oid)?;
-    let h = ObjHandle { co: co.clone(), oid, rw, buffered: mode & DAOS_OBJ_IO_BUFFERED != 0 };
+    let shard = live_shard(&co, oid)?;
+    let h = ObjHandle { co: co.clone(), oid, shard, rw, buffered: mode & DAOS_OBJ_IO_BUFFERED != 0 };
     let cookie = state().objects.insert_with(|_| Ok(Arc::new(h)))?;
     co.objects.lock().push(cookie);
     if co.closed.load(std::sync::atomic::Ordering::Acquire) {
@@ -85,6 +87,16 @@ pub fn close(oh: u64) -> Result<()> {
     let h = state().objects.remove(oh)?;
     h.co.objects.lock().retain(|&c| c != oh);
     Ok(())
+}
+
+impl ObjHandle {
+    /// The object's shard, unless it has been disabled since the open.
+    fn live(&self) -> Result<&Arc<Shard>> {
+        if self.shard.is_disabled() {
+            return Err(Error::NoEnt(format!("shard {} is disabled", self.oid.o_id_hi)));
+        }
+        Ok(&self.shard)
+    }
 }
 
 /// Looks up an object handle whose container is still open.
@@ -320,7 +332,7 @@ pub fn write(oh: u64, epoch: u64, mem: UserMem, iod: &[daos_io_frag]) -> Result<
     h.co.need_rw("write")?;
     check_iod(iod, mem.total())?;
     writable_epoch(&h.co, epoch)?;
-    let sh = live_shard(&h.co, h.oid)?;
+    let sh = h.live()?.clone();
     let total = mem.total();
     let mut recs = Vec::new();
     let mut moff = 0u64;
@@ -391,8 +403,11 @@ struct Verify {
 /// A read in flight.
 struct ReadOp {
     mem: UserMem,
-    /// (segment kept open, address, length, file offset).
-    reqs: Vec<(Arc<SegFile>, usize, u64, u64)>,
+    /// Segments the requests read (with their index in the shard), kept open
+    /// until the last completion.
+    segs: Vec<(u32, Arc<SegFile>)>,
+    /// (index in `segs`, address, length, file offset).
+    reqs: Vec<(usize, usize, u64, u64)>,
     bounces: Vec<Vec<u8>>,
     /// Bounce copies to do after verification: (bounce, offset, mem_off, len).
     copies: Vec<(usize, u64, u64, u64)>,
@@ -412,8 +427,8 @@ impl Op for ReadOp {
 
     fn start(&mut self, sub: &mut Submit<'_>) -> Result<()> {
         use std::os::fd::AsRawFd;
-        for (seg, p, len, off) in &self.reqs {
-            sub.push(0, Req::Read { fd: seg.dat.as_raw_fd(), buf: *p as *mut u8, len: *len as u32, off: *off })?;
+        for &(si, p, len, off) in &self.reqs {
+            sub.push(0, Req::Read { fd: self.segs[si].1.dat.as_raw_fd(), buf: p as *mut u8, len: len as u32, off })?;
             self.pending += 1;
         }
         Ok(())
@@ -489,13 +504,14 @@ pub fn read(oh: u64, epoch: u64, mem: UserMem, iod: &[daos_io_frag]) -> Result<B
     let h = handle(oh)?;
     check_iod(iod, mem.total())?;
     h.co.cs.check_readable(epoch)?;
-    let sh = live_shard(&h.co, h.oid)?;
+    let sh = h.live()?;
     if let Err(e) = sh.check_readable() {
         mem.zero(0, mem.total());
         return Err(e);
     }
     let mut op = ReadOp {
         mem,
+        segs: Vec::new(),
         reqs: Vec::new(),
         bounces: Vec::new(),
         copies: Vec::new(),
@@ -519,7 +535,14 @@ pub fn read(oh: u64, epoch: u64, mem: UserMem, iod: &[daos_io_frag]) -> Result<B
                 op.mem.zero(pm, p.len);
                 continue;
             };
-            let seg = sh.seg(e.seg).ok_or_else(|| Error::Os { errno: libc::EIO, msg: "segment of an extent is gone".into() })?;
+            let si = match op.segs.iter().position(|x| x.0 == e.seg) {
+                Some(i) => i,
+                None => {
+                    let seg = sh.seg(e.seg).ok_or_else(|| Error::Os { errno: libc::EIO, msg: "segment of an extent is gone".into() })?;
+                    op.segs.push((e.seg, seg));
+                    op.segs.len() - 1
+                }
+            };
             let r0 = p.off - s;
             let r1 = r0 + p.len;
             let c0 = r0 / CHUNK;
@@ -531,7 +554,7 @@ pub fn read(oh: u64, epoch: u64, mem: UserMem, iod: &[daos_io_frag]) -> Result<B
                     let mut done = 0;
                     while done < l {
                         let n = (l - done).min(MAX_IO);
-                        op.reqs.push((seg.clone(), ptr as usize + done as usize, n, at));
+                        op.reqs.push((si, ptr as usize + done as usize, n, at));
                         at += n;
                         done += n;
                     }
@@ -552,7 +575,7 @@ pub fn read(oh: u64, epoch: u64, mem: UserMem, iod: &[daos_io_frag]) -> Result<B
                 let mut done = 0;
                 while done < len {
                     let n = (len - done).min(MAX_IO);
-                    op.reqs.push((seg.clone(), base + done as usize, n, e.data_off + b0 + done));
+                    op.reqs.push((si, base + done as usize, n, e.data_off + b0 + done));
                     done += n;
                 }
                 op.expected += len;
