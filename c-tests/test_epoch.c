@@ -567,6 +567,16 @@ static void test_wait(void)
     CHECK_EQ(ev.ev_error, -EINTR);
     CHECK_EQ(e.seq, 100); /* not written on failure */
 
+    /* closing the handle ends its pending wait with -EBADF */
+    daos_handle_t r2 = copen(g_last, DAOS_COO_RO);
+    e = h_ep(100);
+    CHECK_RC(daos_epoch_wait(r2, &e, NULL, &ev), 0);
+    CHECK_PTR_EQ(h_poll1(eqh, 50 * MS), NULL);
+    CHECK_RC(daos_container_close(r2, NULL), 0);
+    CHECK_PTR_EQ(h_poll1(eqh, 5 * SEC), &ev);
+    CHECK_EQ(ev.ev_error, -EBADF);
+    CHECK_EQ(e.seq, 100);
+
     /* bad arguments */
     CHECK_RC(daos_epoch_wait(r, NULL, NULL, NULL), -EINVAL);
     CHECK_REFUSED(daos_epoch_wait(r, NULL, &layout, &ev), -EINVAL, eqh, &ev);

@@ -761,7 +761,7 @@ int daos_container_open(const char *path,
  * Closes a container handle and every object handle opened through it
  * (later calls on them give -EBADF). Writes of this handle in epochs above
  * HSE that were not committed are discarded. Pending waits and listens of
- * the handle complete with -EBADF (listens) or stay until the next commit.
+ * the handle complete with -EBADF.
  *
  * \param coh   [IN] container handle.
  * \param event [IN] completion event, or NULL.
@@ -889,7 +889,7 @@ int daos_epoch_slip(struct daos_handle_t coh, struct daos_epoch_t epoch, struct 
 /**
  * Waits until HCE >= `*epoch` (DAOS_EPOCH_HIGHEST: until the next commit
  * after the call). Completes at once if it already is. `daos_event_abort`
- * ends a pending wait with -EINTR.
+ * ends a pending wait with -EINTR; closing the handle, with -EBADF.
  *
  * \param coh          [IN] container handle.
  * \param epoch        [IN/OUT] epoch to wait for; on completion the HCE reached.

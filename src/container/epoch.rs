@@ -392,7 +392,7 @@ pub fn wait(cookie: u64, e: u64, completer: Completer, deliver: Box<dyn FnOnce(u
         });
         return;
     }
-    h.cs.waiters.lock().push(Waiter { target, slipped, completer, deliver });
+    h.cs.waiters.lock().push(Waiter { cookie, target, slipped, completer, deliver });
     // A commit may have landed between the check and the registration.
     notify_waiters(&h.cs);
 }

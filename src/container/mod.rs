@@ -33,6 +33,8 @@ use writer::Writer;
 
 /// A pending `daos_epoch_wait`.
 pub struct Waiter {
+    /// The handle waiting (its close ends the wait with -EBADF).
+    pub cookie: u64,
     pub target: u64,
     pub slipped: u64,
     pub completer: Completer,
@@ -437,6 +439,15 @@ pub fn close(cookie: u64) -> Result<()> {
     };
     for l in mine {
         l.completer.complete(|| -libc::EBADF);
+    }
+    let waits: Vec<Waiter> = {
+        let mut ws = h.cs.waiters.lock();
+        let (mine, keep) = std::mem::take(&mut *ws).into_iter().partition(|w| w.cookie == cookie);
+        *ws = keep;
+        mine
+    };
+    for w in waits {
+        w.completer.complete(|| -libc::EBADF);
     }
     if h.cs.unlinked.load(Ordering::Acquire) {
         // The last handle of an unlinked container: its space goes now.

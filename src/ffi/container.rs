@@ -55,7 +55,7 @@ pub unsafe extern "C" fn daos_container_open(
 /// Closes a container handle and every object handle opened through it
 /// (later calls on them give -EBADF). Writes of this handle in epochs above
 /// HSE that were not committed are discarded. Pending waits and listens of
-/// the handle complete with -EBADF (listens) or stay until the next commit.
+/// the handle complete with -EBADF.
 ///
 /// \param coh   [IN] container handle.
 /// \param event [IN] completion event, or NULL.

@@ -26,7 +26,7 @@ pub unsafe extern "C" fn daos_epoch_slip(coh: daos_handle_t, epoch: daos_epoch_t
 
 /// Waits until HCE >= `*epoch` (DAOS_EPOCH_HIGHEST: until the next commit
 /// after the call). Completes at once if it already is. `daos_event_abort`
-/// ends a pending wait with -EINTR.
+/// ends a pending wait with -EINTR; closing the handle, with -EBADF.
 ///
 /// \param coh          [IN] container handle.
 /// \param epoch        [IN/OUT] epoch to wait for; on completion the HCE reached.
