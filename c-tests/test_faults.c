@@ -236,13 +236,15 @@ static void test_corrupt_data_block(void)
     CHECK_EQ(n, 1);
     if (n < 1) { h_rmrf(root); return; }
     CHECK(file_size(dats[0]) >= 4096 + 64 * KiB);
+    /* the object's 64 KiB are the last bytes of the segment's data file */
+    off_t at = (off_t)file_size(dats[0]) - 64 * KiB + 100;
     int fd = open(dats[0], O_RDWR);
     CHECK(fd >= 0);
     unsigned char b = 0;
-    CHECK_EQ(pread(fd, &b, 1, 4096 + 100), 1);
-    CHECK_EQ(b, data[100]); /* the data starts after a 4 KiB header */
+    CHECK_EQ(pread(fd, &b, 1, at), 1);
+    CHECK_EQ(b, data[100]);
     b ^= 0x01;
-    CHECK_EQ(pwrite(fd, &b, 1, 4096 + 100), 1);
+    CHECK_EQ(pwrite(fd, &b, 1, at), 1);
     close(fd);
 
     daos_handle_t sys;

@@ -166,8 +166,10 @@ fn corrupted_data_reads_as_eio_never_wrong_bytes() {
     container::close(coh).unwrap();
     for e in std::fs::read_dir(&dir).unwrap().flatten() {
         if e.path().extension().is_some_and(|x| x == "dat") {
+            // The object's 20000 bytes are the last bytes of the data file.
             let f = std::fs::OpenOptions::new().write(true).open(e.path()).unwrap();
-            f.write_all_at(&[0x55], 4096 + 9000).unwrap();
+            let len = f.metadata().unwrap().len();
+            f.write_all_at(&[0x55], len - 20000 + 9000).unwrap();
         }
     }
     let (_, coh) = container::open(&p, DAOS_COO_RO, 1).unwrap();

@@ -7,6 +7,11 @@ use std::sync::Arc;
 use crate::shard::journal::HEADER;
 use crate::shard::SegFile;
 
+/// Where a segment's data starts in its `.dat` file: 2 MiB, leaving a hole
+/// after the 4 KiB header, so that data is aligned in the file the way the
+/// page cache likes it (large folios for large writes). The hole costs no space.
+pub(crate) const DATA_START: u64 = 2 << 20;
+
 /// One segment of a writer.
 pub struct WSeg {
     pub idx: u32,
@@ -23,7 +28,7 @@ pub struct WSeg {
 
 impl WSeg {
     pub fn new(idx: u32, file: Arc<SegFile>) -> WSeg {
-        WSeg { idx, file, data_end: HEADER, jnl_end: HEADER, done: HEADER, ahead: BTreeMap::new(), broken: false }
+        WSeg { idx, file, data_end: DATA_START, jnl_end: HEADER, done: HEADER, ahead: BTreeMap::new(), broken: false }
     }
 
     /// Journal bytes `[s, e)` were written (`ok`) or failed.
