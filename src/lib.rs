@@ -29,5 +29,6 @@ pub mod log;
 pub mod object;
 pub mod runtime;
 pub mod shard;
+pub mod smallvec;
 pub mod store;
 pub mod util;

@@ -13,6 +13,7 @@ use crate::ffi::iomem::UserMem;
 use crate::ffi::types::*;
 use crate::runtime::state;
 use crate::shard::index::Ext;
+use crate::smallvec::Small;
 use crate::shard::journal::{ChunkCrcs, Record, CHUNK, KIND_PUNCH, KIND_WRITE, MAX_REC_LEN};
 use crate::shard::{SegFile, Shard};
 use crate::util::crc32c_append;
@@ -405,13 +406,13 @@ struct ReadOp {
     mem: UserMem,
     /// Segments the requests read (with their index in the shard), kept open
     /// until the last completion.
-    segs: Vec<(u32, Arc<SegFile>)>,
+    segs: Small<(u32, Arc<SegFile>)>,
     /// (index in `segs`, address, length, file offset).
-    reqs: Vec<(usize, usize, u64, u64)>,
+    reqs: Small<(usize, usize, u64, u64)>,
     bounces: Vec<Vec<u8>>,
     /// Bounce copies to do after verification: (bounce, offset, mem_off, len).
     copies: Vec<(usize, u64, u64, u64)>,
-    verify: Vec<Verify>,
+    verify: Small<Verify>,
     expected: u64,
     got: u64,
     pending: usize,
@@ -511,11 +512,11 @@ pub fn read(oh: u64, epoch: u64, mem: UserMem, iod: &[daos_io_frag]) -> Result<B
     }
     let mut op = ReadOp {
         mem,
-        segs: Vec::new(),
-        reqs: Vec::new(),
+        segs: Small::Empty,
+        reqs: Small::Empty,
         bounces: Vec::new(),
         copies: Vec::new(),
-        verify: Vec::new(),
+        verify: Small::Empty,
         expected: 0,
         got: 0,
         pending: 0,
@@ -523,13 +524,13 @@ pub fn read(oh: u64, epoch: u64, mem: UserMem, iod: &[daos_io_frag]) -> Result<B
         health: None,
     };
     let ix = sh.index.read();
-    let mut pieces = Vec::new();
+    let mut pieces = Small::Empty;
     let mut moff = 0u64;
     for f in iod.iter().filter(|f| f.if_nob > 0) {
         let (off, nob) = (f.if_offset, f.if_nob);
         pieces.clear();
         ix.resolve_into(h.oid.o_id_lo, off, off + nob, |e| sh.visible(e, epoch), &mut pieces);
-        for p in &pieces {
+        for p in pieces.iter() {
             let pm = moff + (p.off - off);
             let Some((s, e)) = p.src else {
                 op.mem.zero(pm, p.len);

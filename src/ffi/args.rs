@@ -142,7 +142,7 @@ pub fn mmd_arg(mmd: *const daos_mmd) -> Result<UserMem> {
     }
     // SAFETY: the fragments follow the count in the caller's allocation (flexible array).
     let frags: &[daos_mm_frag] = unsafe { std::slice::from_raw_parts(std::ptr::addr_of!((*mmd).mmd_frag).cast(), n as usize) };
-    let mut v = Vec::with_capacity(n as usize);
+    let mut v = crate::smallvec::Small::default();
     let mut total = 0u64;
     for (i, f) in frags.iter().enumerate() {
         if f.mf_nob > 0 && f.mf_addr.is_null() {
@@ -157,7 +157,7 @@ pub fn mmd_arg(mmd: *const daos_mmd) -> Result<UserMem> {
         }
     }
     // SAFETY: the caller keeps the fragments valid until the operation completes.
-    Ok(unsafe { UserMem::from_raw(v) })
+    Ok(unsafe { UserMem::from_raw(v.iter().copied()) })
 }
 
 /// The extents of a `daos_iod`, borrowed for the duration of the call (the

@@ -2,10 +2,12 @@
 //! the caller's data buffers. The core sees it as a byte space of `total`
 //! bytes (the fragments in order) and asks for ranges of it.
 
+use crate::smallvec::Small;
+
 /// The caller's memory fragments, in order.
 pub struct UserMem {
     /// (address, length, start in the byte space) of each fragment.
-    frags: Vec<(usize, u64, u64)>,
+    frags: Small<(usize, u64, u64)>,
     total: u64,
 }
 
@@ -19,7 +21,7 @@ impl UserMem {
     /// # Safety
     /// Each `(ptr, len)` must be valid for reads and writes of `len` bytes
     /// until the operation using this memory has completed.
-    pub unsafe fn from_raw(frags: Vec<(*mut u8, u64)>) -> UserMem {
+    pub unsafe fn from_raw(frags: impl IntoIterator<Item = (*mut u8, u64)>) -> UserMem {
         let mut total = 0u64;
         let frags = frags
             .into_iter()

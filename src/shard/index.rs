@@ -5,6 +5,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::smallvec::Small;
+
 /// `Ext::seg` of a punch.
 pub(crate) const NO_SEG: u32 = u32::MAX;
 /// `Ext::owner` of published (committed or sealed) data.
@@ -207,15 +209,15 @@ impl Index {
     /// Resolves `[a, b)` of `oid` into pieces covering it in order, using the
     /// newest extent for which `vis` holds (by epoch, then stamp).
     pub fn resolve(&self, oid: u64, a: u64, b: u64, vis: impl Fn(&Ext) -> bool) -> Vec<Piece> {
-        let mut out = Vec::new();
+        let mut out = Small::Empty;
         self.resolve_into(oid, a, b, vis, &mut out);
-        out
+        out.to_vec()
     }
 
     /// [`Index::resolve`] into `out` (appended). The common case, one extent
     /// newer than everything else that covers the whole range, allocates
     /// nothing.
-    pub fn resolve_into(&self, oid: u64, a: u64, b: u64, vis: impl Fn(&Ext) -> bool, out: &mut Vec<Piece>) {
+    pub fn resolve_into(&self, oid: u64, a: u64, b: u64, vis: impl Fn(&Ext) -> bool, out: &mut Small<Piece>) {
         if a >= b {
             return;
         }
@@ -267,7 +269,9 @@ impl Index {
             }
             holes = next;
         }
-        out.extend(holes.into_iter().map(|(x, y)| Piece { off: x, len: y - x, src: None }));
+        for (x, y) in holes {
+            out.push(Piece { off: x, len: y - x, src: None });
+        }
         out[start..].sort_unstable_by_key(|p| p.off);
     }
 
