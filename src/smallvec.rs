@@ -2,17 +2,12 @@
 //! (one fragment, one request, one checksum chunk) allocates nothing.
 
 /// One element inline, more on the heap.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub enum Small<T> {
+    #[default]
     Empty,
     One(T),
     Many(Vec<T>),
-}
-
-impl<T> Default for Small<T> {
-    fn default() -> Self {
-        Small::Empty
-    }
 }
 
 impl<T> Small<T> {
