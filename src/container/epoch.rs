@@ -28,9 +28,20 @@ pub fn query_epoch(cookie: u64) -> Result<daos_epoch_info> {
     })
 }
 
-/// Fsyncs a set of files in parallel on this thread's private ring; returns
-/// each file's result (0 or -errno) in order.
+/// Requests one operation may tell apart (its tags are 8 bits).
+const FSYNC_BATCH: usize = 256;
+
+/// Fsyncs a set of files in parallel on this thread's private ring (up to
+/// 256 at a time); returns each file's result (0 or -errno) in order.
 pub fn fsync_all(files: Vec<Arc<SegFile>>, jnl: Vec<bool>) -> Vec<i32> {
+    let mut out = Vec::with_capacity(files.len());
+    for (f, j) in files.chunks(FSYNC_BATCH).zip(jnl.chunks(FSYNC_BATCH)) {
+        out.extend(fsync_batch(f.to_vec(), j.to_vec()));
+    }
+    out
+}
+
+fn fsync_batch(files: Vec<Arc<SegFile>>, jnl: Vec<bool>) -> Vec<i32> {
     struct FsyncOp {
         files: Vec<Arc<SegFile>>,
         jnl: Vec<bool>,
@@ -48,14 +59,8 @@ pub fn fsync_all(files: Vec<Arc<SegFile>>, jnl: Vec<bool>) -> Vec<i32> {
             Ok(())
         }
         fn on_cqe(&mut self, tag: u8, res: i32, _sub: &mut Submit<'_>) {
-            let mut r = self.res.lock();
-            let mut i = tag as usize;
-            // Tags wrap at 256 files: the first slot with no result yet.
-            while i < r.len() && r[i] != 1 {
-                i += 256;
-            }
-            if i < r.len() {
-                r[i] = res.min(0);
+            if let Some(slot) = self.res.lock().get_mut(tag as usize) {
+                *slot = res.min(0);
             }
         }
         fn result(&self, _aborted: bool) -> i32 {
