@@ -119,6 +119,10 @@ impl CState {
                 d.oldest = d.oldest.max(m.oldest);
                 d
             }
+            Ok(meta::Loaded::Ok(_)) | Err(Error::NoEnt(_)) => {
+                return self.gone_meanwhile(&mut m, f);
+            }
+            Err(e) if e.errno() == libc::ENOENT => return self.gone_meanwhile(&mut m, f),
             _ => m.clone(),
         };
         for &(shard, seg, sealed) in self.abandoned.lock().iter() {
@@ -130,6 +134,17 @@ impl CState {
         }
         let r = f(&mut copy)?;
         copy.save(&self.path)?;
+        *m = copy;
+        Ok(r)
+    }
+
+    /// The container file is gone, or is now another container: this one was
+    /// unlinked (by another process). Its handles keep working in memory.
+    fn gone_meanwhile<R>(&self, m: &mut Meta, f: impl FnOnce(&mut Meta) -> Result<R>) -> Result<R> {
+        crate::log!(Info, "container {} was unlinked meanwhile; changes stay in memory", self.path.display());
+        self.unlinked.store(true, Ordering::Release);
+        let mut copy = m.clone();
+        let r = f(&mut copy)?;
         *m = copy;
         Ok(r)
     }

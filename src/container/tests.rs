@@ -244,3 +244,22 @@ fn compaction_keeps_committed_punches() {
     assert_eq!(&v[8192..], &[b'A'; 4096][..]);
     container::close(coh).unwrap();
 }
+
+#[test]
+fn a_container_replaced_meanwhile_is_never_overwritten() {
+    let st = TempStore::new("replaced");
+    let p = st.path("c");
+    let coh = open_rw(&p);
+    container::shard_add(coh, 1, &[0], &mut [-1]).unwrap();
+    // Another process unlinks it and makes a new container at the same path.
+    std::fs::remove_file(&p).unwrap();
+    let other = open_rw(&p);
+    let before = std::fs::read(&p).unwrap();
+    let oh = object::open(coh, oid(1), DAOS_OBJ_RW).unwrap();
+    write(oh, 2, 0, &mut [7u8; 10]);
+    container::commit(coh, 2, false).unwrap();
+    assert_eq!(std::fs::read(&p).unwrap(), before, "the new container's file is untouched");
+    assert_eq!(read(oh, 2, 0, 10).unwrap(), vec![7u8; 10], "the old handle keeps working");
+    container::close(coh).unwrap();
+    container::close(other).unwrap();
+}
