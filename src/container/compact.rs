@@ -53,7 +53,7 @@ pub fn spawn(cs: &Arc<CState>) {
 }
 
 /// Segments that live writers of this process still append to.
-fn live_segments(cs: &CState) -> HashSet<u64> {
+pub(crate) fn live_segments(cs: &CState) -> HashSet<u64> {
     let mut live = HashSet::new();
     for h in crate::runtime::state().containers.values() {
         if std::ptr::eq(Arc::as_ptr(&h.cs), cs) {
@@ -175,6 +175,7 @@ fn compact_shard(cs: &Arc<CState>, sh: &Arc<Shard>) -> Result<usize> {
             }
         }
     }
+    sh.mark_applied(nf.id, jlen);
     for seg in &gone {
         let (d, j) = seg_paths(&sh.dir, *seg);
         let _ = std::fs::remove_file(d);

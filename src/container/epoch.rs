@@ -17,6 +17,7 @@ use crate::store::StoreConf;
 /// `daos_epoch_info` of a handle.
 pub fn query_epoch(cookie: u64) -> Result<daos_epoch_info> {
     let h = handle(cookie)?;
+    h.cs.refresh();
     let m = h.cs.meta.lock();
     let slipped = h.cs.refs.lock().get(&cookie).copied().unwrap_or(m.hce);
     Ok(daos_epoch_info {
@@ -214,6 +215,13 @@ fn publish(
             sh.set_committed(s.committed);
         }
     }
+    for id in ok {
+        if let (Some(sh), Some(Ok(segs))) = (h.cs.shard(*id), flushed.get(id)) {
+            for &(seg, done) in segs {
+                sh.mark_applied(seg, done);
+            }
+        }
+    }
     let mut w = h.writer.lock();
     let mut keep = Vec::new();
     let mut by_shard: BTreeMap<u32, Vec<super::writer::Staged>> = BTreeMap::new();
@@ -360,6 +368,7 @@ pub fn seal_writer(h: &CoHandle) -> Result<()> {
 /// `daos_epoch_slip`: moves the handle's read reference forward.
 pub fn slip(cookie: u64, e: u64) -> Result<()> {
     let h = handle(cookie)?;
+    h.cs.refresh();
     let hce = h.cs.hce();
     let e = if e > hce { hce } else { e };
     {
@@ -384,6 +393,7 @@ pub fn wait(cookie: u64, e: u64, completer: Completer, deliver: Box<dyn FnOnce(u
             return;
         }
     };
+    h.cs.refresh();
     let (hce, layout) = {
         let m = h.cs.meta.lock();
         (m.hce, m.layout_changed)

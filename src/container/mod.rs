@@ -67,6 +67,8 @@ pub struct CState {
     pub corrupt: bool,
     /// Serialises commits, aborts and layout changes of this process.
     pub commit_lock: Mutex<()>,
+    /// Serialises refreshes.
+    refresh_lock: Mutex<()>,
     /// Segments left unsealed by a writer that died: (shard, segment, seal).
     abandoned: Mutex<Vec<(u32, u64, u64)>>,
     /// Mirror of `meta.oldest` for lock-free read checks (only grows).
@@ -136,6 +138,77 @@ impl CState {
         copy.save(&self.path)?;
         *m = copy;
         Ok(r)
+    }
+
+    /// Catches up with changes other processes made: reads the container file
+    /// (its replacement is atomic, so no lock is needed), adopts a newer
+    /// version (epochs, layout, published journal lengths), and replays what
+    /// it publishes that the indexes lack. Then waits and listens that the
+    /// new state satisfies complete. Called at open, query, slip and wait.
+    pub fn refresh(self: &Arc<Self>) {
+        if self.corrupt || self.unlinked.load(Ordering::Acquire) {
+            return;
+        }
+        let _serial = self.refresh_lock.lock();
+        let newer = match Meta::load(&self.path) {
+            Ok(meta::Loaded::Ok(d)) if d.uuid == self.uuid && d.seq > self.meta.lock().seq => Some(d),
+            _ => None,
+        };
+        if let Some(mut d) = newer {
+            {
+                let mut m = self.meta.lock();
+                d.oldest = d.oldest.max(m.oldest);
+                for &(shard, seg, sealed) in self.abandoned.lock().iter() {
+                    if let Some(s) = d.segs.iter_mut().find(|s| s.shard == shard && s.seg == seg) {
+                        if s.sealed == meta::UNSEALED {
+                            s.sealed = sealed;
+                        }
+                    }
+                }
+                *m = d;
+            }
+            self.adopt_layout();
+        }
+        self.catch_up();
+        epoch::notify_waiters(self);
+        ops::notify_listeners(self);
+    }
+
+    /// Makes the shards match the metadata: new shards appear, committed
+    /// epochs and disabled flags follow.
+    fn adopt_layout(&self) {
+        let m = self.meta.lock().clone();
+        for sm in &m.shards {
+            let sh = match self.shard(sm.id) {
+                Some(sh) => sh,
+                None => {
+                    let Some(t) = self.store.targets.get(sm.target as usize) else { continue };
+                    let sh = Arc::new(Shard::new(sm.id, sm.target, shard_dir(&t.dir, m.uuid, sm.id)));
+                    self.shards.write().entry(sm.id).or_insert(sh).clone()
+                }
+            };
+            sh.set_committed(sm.committed);
+            sh.disabled.store(sm.disabled, Ordering::Release);
+        }
+    }
+
+    /// Replays into the indexes what the current metadata publishes and they
+    /// lack (other processes' commits).
+    fn catch_up(&self) {
+        let m = self.meta.lock().clone();
+        let live = compact::live_segments(self);
+        let mut stamp = self.stamp.load(Ordering::Relaxed);
+        for sh in self.shards.read().values().cloned().collect::<Vec<_>>() {
+            if sh.is_disabled() {
+                continue;
+            }
+            if let Err(e) = sh.catch_up(&m, &live, &mut stamp) {
+                crate::log!(Error, "container {}: shard {} unreadable: {e}", self.path.display(), sh.id);
+                sh.broken.store(true, Ordering::Release);
+            }
+        }
+        self.stamp.fetch_max(stamp, Ordering::Relaxed);
+        self.oldest.fetch_max(m.oldest, Ordering::AcqRel);
     }
 
     /// The container file is gone, or is now another container: this one was
@@ -227,8 +300,16 @@ fn abs_path(path: &Path) -> Result<PathBuf> {
 /// metadata update by a writer records it).
 fn build_state(path: PathBuf, root: PathBuf, store: StoreConf, mut m: Meta, corrupt: bool) -> Result<Arc<CState>> {
     let mut abandoned = Vec::new();
+    let shard_dirs: HashMap<u32, PathBuf> = m
+        .shards
+        .iter()
+        .filter_map(|s| store.targets.get(s.target as usize).map(|t| (s.id, shard_dir(&t.dir, m.uuid, s.id))))
+        .collect();
     for s in m.segs.iter_mut() {
-        if s.sealed == meta::UNSEALED {
+        // A writer that died left its segment unsealed; one alive in another
+        // process still holds the lock on its journal.
+        let alive = shard_dirs.get(&s.shard).is_some_and(|d| crate::shard::writer_alive(d, s.seg));
+        if s.sealed == meta::UNSEALED && !alive {
             s.sealed = m.hse;
             abandoned.push((s.shard, s.seg, m.hse));
         }
@@ -264,6 +345,7 @@ fn build_state(path: PathBuf, root: PathBuf, store: StoreConf, mut m: Meta, corr
         unlinked: AtomicBool::new(false),
         corrupt,
         commit_lock: Mutex::new(()),
+        refresh_lock: Mutex::new(()),
         abandoned: Mutex::new(abandoned),
         oldest: AtomicU64::new(oldest),
         compacting: AtomicBool::new(false),
@@ -354,7 +436,11 @@ pub fn open(path: &Path, mode: u32, nprocess: u32) -> Result<(daos_container_sta
     let cs = {
         let mut reg = state().open_containers.lock();
         match reg.get(&m.uuid).and_then(|w| w.upgrade()).filter(|c| !c.unlinked.load(Ordering::Acquire) && !corrupt) {
-            Some(cs) => cs,
+            Some(cs) => {
+                drop(reg);
+                cs.refresh();
+                cs
+            }
             None => {
                 let cs = build_state(path.clone(), root, store, m, corrupt)?;
                 if !corrupt {

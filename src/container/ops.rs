@@ -20,6 +20,7 @@ pub(crate) const MAX_SHARDS: u32 = DAOS_MAX_SHARDS;
 pub fn query(cookie: u64, epoch: u64) -> Result<(u64, daos_container_info)> {
     use std::os::unix::fs::MetadataExt;
     let h = handle(cookie)?;
+    h.cs.refresh();
     let m = h.cs.meta.lock().clone();
     let e = if epoch == u64::MAX || epoch > m.hce { m.hse } else { epoch };
     let (uid, gid) = match std::fs::metadata(&h.cs.path) {
@@ -41,6 +42,7 @@ pub fn query(cookie: u64, epoch: u64) -> Result<(u64, daos_container_info)> {
 /// the kind `opc` (the rest with `u32::MAX`); returns the next anchor.
 pub fn list_shard(cookie: u64, opc: daos_shard_list_t, anchor: u64, out: &mut [u32]) -> Result<u64> {
     let h = handle(cookie)?;
+    h.cs.refresh();
     if opc > DAOS_SHARD_LS_DISABLED {
         return Err(Error::Inval(format!("list kind {opc} (use DAOS_SHARD_LS_ALL/STUCK/DISABLED)")));
     }
@@ -112,7 +114,7 @@ pub fn listen(cookie: u64, cap: usize, completer: Completer, deliver: Box<dyn Fn
     });
 }
 
-fn notify_listeners(cs: &super::CState) {
+pub(crate) fn notify_listeners(cs: &super::CState) {
     let mut ls = cs.listeners.lock();
     let pending = std::mem::take(&mut *ls);
     let mut fire = Vec::new();
@@ -300,6 +302,7 @@ pub fn read_epoch(m: &Meta, e: u64) -> Result<u64> {
 /// `daos_shard_query`: (epoch, info).
 pub fn shard_query(cookie: u64, epoch: u64, shard: u32) -> Result<(u64, daos_shard_info)> {
     let h = handle(cookie)?;
+    h.cs.refresh();
     let m = h.cs.meta.lock().clone();
     let sm = m.shard(shard).ok_or_else(|| Error::NoEnt(format!("shard {shard} does not exist")))?.clone();
     let sh = h.cs.shard(shard).ok_or_else(|| Error::NoEnt(format!("shard {shard} does not exist")))?;

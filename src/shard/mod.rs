@@ -39,11 +39,24 @@ pub struct Shard {
     pub broken: std::sync::atomic::AtomicBool,
     segs: RwLock<Vec<Arc<SegFile>>>,
     seg_idx: Mutex<HashMap<u64, u32>>,
+    /// Journal bytes of each segment already in the index.
+    applied: Mutex<HashMap<u64, u64>>,
 }
 
 /// Directory of shard `id` of container `uuid` on a target directory.
 pub fn shard_dir(target_dir: &Path, uuid: [u64; 2], id: u32) -> PathBuf {
     container_dir(target_dir, uuid).join(format!("s-{id}"))
+}
+
+/// Whether the writer of segment `seg` in the shard directory `dir` is still
+/// alive (in any process): it holds an `flock` on its journal.
+pub fn writer_alive(dir: &Path, seg: u64) -> bool {
+    let (_, j) = seg_paths(dir, seg);
+    let Ok(f) = File::open(&j) else { return false };
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&f);
+    // SAFETY: flock on a descriptor we own; dropped (and unlocked) at return.
+    let r = unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) };
+    r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EWOULDBLOCK)
 }
 
 /// Directory of container `uuid` on a target directory.
@@ -67,6 +80,7 @@ impl Shard {
             broken: Default::default(),
             segs: RwLock::new(Vec::new()),
             seg_idx: Mutex::new(HashMap::new()),
+            applied: Mutex::new(HashMap::new()),
         }
     }
 
@@ -156,6 +170,10 @@ impl Shard {
             Ok(f)
         };
         let f = Arc::new(SegFile { id: seg, dat: create(&d, true)?, jnl: create(&j, false)? });
+        // The writer's lock on its journal tells other processes it is alive
+        // (see `writer_alive`); it goes with the last descriptor.
+        // SAFETY: flock on a descriptor we own.
+        unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&f.jnl), libc::LOCK_EX | libc::LOCK_NB) };
         fsync_dir(&self.dir)?;
         let i = self.add_seg(f.clone());
         Ok((i, f))
@@ -164,21 +182,65 @@ impl Shard {
     /// Replays the published journals of this shard from the container
     /// metadata into the index. `stamp` is raised above every stamp seen.
     pub fn replay(&self, meta: &Meta, stamp: &mut u64) -> Result<()> {
-        let mut ix = self.index.write();
-        let mut batch = index::Batch::default();
-        for s in meta.segs.iter().filter(|s| s.shard == self.id && s.committed_len > HEADER) {
-            self.replay_seg(&mut ix, &mut batch, meta, s, stamp)?;
-        }
-        ix.insert_batch(batch);
-        Ok(())
+        self.catch_up(meta, &Default::default(), stamp)
     }
 
-    fn replay_seg(&self, ix: &mut Index, batch: &mut index::Batch, meta: &Meta, s: &SegMeta, stamp: &mut u64) -> Result<()> {
-        let f = self.open_seg(s.seg)?;
+    /// Journal bytes of `seg` already in the index are up to `len` (this
+    /// process wrote them).
+    pub fn mark_applied(&self, seg: u64, len: u64) {
+        let mut a = self.applied.lock();
+        let e = a.entry(seg).or_insert(HEADER);
+        *e = (*e).max(len);
+    }
+
+    /// Brings the index up to the journal lengths `meta` publishes: replays
+    /// what is new in each segment (all of it for a segment not seen yet),
+    /// except the segments in `skip` (this process's live writers, whose
+    /// records are in the index already).
+    pub fn catch_up(&self, meta: &Meta, skip: &std::collections::HashSet<u64>, stamp: &mut u64) -> Result<()> {
+        let mut ix = self.index.write();
+        let mut batch = index::Batch::default();
+        let mut first_err = None;
+        for s in meta.segs.iter().filter(|s| s.shard == self.id && s.committed_len > HEADER && !skip.contains(&s.seg)) {
+            let from = self.applied.lock().get(&s.seg).copied().unwrap_or(HEADER);
+            if from >= s.committed_len {
+                continue;
+            }
+            match self.replay_seg(&mut ix, &mut batch, meta, s, from, stamp) {
+                Ok(end) => self.mark_applied(s.seg, end),
+                Err(e) => {
+                    if first_err.is_none() {
+                        first_err = Some(e);
+                    }
+                }
+            }
+        }
+        ix.insert_batch(batch);
+        first_err.map_or(Ok(()), Err)
+    }
+
+    /// Replays `[from, committed_len)` of a segment's journal; returns where
+    /// it stopped.
+    fn replay_seg(
+        &self,
+        ix: &mut Index,
+        batch: &mut index::Batch,
+        meta: &Meta,
+        s: &SegMeta,
+        from: u64,
+        stamp: &mut u64,
+    ) -> Result<u64> {
+        let f = match self.seg_index(s.seg).and_then(|i| self.seg(i)) {
+            Some(f) => f,
+            None => self.open_seg(s.seg)?,
+        };
         let len = s.committed_len;
         let mut buf = vec![0u8; len as usize];
-        read_full(&f.jnl, &mut buf).map_err(|e| io_err(e, format!("read journal of segment {:016x}", s.seg)))?;
-        if !journal::header_ok(&buf, false, self.id, s.seg) {
+        let start = if from <= HEADER { 0 } else { from as usize };
+        f.jnl
+            .read_exact_at(&mut buf[start..], start as u64)
+            .map_err(|e| io_err(e, format!("read journal of segment {:016x}", s.seg)))?;
+        if start == 0 && !journal::header_ok(&buf, false, self.id, s.seg) {
             return Err(Error::Os {
                 errno: libc::EIO,
                 msg: format!("journal {:016x} of shard {} has a bad header", s.seg, self.id),
@@ -186,7 +248,7 @@ impl Shard {
         }
         let voids: Vec<_> = meta.voids.iter().filter(|v| v.shard == self.id && v.seg == s.seg).collect();
         let si = self.add_seg(f);
-        let mut pos = HEADER as usize;
+        let mut pos = from.max(HEADER) as usize;
         while pos < buf.len() {
             let Some((r, crcs, n)) = Record::decode_view(&buf[pos..]) else {
                 crate::log!(Warn, "shard {}: journal {:016x} damaged at {pos}; ignoring the rest", self.id, s.seg);
@@ -202,7 +264,7 @@ impl Shard {
                 if r.kind == KIND_WRITE { (si, ix.add_crc_bytes(crcs), r.data_off) } else { (NO_SEG, 0, si as u64) };
             batch.push(r.oid, r.off, r.stamp, Ext { len: r.len, epoch: r.epoch, data_off: doff, seg, csum, owner: PUBLISHED });
         }
-        Ok(())
+        Ok(pos as u64)
     }
 
     /// Bytes of files in the shard's directory.
@@ -214,7 +276,3 @@ impl Shard {
     }
 }
 
-/// Reads `buf.len()` bytes from offset 0 (fewer only at end of file: error).
-fn read_full(f: &File, buf: &mut [u8]) -> std::io::Result<()> {
-    f.read_exact_at(buf, 0)
-}
