@@ -180,6 +180,17 @@ fn corrupted_data_reads_as_eio_never_wrong_bytes() {
     assert_eq!(run_op(None, op).map_err(|e| e.errno()), Err(libc::EIO));
     assert!(v.iter().all(|&b| b == 0), "no wrong bytes are left in the buffer");
     container::close(coh).unwrap();
+    // The target's health drops (recorded by a background thread; wait for
+    // it, so the store is not removed under it).
+    let mut lowered = false;
+    for _ in 0..400 {
+        if store::StoreConf::load(&st.0).unwrap().targets[0].health < 100 {
+            lowered = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(lowered, "a checksum mismatch lowers the target's health");
 }
 
 #[test]
