@@ -334,7 +334,6 @@ pub fn write(oh: u64, epoch: u64, mem: UserMem, iod: &[daos_io_frag]) -> Result<
     check_iod(iod, mem.total())?;
     writable_epoch(&h.co, epoch)?;
     let sh = h.live()?.clone();
-    let total = mem.total();
     let mut recs = Vec::new();
     let mut moff = 0u64;
     for f in iod.iter().filter(|f| f.if_nob > 0) {
@@ -361,7 +360,6 @@ pub fn write(oh: u64, epoch: u64, mem: UserMem, iod: &[daos_io_frag]) -> Result<
     }
     let owned = h.buffered.then(|| mem.to_vec());
     let mem = if owned.is_some() { None } else { Some(mem) };
-    let _ = total;
     Ok(Box::new(WriteOp::new(h.co.clone(), sh, recs, mem, owned, DAOS_EV_OBJ_WRITE)))
 }
 

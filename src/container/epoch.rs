@@ -148,7 +148,7 @@ pub fn commit(cookie: u64, e: u64, sync: bool) -> std::result::Result<(), (Optio
     let mut failed: Option<(u32, Error)> = None;
     let mut ok_shards = Vec::new();
     for (id, target) in shards {
-        let st = crate::store::sys::target_status(&cs.root, &now, target);
+        let st = crate::store::sys::target_status(&now, target);
         let r = if st < 0 {
             Err(Error::Os { errno: libc::EIO, msg: format!("shard {id}: its target {target} is disabled or missing") })
         } else {
@@ -243,8 +243,6 @@ fn publish(
             per_obj.entry(st.oid).or_default().push((st.off, st.stamp));
         }
         for (oid, keys) in per_obj {
-            let mut i = 0;
-            let _ = &mut i;
             ix.update_keys(oid, &keys, |x| {
                 let mut n = *x;
                 n.owner = PUBLISHED;
@@ -268,8 +266,7 @@ pub fn notify_waiters(cs: &CState) {
         ready
     };
     for w in ready {
-        let Waiter { completer, deliver, slipped, .. } = w;
-        let _ = slipped;
+        let Waiter { completer, deliver, .. } = w;
         completer.complete(|| {
             deliver(hce, layout);
             0
@@ -399,7 +396,6 @@ pub fn wait(cookie: u64, e: u64, completer: Completer, deliver: Box<dyn FnOnce(u
         (m.hce, m.layout_changed)
     };
     let target = if e == u64::MAX { hce.saturating_add(1) } else { e };
-    let slipped = h.cs.refs.lock().get(&cookie).copied().unwrap_or(hce);
     if hce >= target {
         completer.complete(|| {
             deliver(hce, layout);
@@ -407,7 +403,7 @@ pub fn wait(cookie: u64, e: u64, completer: Completer, deliver: Box<dyn FnOnce(u
         });
         return;
     }
-    h.cs.waiters.lock().push(Waiter { cookie, target, slipped, completer, deliver });
+    h.cs.waiters.lock().push(Waiter { cookie, target, completer, deliver });
     // A commit may have landed between the check and the registration.
     notify_waiters(&h.cs);
 }

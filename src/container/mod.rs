@@ -36,7 +36,6 @@ pub struct Waiter {
     /// The handle waiting (its close ends the wait with -EBADF).
     pub cookie: u64,
     pub target: u64,
-    pub slipped: u64,
     pub completer: Completer,
     pub deliver: Box<dyn FnOnce(u64, u64) + Send>,
 }
@@ -482,7 +481,7 @@ pub fn status_of(cs: &CState) -> daos_container_status_t {
     let m = cs.meta.lock();
     let now = StoreConf::load(&cs.root).unwrap_or_else(|_| cs.store.clone());
     let faulty = m.shards.iter().filter(|s| !s.disabled).any(|s| {
-        crate::store::sys::target_status(&cs.root, &now, s.target) < 0
+        crate::store::sys::target_status(&now, s.target) < 0
     });
     if faulty {
         DAOS_CONTAINER_ST_FAULTY

@@ -167,7 +167,7 @@ pub fn shard_add(cookie: u64, epoch: u64, targets: &[u32], ids: &mut [i32]) -> R
     for (i, &t) in targets.iter().enumerate() {
         let r = (|| -> Result<u32> {
             let tc = now.target(t)?;
-            if crate::store::sys::target_status(&cs.root, &now, t) < 0 {
+            if crate::store::sys::target_status(&now, t) < 0 {
                 return Err(Error::Os { errno: libc::EIO, msg: format!("target {t} is disabled or missing") });
             }
             let id = match ids[i] {
@@ -316,7 +316,7 @@ pub fn shard_query(cookie: u64, epoch: u64, shard: u32) -> Result<(u64, daos_sha
         sai_status: if sm.disabled {
             DAOS_TARGET_ST_DISABLED
         } else {
-            crate::store::sys::target_status(&h.cs.root, &now, sm.target)
+            crate::store::sys::target_status(&now, sm.target)
         },
         sai_location: crate::store::sys::target_loc(tc.loc),
         ..Default::default()

@@ -6,7 +6,7 @@ use super::args::{input, input_slice, opt_ev, path_arg, Out, OutSlice};
 use super::boundary::rc;
 use super::types::*;
 use crate::error::Error;
-use crate::event::{self, run_deferred, run_work};
+use crate::event::{run_deferred, run_work};
 use crate::store;
 
 /// Makes a store at `path` (extension).
@@ -221,6 +221,3 @@ pub unsafe extern "C" fn daos_sys_query_target(
 pub unsafe extern "C" fn daos_sys_target_set_status(sysh: daos_handle_t, target: c_uint, status: c_int) -> c_int {
     rc("daos_sys_target_set_status", || store::sys_set_status(sysh.cookie, target, status).map(|_| 0))
 }
-
-#[allow(dead_code)]
-fn _unused(_: event::Timeout) {}

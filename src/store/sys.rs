@@ -161,14 +161,13 @@ pub fn count_shards(dir: &Path) -> u32 {
     n
 }
 
-/// The current status of target `id` of the store at `root` (UNKNOWN if its
+/// The current status of target `id` (UNKNOWN if its
 /// directory is gone or belongs to another store).
-pub fn target_status(root: &Path, conf: &StoreConf, id: u32) -> i32 {
+pub fn target_status(conf: &StoreConf, id: u32) -> i32 {
     let Ok(t) = conf.target(id) else { return DAOS_TARGET_ST_UNKNOWN };
     if !marker_ok(&t.dir, conf.uuid, id) {
         return DAOS_TARGET_ST_UNKNOWN;
     }
-    let _ = root;
     t.status()
 }
 
@@ -187,7 +186,7 @@ pub fn sys_query_target(cookie: u64, target: u32) -> Result<daos_target_info> {
     let now = StoreConf::load(&h.root).unwrap_or_else(|_| h.conf.clone());
     let t = h.conf.target(target)?;
     let mut info = daos_target_info {
-        ti_status: target_status(&h.root, &now, target),
+        ti_status: target_status(&now, target),
         ti_type: device_type(&t.dir),
         ti_loc: target_loc(t.loc),
         ti_perf: t.perf,
@@ -262,7 +261,7 @@ fn changes(h: &SysHandle, cap: usize) -> Vec<daos_target_event> {
     let mut seen = h.seen.lock();
     let mut out = Vec::new();
     for t in &now.targets {
-        let st = target_status(&h.root, &now, t.id);
+        let st = target_status(&now, t.id);
         let i = t.id as usize;
         if i < seen.len() && seen[i] != st && out.len() < cap {
             seen[i] = st;
