@@ -55,23 +55,20 @@ pub fn check_mode(mode: u32) -> Result<bool> {
     }
 }
 
-/// The argument checks of `daos_object_open` (mode, handle, capability).
-pub fn check_open(coh: u64, mode: u32) -> Result<()> {
+/// The argument checks of `daos_object_open` (mode, handle, capability):
+/// the container handle and whether the mode is read-write.
+pub fn check_open(coh: u64, mode: u32) -> Result<(Arc<CoHandle>, bool)> {
     let rw = check_mode(mode)?;
     let co = container::handle(coh)?;
     if rw {
         co.need_rw("open an object read-write")?;
     }
-    Ok(())
+    Ok((co, rw))
 }
 
 /// `daos_object_open`.
 pub fn open(coh: u64, oid: daos_obj_id_t, mode: u32) -> Result<u64> {
-    let rw = check_mode(mode)?;
-    let co = container::handle(coh)?;
-    if rw {
-        co.need_rw("open an object read-write")?;
-    }
+    let (co, rw) = check_open(coh, mode)?;
     let shard = live_shard(&co, oid)?;
     let h = ObjHandle { co: co.clone(), oid, shard, rw, buffered: mode & DAOS_OBJ_IO_BUFFERED != 0 };
     let cookie = state().objects.insert_with(|_| Ok(Arc::new(h)))?;
@@ -289,8 +286,7 @@ impl Op for WriteOp {
         }
         if !ok {
             if self.err == -libc::EIO {
-                let (root, t) = (self.co.cs.root.clone(), self.sh.target);
-                std::thread::spawn(move || crate::store::lower_health(&root, t, 10));
+                crate::store::lower_health_later(&self.co.cs.root, self.sh.target);
             }
             return;
         }
@@ -312,7 +308,6 @@ impl Op for WriteOp {
                 jnl_end: jend,
             });
         }
-        self.mem = None;
     }
 
     fn result(&self, aborted: bool) -> i32 {
@@ -357,6 +352,10 @@ pub fn write(oh: u64, epoch: u64, mem: UserMem, iod: &[daos_io_frag]) -> Result<
             done += len;
         }
         moff += nob;
+    }
+    let jlen: u64 = recs.iter().map(|r| r.size() as u64).sum();
+    if jlen > MAX_IO {
+        return Err(Error::Inval(format!("the write needs {jlen} bytes of journal; split it (at most {MAX_IO})")));
     }
     let owned = h.buffered.then(|| mem.to_vec());
     let mem = if owned.is_some() { None } else { Some(mem) };
@@ -471,7 +470,7 @@ impl Op for ReadOp {
             self.mem.zero(0, self.mem.total());
             if self.err == -libc::EIO {
                 if let Some((cs, t)) = self.health.take() {
-                    std::thread::spawn(move || crate::store::lower_health(&cs.root, t, 10));
+                    crate::store::lower_health_later(&cs.root, t);
                 }
             }
         }

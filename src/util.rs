@@ -8,7 +8,8 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
-/// CRC-32C (Castagnoli), hardware-accelerated where the CPU has SSE4.2.
+/// CRC-32C (Castagnoli), hardware-accelerated where the CPU has SSE4.2
+/// (and PCLMULQDQ for 64 bytes and more).
 pub fn crc32c(data: &[u8]) -> u32 {
     crc32c_append(0, data)
 }
@@ -65,98 +66,6 @@ fn xn_mod_p(n: u64) -> u32 {
         n >>= 1;
     }
     result
-}
-
-/// x^(8 * n) modulo the CRC polynomial: the factor that shifts a CRC over `n`
-/// more bytes.
-fn x8n_mod_p(n: u64) -> u32 {
-    // x^(2^k) for k = 0..; start with x^8 (one byte) and square.
-    let mut result = 1u32 << 31; // x^0
-    let mut sq = 1u32 << (31 - 8); // x^8
-    let mut n = n;
-    while n > 0 {
-        if n & 1 != 0 {
-            result = mult_mod_p(sq, result);
-        }
-        sq = mult_mod_p(sq, sq);
-        n >>= 1;
-    }
-    result
-}
-
-/// The CRC of `A || B` from the CRCs of `A` and `B` (`len_b` bytes).
-pub fn crc32c_combine(crc_a: u32, crc_b: u32, len_b: u64) -> u32 {
-    mult_mod_p(x8n_mod_p(len_b), crc_a) ^ crc_b
-}
-
-/// Bytes per stream of the three-way CRC (a multiple of 8).
-#[cfg(target_arch = "x86_64")]
-const STREAM: usize = 1360;
-
-/// Multiplication by the shift of one stream, as a table: the product is
-/// linear in the other factor, so it is the xor of one entry per byte.
-#[cfg(target_arch = "x86_64")]
-struct Shift {
-    t: [[u32; 256]; 4],
-    /// The shift of an all-ones register (cancels a stream's initial value).
-    ones: u32,
-}
-
-#[cfg(target_arch = "x86_64")]
-impl Shift {
-    fn get() -> &'static Shift {
-        static S: std::sync::OnceLock<Box<Shift>> = std::sync::OnceLock::new();
-        S.get_or_init(|| {
-            let k = x8n_mod_p(STREAM as u64);
-            let mut t = [[0u32; 256]; 4];
-            for (i, row) in t.iter_mut().enumerate() {
-                for (b, e) in row.iter_mut().enumerate() {
-                    *e = mult_mod_p(k, (b as u32) << (8 * i));
-                }
-            }
-            Box::new(Shift { t, ones: mult_mod_p(k, u32::MAX) })
-        })
-    }
-
-    fn apply(&self, x: u32) -> u32 {
-        self.t[0][(x & 0xff) as usize]
-            ^ self.t[1][((x >> 8) & 0xff) as usize]
-            ^ self.t[2][((x >> 16) & 0xff) as usize]
-            ^ self.t[3][(x >> 24) as usize]
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "sse4.2")]
-unsafe fn crc32c_sse42(crc: u32, data: &[u8]) -> u32 {
-    use std::arch::x86_64::_mm_crc32_u64;
-    // Three independent streams hide the instruction's latency; their CRCs are
-    // then joined with `mult_mod_p` by the precomputed shift.
-    if data.len() >= 3 * STREAM {
-        let k = Shift::get();
-        let mut crc = crc;
-        let mut rest = data;
-        while rest.len() >= 3 * STREAM {
-            let (a, b, c) = (&rest[..STREAM], &rest[STREAM..2 * STREAM], &rest[2 * STREAM..3 * STREAM]);
-            let (mut ca, mut cb, mut cc) = (!crc as u64, u32::MAX as u64, u32::MAX as u64);
-            let word = |s: &[u8]| u64::from_le_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]);
-            for ((x, y), z) in a.chunks_exact(8).zip(b.chunks_exact(8)).zip(c.chunks_exact(8)) {
-                ca = _mm_crc32_u64(ca, word(x));
-                cb = _mm_crc32_u64(cb, word(y));
-                cc = _mm_crc32_u64(cc, word(z));
-            }
-            // Raw (uninverted) register values combine linearly: shifting A
-            // over B and xoring B's register, which started from all ones,
-            // needs the all-ones start of B cancelled: B was computed from
-            // !0, which equals continuing A's register with A's part zero.
-            let ab = k.apply(ca as u32) ^ cb as u32 ^ k.ones;
-            let abc = k.apply(ab) ^ cc as u32 ^ k.ones;
-            crc = !abc;
-            rest = &rest[3 * STREAM..];
-        }
-        return crc32c_sse42_1(crc, rest);
-    }
-    crc32c_sse42_1(crc, data)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -221,12 +130,14 @@ unsafe fn crc32c_clmul(crc: u32, data: &[u8]) -> u32 {
     let hi = _mm_extract_epi64(x, 1) as u64;
     let r = _mm_crc32_u64(_mm_crc32_u64(0, lo), hi) as u32;
     // The rest (< 16 bytes) continues from the register.
-    crc32c_sse42_1(!r, &data[i..])
+    crc32c_sse42(!r, &data[i..])
 }
 
+/// CRC-32C with the CRC instruction, 8 bytes at a time (short inputs, and
+/// CPUs without carry-less multiplication).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "sse4.2")]
-unsafe fn crc32c_sse42_1(crc: u32, data: &[u8]) -> u32 {
+unsafe fn crc32c_sse42(crc: u32, data: &[u8]) -> u32 {
     use std::arch::x86_64::{_mm_crc32_u64, _mm_crc32_u8};
     let mut c = !crc as u64;
     let mut chunks = data.chunks_exact(8);
@@ -275,6 +186,14 @@ pub fn random_u64() -> u64 {
         v = t ^ (std::process::id() as u64).rotate_left(32) ^ 0x9E37_79B9_7F4A_7C15;
     }
     v
+}
+
+/// Removes and returns the elements of `v` for which `f` holds, keeping the
+/// others in order.
+pub fn take_where<T>(v: &mut Vec<T>, mut f: impl FnMut(&T) -> bool) -> Vec<T> {
+    let (taken, kept): (Vec<T>, Vec<T>) = std::mem::take(v).into_iter().partition(|x| f(x));
+    *v = kept;
+    taken
 }
 
 /// Maps an I/O error to the core error, keeping its errno.
@@ -385,7 +304,7 @@ mod tests {
         assert_eq!(crc32c_append(crc32c(&data[..333]), &data[333..]), crc32c(&data));
         for n in [0usize, 1, 15, 16, 63, 64, 65, 79, 80, 127, 128, 129, 1000, 4095, 4096, 4097, 8192, 12_345, 3 * 1360, 3 * 1360 + 1] {
             let d: Vec<u8> = (0..n).map(|i| (i * 31 + i / 7) as u8).collect();
-            assert_eq!(crc32c(&d), crc32c_soft(0, &d), "three-way CRC of {n} bytes");
+            assert_eq!(crc32c(&d), crc32c_soft(0, &d), "CRC of {n} bytes");
             assert_eq!(crc32c_append(5, &d), crc32c_soft(5, &d));
             #[cfg(target_arch = "x86_64")]
             if n >= 64 && clmul_ok() {
@@ -395,10 +314,16 @@ mod tests {
             #[cfg(target_arch = "x86_64")]
             if std::arch::is_x86_feature_detected!("sse4.2") {
                 // SAFETY: as above.
-                assert_eq!(unsafe { crc32c_sse42(9, &d) }, crc32c_soft(9, &d), "three-way CRC of {n} bytes");
+                assert_eq!(unsafe { crc32c_sse42(9, &d) }, crc32c_soft(9, &d), "CRC instruction over {n} bytes");
             }
         }
-        assert_eq!(crc32c_combine(crc32c(&data[..100]), crc32c(&data[100..]), 900), crc32c(&data));
+    }
+
+    #[test]
+    fn take_where_splits_in_order() {
+        let mut v = vec![1, 2, 3, 4, 5];
+        assert_eq!(take_where(&mut v, |x| x % 2 == 0), vec![2, 4]);
+        assert_eq!(v, vec![1, 3, 5]);
     }
 
     #[test]

@@ -10,7 +10,8 @@ use crate::error::{Error, Result};
 use crate::event::{self, Completer, Op, Submit};
 use crate::engine::Req;
 use crate::ffi::types::*;
-use crate::shard::index::PUBLISHED;
+use crate::shard::index::{Ext, PUBLISHED};
+use super::writer::Staged;
 use crate::shard::SegFile;
 use crate::store::StoreConf;
 
@@ -160,7 +161,8 @@ pub fn commit(cookie: u64, e: u64, sync: bool) -> std::result::Result<(), (Optio
         match r {
             Ok(()) => ok_shards.push(id),
             Err(err) => {
-                if err.errno() == libc::EIO {
+                // An I/O error lowers the target's health; a disabled target's does not change.
+                if st >= 0 && err.errno() == libc::EIO {
                     crate::store::lower_health(&cs.root, target, 10);
                 }
                 if failed.is_none() {
@@ -222,34 +224,12 @@ fn publish(
             }
         }
     }
-    let mut w = h.writer.lock();
-    let mut keep = Vec::new();
-    let mut by_shard: BTreeMap<u32, Vec<super::writer::Staged>> = BTreeMap::new();
-    for st in std::mem::take(&mut w.staged) {
-        let durable = matches!(flushed.get(&st.shard), Some(Ok(v)) if v.iter().any(|&(seg, done)| seg == st.seg && st.jnl_end <= done));
-        if st.epoch <= e && ok.contains(&st.shard) && durable {
-            by_shard.entry(st.shard).or_default().push(st);
-        } else {
-            keep.push(st);
-        }
-    }
-    w.staged = keep;
-    drop(w);
-    for (shard, list) in by_shard {
-        let Some(sh) = h.cs.shard(shard) else { continue };
-        let mut ix = sh.index.write();
-        let mut per_obj: BTreeMap<u64, Vec<(u64, u64)>> = BTreeMap::new();
-        for st in list {
-            per_obj.entry(st.oid).or_default().push((st.off, st.stamp));
-        }
-        for (oid, keys) in per_obj {
-            ix.update_keys(oid, &keys, |x| {
-                let mut n = *x;
-                n.owner = PUBLISHED;
-                Some(n)
-            });
-        }
-    }
+    let done = take_staged(h, |st| {
+        st.epoch <= e
+            && ok.contains(&st.shard)
+            && matches!(flushed.get(&st.shard), Some(Ok(v)) if v.iter().any(|&(seg, d)| seg == st.seg && st.jnl_end <= d))
+    });
+    settle_staged(h, done, true);
 }
 
 /// Completes the waits that the current HCE satisfies.
@@ -258,13 +238,7 @@ pub fn notify_waiters(cs: &CState) {
         let m = cs.meta.lock();
         (m.hce, m.layout_changed)
     };
-    let ready: Vec<Waiter> = {
-        let mut ws = cs.waiters.lock();
-        let (ready, keep): (Vec<Waiter>, Vec<Waiter>) =
-            std::mem::take(&mut *ws).into_iter().partition(|w| hce >= w.target || w.completer.is_dead());
-        *ws = keep;
-        ready
-    };
+    let ready = crate::util::take_where(&mut cs.waiters.lock(), |w| hce >= w.target || w.completer.is_dead());
     for w in ready {
         let Waiter { completer, deliver, .. } = w;
         completer.complete(|| {
@@ -296,23 +270,25 @@ pub fn abort(cookie: u64, e: u64) -> Result<()> {
             Ok(())
         })?;
     }
-    drop_staged(&h, |st| st.epoch >= e);
+    settle_staged(&h, take_staged(&h, |st| st.epoch >= e), false);
     Ok(())
 }
 
-/// Removes staged extents of `h` chosen by `f` from the indexes.
-fn drop_staged(h: &CoHandle, f: impl Fn(&super::writer::Staged) -> bool) {
-    let mut w = h.writer.lock();
-    let (gone, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut w.staged).into_iter().partition(|s| f(s));
-    w.staged = keep;
-    drop(w);
+/// Takes the staged extents of `h` chosen by `f` off its list.
+fn take_staged(h: &CoHandle, f: impl Fn(&Staged) -> bool) -> Vec<Staged> {
+    crate::util::take_where(&mut h.writer.lock().staged, |s| f(s))
+}
+
+/// Staged extents taken off their writer's list become published
+/// (`publish`) or are dropped from the indexes.
+fn settle_staged(h: &CoHandle, list: Vec<Staged>, publish: bool) {
     let mut by: BTreeMap<(u32, u64), Vec<(u64, u64)>> = BTreeMap::new();
-    for s in gone {
+    for s in list {
         by.entry((s.shard, s.oid)).or_default().push((s.off, s.stamp));
     }
     for ((shard, oid), keys) in by {
         if let Some(sh) = h.cs.shard(shard) {
-            sh.index.write().update_keys(oid, &keys, |_| None);
+            sh.index.write().update_keys(oid, &keys, |x| publish.then_some(Ext { owner: PUBLISHED, ..*x }));
         }
     }
 }
@@ -334,19 +310,9 @@ pub fn seal_writer(h: &CoHandle) -> Result<()> {
     let committed_len = |sh: u32, seg: u64| {
         m.segs.iter().find(|s| s.shard == sh && s.seg == seg).map_or(0, |s| s.committed_len)
     };
-    let published_ok = |st: &super::writer::Staged| st.epoch <= hse && st.jnl_end <= committed_len(st.shard, st.seg);
-    let (publish_now, _): (Vec<_>, Vec<_>) = h.writer.lock().staged.iter().copied().partition(|s| published_ok(s));
-    drop_staged(h, |s| !published_ok(s));
-    for st in publish_now {
-        if let Some(sh) = cs.shard(st.shard) {
-            sh.index.write().update_keys(st.oid, &[(st.off, st.stamp)], |x| {
-                let mut n = *x;
-                n.owner = PUBLISHED;
-                Some(n)
-            });
-        }
-    }
-    h.writer.lock().staged.clear();
+    let published = take_staged(h, |st| st.epoch <= hse && st.jnl_end <= committed_len(st.shard, st.seg));
+    settle_staged(h, published, true);
+    settle_staged(h, take_staged(h, |_| true), false);
     let touched: Vec<(u32, u64)> = segs.into_iter().filter(|&(sh, seg)| committed_len(sh, seg) > 0).collect();
     if touched.is_empty() {
         return Ok(());

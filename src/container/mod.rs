@@ -28,6 +28,7 @@ use crate::ffi::types::*;
 use crate::runtime::state;
 use crate::shard::{shard_dir, Shard};
 use crate::store::{FileLock, StoreConf, DOT_DAOS};
+use crate::util::take_where;
 use meta::Meta;
 use writer::Writer;
 
@@ -81,7 +82,6 @@ pub struct CState {
 
 /// An open container handle.
 pub struct CoHandle {
-    pub cookie: AtomicU64,
     pub cs: Arc<CState>,
     pub rw: bool,
     /// Writer number of this handle (owner of its staged extents).
@@ -113,26 +113,14 @@ impl CState {
         }
         let _lock = FileLock::acquire(&self.lock_path)?;
         let mut copy = match Meta::load(&self.path) {
-            Ok(meta::Loaded::Ok(d)) if d.uuid == m.uuid => {
-                // Keep what only this process knows: the oldest readable epoch
-                // it moved to.
-                let mut d = d;
-                d.oldest = d.oldest.max(m.oldest);
+            Ok(meta::Loaded::Ok(mut d)) if d.uuid == m.uuid => {
+                self.keep_local(&mut d, &m);
                 d
             }
-            Ok(meta::Loaded::Ok(_)) | Err(Error::NoEnt(_)) => {
-                return self.gone_meanwhile(&mut m, f);
-            }
+            Ok(meta::Loaded::Ok(_)) => return self.gone_meanwhile(&mut m, f),
             Err(e) if e.errno() == libc::ENOENT => return self.gone_meanwhile(&mut m, f),
             _ => m.clone(),
         };
-        for &(shard, seg, sealed) in self.abandoned.lock().iter() {
-            if let Some(s) = copy.segs.iter_mut().find(|s| s.shard == shard && s.seg == seg) {
-                if s.sealed == meta::UNSEALED {
-                    s.sealed = sealed;
-                }
-            }
-        }
         let r = f(&mut copy)?;
         copy.save(&self.path)?;
         *m = copy;
@@ -156,14 +144,7 @@ impl CState {
         if let Some(mut d) = newer {
             {
                 let mut m = self.meta.lock();
-                d.oldest = d.oldest.max(m.oldest);
-                for &(shard, seg, sealed) in self.abandoned.lock().iter() {
-                    if let Some(s) = d.segs.iter_mut().find(|s| s.shard == shard && s.seg == seg) {
-                        if s.sealed == meta::UNSEALED {
-                            s.sealed = sealed;
-                        }
-                    }
-                }
+                self.keep_local(&mut d, &m);
                 *m = d;
             }
             self.adopt_layout();
@@ -171,6 +152,20 @@ impl CState {
         self.catch_up();
         epoch::notify_waiters(self);
         ops::notify_listeners(self);
+    }
+
+    /// Carries into `d` (metadata read from disk) what only this process
+    /// knows, from `m` (its current view): the oldest readable epoch it moved
+    /// to, and the seals of the segments it found abandoned.
+    fn keep_local(&self, d: &mut Meta, m: &Meta) {
+        d.oldest = d.oldest.max(m.oldest);
+        for &(shard, seg, sealed) in self.abandoned.lock().iter() {
+            if let Some(s) = d.segs.iter_mut().find(|s| s.shard == shard && s.seg == seg) {
+                if s.sealed == meta::UNSEALED {
+                    s.sealed = sealed;
+                }
+            }
+        }
     }
 
     /// Makes the shards match the metadata: new shards appear, committed
@@ -457,7 +452,6 @@ pub fn open(path: &Path, mode: u32, nprocess: u32) -> Result<(daos_container_sta
     let hce = cs.hce();
     let seen = cs.meta.lock().layout_gen;
     let h = CoHandle {
-        cookie: AtomicU64::new(0),
         cs: cs.clone(),
         rw,
         wid: (NEXT_WID.fetch_add(1, Ordering::Relaxed) & 0x7fff_ffff) as u32 + 1,
@@ -467,8 +461,6 @@ pub fn open(path: &Path, mode: u32, nprocess: u32) -> Result<(daos_container_sta
         seen_layout: AtomicU64::new(seen),
     };
     let cookie = state().containers.insert_with(|_| Ok(Arc::new(h)))?;
-    let h = state().containers.get(cookie)?;
-    h.cookie.store(cookie, Ordering::Release);
     cs.refs.lock().insert(cookie, hce);
     Ok((status, cookie))
 }
@@ -512,10 +504,6 @@ impl CoHandle {
             Err(Error::Perm(format!("{what}: the container handle is read-only")))
         }
     }
-
-    pub fn cookie(&self) -> u64 {
-        self.cookie.load(Ordering::Acquire)
-    }
 }
 
 /// `daos_container_close`.
@@ -531,21 +519,11 @@ pub fn close(cookie: u64) -> Result<()> {
     h.cs.refs.lock().remove(&cookie);
     let _ = state().containers.remove(cookie);
     // Pending waits and listens of this handle end with -EBADF.
-    let mine: Vec<Listener> = {
-        let mut ls = h.cs.listeners.lock();
-        let (mine, keep) = std::mem::take(&mut *ls).into_iter().partition(|l| Arc::ptr_eq(&l.handle, &h));
-        *ls = keep;
-        mine
-    };
-    for l in mine {
+    let listens = take_where(&mut h.cs.listeners.lock(), |l| Arc::ptr_eq(&l.handle, &h));
+    for l in listens {
         l.completer.complete(|| -libc::EBADF);
     }
-    let waits: Vec<Waiter> = {
-        let mut ws = h.cs.waiters.lock();
-        let (mine, keep) = std::mem::take(&mut *ws).into_iter().partition(|w| w.cookie == cookie);
-        *ws = keep;
-        mine
-    };
+    let waits = take_where(&mut h.cs.waiters.lock(), |w| w.cookie == cookie);
     for w in waits {
         w.completer.complete(|| -libc::EBADF);
     }

@@ -101,6 +101,14 @@ fn gone(ev: Option<EvPtr>) -> Error {
 }
 
 impl Inner {
+    /// Whether dispatch `gen` of `key` still waits for an external completion.
+    fn awaits_external(&self, key: EvKey, gen: u32) -> bool {
+        !self.destroyed
+            && matches!(self.events.get(key.slot), Some(k) if k.seq == key.seq && k.gen == gen
+                && matches!(k.state, EvState::Dispatch | EvState::Abort)
+                && k.op.is_some() && k.outstanding.is_empty())
+    }
+
     /// The k-event of `key`, if it is still the one the caller's struct names.
     fn slot_of(&self, key: EvKey, ev: Option<EvPtr>) -> Result<usize> {
         match self.events.get(key.slot) {
@@ -624,32 +632,18 @@ impl Eq {
         Ok(gen)
     }
 
+    /// Whether dispatch `gen` of `key` still waits for an external completion.
+    pub fn awaits_external(&self, key: EvKey, gen: u32) -> bool {
+        self.inner.lock().awaits_external(key, gen)
+    }
+
     /// Completes an in-flight [`super::ExternalOp`] (dispatch `gen` of the
     /// k-event `key`) with the result of `f`, which runs under the EQ lock and
     /// only if that dispatch is still in flight (not aborted to completion,
     /// not finalised, the EQ not destroyed). Returns whether `f` ran.
     pub fn complete_external(&self, key: EvKey, gen: u32, f: impl FnOnce() -> i32) -> bool {
-        self.complete_external_inner(key, gen, f)
-    }
-
-    /// Whether dispatch `gen` of `key` still waits for an external completion.
-    pub fn awaits_external(&self, key: EvKey, gen: u32) -> bool {
-        let g = self.inner.lock();
-        !g.destroyed
-            && matches!(g.events.get(key.slot), Some(k) if k.seq == key.seq && k.gen == gen
-                && matches!(k.state, EvState::Dispatch | EvState::Abort)
-                && k.op.is_some() && k.outstanding.is_empty())
-    }
-
-    fn complete_external_inner(&self, key: EvKey, gen: u32, f: impl FnOnce() -> i32) -> bool {
         let mut g = self.inner.lock();
-        if g.destroyed {
-            return false;
-        }
-        let live = matches!(g.events.get(key.slot), Some(k) if k.seq == key.seq && k.gen == gen
-            && matches!(k.state, EvState::Dispatch | EvState::Abort)
-            && k.op.is_some() && k.outstanding.is_empty());
-        if !live {
+        if !g.awaits_external(key, gen) {
             return false;
         }
         let rc = f();

@@ -314,26 +314,21 @@ pub fn run_work<T: 'static>(
 ) -> Result<()> {
     match ev {
         None => work().map(deliver),
-        Some(ev) => {
-            let r = resolve(ev)?;
-            let gen = r.eq.dispatch(r.key, ev, Some(Box::new(ExternalOp { ev_type, abortable: false })))?;
-            let (eq, key) = (r.eq, r.key);
-            let job: MetaJob = Box::new(move || {
+        Some(ev) => run_deferred(Some(ev), ev_type, false, |c| {
+            crate::runtime::state().meta_worker.submit(Box::new(move || {
                 let res = work();
                 if let Err(e) = &res {
                     crate::log!(Info, "asynchronous operation failed: {e}");
                 }
-                eq.complete_external(key, gen, || match res {
+                c.complete(|| match res {
                     Ok(v) => {
                         deliver(v);
                         0
                     }
                     Err(e) => e.to_rc(),
                 });
-            });
-            crate::runtime::state().meta_worker.submit(job);
-            Ok(())
-        }
+            }));
+        }),
     }
 }
 

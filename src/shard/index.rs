@@ -153,32 +153,8 @@ impl Index {
         }
     }
 
-    /// Changes the extents of `oid` for which `f` returns `Some`: to that
-    /// value (`Some(Some(e))`) or removed (`Some(None)`).
-    pub fn update(&mut self, oid: u64, mut f: impl FnMut(&Ext) -> Option<Option<Ext>>) {
-        let Some(o) = self.objs.get_mut(&oid) else { return };
-        let mut removed = Vec::new();
-        for (k, e) in o.map.iter_mut() {
-            match f(e) {
-                Some(Some(n)) => *e = n,
-                Some(None) => removed.push(*k),
-                None => {}
-            }
-        }
-        for k in &removed {
-            o.map.remove(k);
-        }
-        self.count -= removed.len();
-        if !removed.is_empty() {
-            o.huge.retain(|k| !removed.contains(k));
-            if o.map.is_empty() {
-                self.objs.remove(&oid);
-            }
-        }
-    }
-
-    /// Like [`Index::update`] for the extents of `oid` with the given keys
-    /// (offset, stamp) only: `f` returns the new value or `None` to remove.
+    /// Changes the extents of `oid` with the given keys (offset, stamp): `f`
+    /// returns the new value, or `None` to remove the extent.
     pub fn update_keys(&mut self, oid: u64, keys: &[(u64, u64)], mut f: impl FnMut(&Ext) -> Option<Ext>) {
         let Some(o) = self.objs.get_mut(&oid) else { return };
         let mut removed = 0;

@@ -72,16 +72,10 @@ impl Record {
         out[start + 60..start + 64].copy_from_slice(&crc.to_le_bytes());
     }
 
-    /// Decodes the record at the start of `b`; `None` if incomplete or damaged.
-    pub fn decode(b: &[u8]) -> Option<(Record, usize)> {
-        let (mut r, crcs, n) = Record::decode_view(b)?;
-        r.crcs = crcs.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect();
-        Some((r, n))
-    }
-
-    /// Like [`Record::decode`], leaving the chunk checksums as the raw
-    /// little-endian bytes (`crcs` of the record is empty): replay copies them
-    /// straight into the index.
+    /// Decodes the record at the start of `b`; `None` if incomplete or
+    /// damaged. The chunk checksums are left as their raw little-endian bytes
+    /// (`crcs` of the record is empty): replay copies them straight into the
+    /// index.
     pub fn decode_view(b: &[u8]) -> Option<(Record, &[u8], usize)> {
         if b.len() < REC_HDR {
             return None;
@@ -180,18 +174,26 @@ impl ChunkCrcs {
     }
 }
 
-/// Chunk checksums of an extent given as consecutive slices.
-pub fn chunk_crcs<'a>(parts: impl Iterator<Item = &'a [u8]>, len: u64) -> Vec<u32> {
-    let mut c = ChunkCrcs::new(len);
-    for p in parts {
-        c.feed(p);
-    }
-    c.finish()
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Record {
+        fn decode(b: &[u8]) -> Option<(Record, usize)> {
+            let (mut r, crcs, n) = Record::decode_view(b)?;
+            r.crcs = crcs.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect();
+            Some((r, n))
+        }
+    }
+
+    fn chunk_crcs<'a>(parts: impl Iterator<Item = &'a [u8]>, len: u64) -> Vec<u32> {
+        let mut c = ChunkCrcs::new(len);
+        for p in parts {
+            c.feed(p);
+        }
+        c.finish()
+    }
 
     #[test]
     fn record_round_trip_and_torn_tails() {

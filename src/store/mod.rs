@@ -14,7 +14,7 @@ pub mod sys;
 pub use conf::{StoreConf, TargetConf};
 pub use probe::{probe_target, ProbeResult};
 pub use sys::{
-    lower_health, sys_close, sys_listen, sys_open, sys_query, sys_query_target, sys_set_status, SysHandle, SysListener,
+    lower_health, lower_health_later, sys_close, sys_listen, sys_open, sys_query, sys_query_target, sys_set_status, SysHandle, SysListener,
 };
 
 use std::fs::{self, File, OpenOptions};

@@ -43,10 +43,7 @@ pub fn sys_open(path: &Path) -> Result<u64> {
 /// `daos_sys_close`: pending listens on the handle complete with -EBADF.
 pub fn sys_close(cookie: u64) -> Result<()> {
     state().sys.remove(cookie)?;
-    let mut ls = state().sys_listeners.lock();
-    let (gone, keep): (Vec<_>, Vec<_>) = ls.drain(..).partition(|l| l.cookie == cookie);
-    *ls = keep;
-    drop(ls);
+    let gone = crate::util::take_where(&mut state().sys_listeners.lock(), |l| l.cookie == cookie);
     for l in gone {
         l.completer.complete(|| -libc::EBADF);
     }
@@ -253,6 +250,13 @@ pub fn lower_health(root: &Path, target: u32, by: i32) {
         Ok(_) => notify(root),
         Err(e) => crate::log!(Warn, "could not record the health of target {target}: {e}"),
     }
+}
+
+/// [`lower_health`] on a thread of its own, for callers holding an EQ lock
+/// (the change completes listens, which takes EQ locks).
+pub fn lower_health_later(root: &Path, target: u32) {
+    let root = root.to_path_buf();
+    std::thread::spawn(move || lower_health(&root, target, 10));
 }
 
 /// Changes of status since what `h` has seen, at most `cap`; marks them seen.
