@@ -70,7 +70,11 @@ suite() {
   else bad "format draws a probe progress bar with --progress"; fi
   expect 1 "format an existing store fails" format "$S" --no-probe
   errline "format an existing store names EEXIST" '^daos-rs: format .*: File exists \(EEXIST\)'
-  expect 1 "format a missing directory fails" format "$D/nonexistent" --no-probe
+  expect 0 "format makes a missing directory (as mkdir -p)" format "$D/new/store" --no-probe
+  if [ -f "$D/new/store/.daos/store.meta" ]; then ok "the new directory holds a store"
+  else bad "the new directory holds a store"; fi
+  touch "$D/plainfile"
+  expect 1 "format on a regular file fails" format "$D/plainfile" --no-probe
   mkdir -p "$D/other" "$D/disk1" "$D/disk2"
   expect 0 "format with --target-dir" format "$D/other" --target-dir "$D/disk1" --target-dir "$D/disk2" --no-probe
   if [ -f "$D/disk1/TARGET" ] && [ -f "$D/disk2/TARGET" ]; then ok "target dirs hold their markers"

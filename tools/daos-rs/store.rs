@@ -27,6 +27,10 @@ pub fn format(ctx: &Ctx, a: FormatArgs) -> Res<()> {
         })
         .collect();
     let what = format!("format {}", a.path.display());
+    // Like mkdir -p: the tool makes the store's directory if it is missing.
+    if let Err(e) = std::fs::create_dir_all(&a.path) {
+        return Err(Fail::lib(&what, daos_rs::error::Error::os(e, "create the store directory")));
+    }
     let flags = if a.no_probe { DAOS_SYS_FORMAT_NO_PROBE } else { 0 };
     let mut bar = Progress::new(ctx.progress && !a.no_probe, "probing targets", Some(n as u64), false);
     lib::format(&a.path, &specs, flags, &mut |done, _| bar.set(done as u64, true)).map_err(|e| Fail::lib(&what, e))?;
