@@ -142,7 +142,6 @@ pub fn mmd_arg(mmd: *const daos_mmd) -> Result<UserMem> {
     }
     // SAFETY: the fragments follow the count in the caller's allocation (flexible array).
     let frags: &[daos_mm_frag] = unsafe { std::slice::from_raw_parts(std::ptr::addr_of!((*mmd).mmd_frag).cast(), n as usize) };
-    let mut v = crate::smallvec::Small::default();
     let mut total = 0u64;
     for (i, f) in frags.iter().enumerate() {
         if f.mf_nob > 0 && f.mf_addr.is_null() {
@@ -152,12 +151,11 @@ pub fn mmd_arg(mmd: *const daos_mmd) -> Result<UserMem> {
         if (f.mf_addr as u64).checked_add(f.mf_nob).is_none() {
             return Err(Error::Inval(format!("mmd fragment {i} wraps the address space")));
         }
-        if f.mf_nob > 0 {
-            v.push((f.mf_addr.cast::<u8>(), f.mf_nob));
-        }
     }
-    // SAFETY: the caller keeps the fragments valid until the operation completes.
-    Ok(unsafe { UserMem::from_raw(v.iter().copied()) })
+    let spans = frags.iter().filter(|f| f.mf_nob > 0).map(|f| (f.mf_addr.cast::<u8>(), f.mf_nob));
+    // SAFETY: checked above; the caller keeps the fragments valid until the
+    // operation completes.
+    Ok(unsafe { UserMem::from_raw(spans) })
 }
 
 /// The extents of a `daos_iod`, borrowed for the duration of the call (the
