@@ -159,11 +159,6 @@
 #define DAOS_SYS_FORMAT_NO_PROBE 1
 
 /**
- * Container status reported by `daos_container_open`.
- */
-typedef uint32_t daos_container_status_t;
-
-/**
  * Generic handle of an event queue, system container, container or object.
  *
  * Bits 0..2 hold the type (1 = EQ, 2 = system container, 3 = container,
@@ -209,6 +204,11 @@ typedef struct daos_event {
    */
   struct daos_ev_private ev_private;
 } daos_event;
+
+/**
+ * Container status reported by `daos_container_open`.
+ */
+typedef uint32_t daos_container_status_t;
 
 /**
  * An epoch: a version number of a container's content.
@@ -725,6 +725,62 @@ typedef struct daos_target_info {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Packs a collectively opened container handle (`daos_container_open` with
+ * `nprocess > 1`) into a buffer that peer processes turn into handles of
+ * their own with `daos_global2local`, without reading the container's
+ * metadata. Only the master (the process that made the collective open)
+ * may call it. The buffer is versioned (magic, version, CRC-32C) and holds
+ * the container's path and identity, the open mode, the layout and epochs
+ * as this handle knows them (HCE, published journal lengths), and a secret
+ * token that authorises the peers; the master's close revokes the token.
+ * Call it again after a layout change to hand peers the new layout. The
+ * buffer may be copied anywhere (a pipe, a file, MPI_Bcast); it is only
+ * usable while the master's handle is open.
+ *
+ * \param handle [IN] the master's container handle.
+ * \param global [OUT] buffer of `*size` bytes, or NULL to ask the size.
+ * \param size   [IN/OUT] with `global == NULL`: set to the size needed;
+ *               otherwise the buffer's size on entry and the bytes written
+ *               on return. Set to the size needed on -ENOBUFS too.
+ *
+ * \return 0; -EINVAL NULL `size`, or the handle is not from a collective
+ *         open; -ENOBUFS `*size` is too small (`*size` is set to the size
+ *         needed); -EPERM the handle is a peer's, not the master's;
+ *         -EBADF bad handle.
+ */
+int daos_local2global(struct daos_handle_t handle, void *global, unsigned int *size);
+
+/**
+ * Makes a peer's container handle from a buffer filled by the master's
+ * `daos_local2global` (possibly in another process or on another node
+ * sharing the store). No container metadata is read: the layout and epochs
+ * come from the buffer. If `*handle` is already an open handle of this
+ * process on the same container (from an earlier `daos_global2local`), it
+ * is refreshed from the buffer (new shards, newer HCE) instead.
+ *
+ * A peer may read, write, punch, flush, slip, query and change the layout;
+ * `daos_epoch_commit`, `daos_epoch_abort` and `daos_epoch_wait` give
+ * -EPERM: the master commits what its peers flushed. When the master closes
+ * (or dies), the peers' handles are revoked: every later call on them and
+ * on their objects gives -EPERM, except `daos_container_close`, which
+ * releases the handle.
+ *
+ * \param global [IN] the buffer; only read during the call.
+ * \param size   [IN] its size in bytes.
+ * \param handle [IN/OUT] the new handle; or an open handle to refresh.
+ * \param ev     [IN] completion event, or NULL.
+ *
+ * \return 0; -EINVAL NULL argument, or a damaged, truncated or forged
+ *         buffer (bad magic, version, checksum or authentication); -EPERM
+ *         the master closed (revoked the token) or died; -ENOENT the
+ *         container or its store is gone.
+ */
+int daos_global2local(void *global,
+                      unsigned int size,
+                      struct daos_handle_t *handle,
+                      struct daos_event *ev);
 
 /**
  * Opens a container: a file at `path` inside a store.

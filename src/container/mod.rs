@@ -6,6 +6,7 @@
 //! written, the shards with their indexes, the handles' read references, and
 //! the pending waits and listens.
 
+pub mod collective;
 pub mod compact;
 pub mod epoch;
 pub mod meta;

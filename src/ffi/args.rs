@@ -91,6 +91,16 @@ impl<T: Copy> OutSlice<T> {
     }
 }
 
+/// Copies `src` to caller memory at `dst` (checked non-null by the caller of
+/// this function, sized by the caller's promise).
+pub fn write_bytes(dst: *mut u8, src: &[u8]) {
+    if !dst.is_null() && !src.is_empty() {
+        // SAFETY: the caller promised `dst` holds at least `src.len()` bytes
+        // (checked against the size it passed) and does not overlap `src`.
+        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst, src.len()) };
+    }
+}
+
 /// Reads a required input value.
 pub fn input<T: Copy>(p: *const T, what: &str) -> Result<T> {
     required(p, what)?;

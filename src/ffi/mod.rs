@@ -10,6 +10,7 @@
 
 pub mod args;
 pub mod boundary;
+pub mod collective;
 pub mod container;
 pub mod epoch;
 pub mod eq;
@@ -22,6 +23,7 @@ pub mod shard;
 pub mod sys;
 pub mod types;
 
+pub use collective::*;
 pub use container::*;
 pub use epoch::*;
 pub use eq::*;
