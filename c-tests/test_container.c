@@ -175,8 +175,48 @@ static void test_open_create(void)
     /* NULL arguments */
     CHECK_RC(daos_container_open(NULL, DAOS_COO_RW, 1, &st, &coh, NULL), -EINVAL);
     CHECK_RC(daos_container_open(p, DAOS_COO_RW, 1, &st, NULL, NULL), -EINVAL);
-    /* collective open is not in this version (header) */
-    CHECK_RC(daos_container_open(p, DAOS_COO_RW, 2, &st, &coh, NULL), -ENOSYS);
+    /* collective open, with a peer in this same process (other processes:
+     * test_multiproc) */
+    {
+        daos_handle_t m, peer = {0}, plain;
+        unsigned size = 0, small = 3;
+        CHECK_RC(daos_container_open(p, DAOS_COO_RW, 2, &st, &m, NULL), 0);
+        CHECK_RC(daos_local2global(m, NULL, NULL), -EINVAL);
+        CHECK_RC(daos_local2global(m, NULL, &size), 0);
+        CHECK(size > 16);
+        unsigned char *g = malloc(size);
+        CHECK_RC(daos_local2global(m, g, &small), -ENOBUFS);
+        CHECK_EQ(small, size);
+        CHECK_RC(daos_local2global(m, g, &size), 0);
+        CHECK_RC(daos_global2local(NULL, size, &peer, NULL), -EINVAL);
+        CHECK_RC(daos_global2local(g, size, NULL, NULL), -EINVAL);
+        CHECK_RC(daos_global2local(g, size - 1, &peer, NULL), -EINVAL);
+        CHECK_RC(daos_global2local(g, size, &peer, NULL), 0);
+        CHECK(peer.cookie != 0);
+        /* a peer may not commit, abort, wait or share the handle */
+        daos_epoch_t e = h_ep(100);
+        CHECK_RC(daos_epoch_commit(peer, h_ep(100), 0, NULL, NULL), -EPERM);
+        CHECK_RC(daos_epoch_abort(peer, h_ep(100), NULL, NULL), -EPERM);
+        CHECK_RC(daos_epoch_wait(peer, &e, NULL, NULL), -EPERM);
+        CHECK_RC(daos_local2global(peer, NULL, &size), -EPERM);
+        /* refreshing the peer in place keeps its handle */
+        daos_handle_t again = peer;
+        CHECK_RC(daos_global2local(g, size, &again, NULL), 0);
+        CHECK_EQ(again.cookie, peer.cookie);
+        /* an ordinary handle has nothing to share */
+        CHECK_RC(daos_container_open(p, DAOS_COO_RO, 1, &st, &plain, NULL), 0);
+        CHECK_RC(daos_local2global(plain, NULL, &size), -EINVAL);
+        CHECK_RC(daos_container_close(plain, NULL), 0);
+        /* the master's close revokes the peer */
+        CHECK_RC(daos_container_close(m, NULL), 0);
+        struct daos_epoch_info info;
+        CHECK_RC(daos_epoch_query(peer, &info, NULL), -EPERM);
+        daos_handle_t other = {0};
+        CHECK_RC(daos_global2local(g, size, &other, NULL), -EPERM);
+        CHECK_RC(daos_container_close(peer, NULL), 0);
+        CHECK_RC(daos_container_close(peer, NULL), -EBADF);
+        free(g);
+    }
 
     /* asynchronously */
     daos_handle_t eqh;

@@ -794,8 +794,11 @@ int daos_global2local(void *global,
  *
  * \param path     [IN] the container's path.
  * \param mode     [IN] open mode (DAOS_COO_*).
- * \param nprocess [IN] 1 (or 0) for an ordinary open; > 1 (collective open)
- *                 gives -ENOSYS in this version.
+ * \param nprocess [IN] 1 (or 0) for an ordinary open; > 1 for a collective
+ *                 open: this process is the master, and shares the handle
+ *                 with its peers through `daos_local2global` /
+ *                 `daos_global2local`. Only the master commits, aborts and
+ *                 waits; its commit publishes what the peers flushed.
  * \param status   [OUT] OK, STUCK (an enabled shard's committed epoch is
  *                 below HSE), FAULTY (a shard's target is disabled or
  *                 missing) or CORRUPT.
@@ -817,7 +820,10 @@ int daos_container_open(const char *path,
  * Closes a container handle and every object handle opened through it
  * (later calls on them give -EBADF). Writes of this handle in epochs above
  * HSE that were not committed are discarded. Pending waits and listens of
- * the handle complete with -EBADF.
+ * the handle complete with -EBADF. The master of a collective open revokes
+ * its peers (their later calls give -EPERM) after sealing what they
+ * flushed; a peer's close releases its handle only (what it flushed stays
+ * for the master to commit), and succeeds on a revoked handle too.
  *
  * \param coh   [IN] container handle.
  * \param event [IN] completion event, or NULL.
@@ -971,7 +977,15 @@ int daos_epoch_query(struct daos_handle_t coh, struct daos_epoch_info *info, str
  * Commits: makes every write of this handle in epochs <= `epoch` durable on
  * every enabled shard (data and journals fsynced in parallel), then moves
  * HCE to `epoch` atomically (one metadata update). `epoch <= HCE` does
- * nothing. If a shard fails (I/O error, no space, target disabled), HCE
+ * nothing. The master of a collective open also publishes what its peers
+ * have flushed (`daos_container_flush`); a peer gets -EPERM.
+ *
+ * Independent writers (several ordinary RW handles, in one process or
+ * several): a commit publishes the committing handle's writes only. Once
+ * HCE has passed an epoch, another handle's writes in it that were not
+ * committed can never be: they are dropped from that handle's view (at its
+ * next call that sees the new HCE) and are not published by its later
+ * commits. Its writes in higher epochs stay staged, for it to commit. If a shard fails (I/O error, no space, target disabled), HCE
  * stays, HSE becomes `epoch`, the container is STUCK, `*shard_failed` names
  * the first failed shard and its error is returned; commit again, or
  * disable the shard and commit `epoch + 1`. `sync`: epoch `epoch` stays
@@ -983,8 +997,8 @@ int daos_epoch_query(struct daos_handle_t coh, struct daos_epoch_info *info, str
  * \param shard_failed [OUT] NULL, or the failed shard (written on failure).
  * \param ev           [IN] completion event, or NULL.
  *
- * \return 0; -EPERM read-only handle; -EBADF bad handle; the failed shard's
- *         error (-EIO, -ENOSPC).
+ * \return 0; -EPERM read-only handle or a peer of a collective open; -EBADF
+ *         bad handle; the failed shard's error (-EIO, -ENOSPC).
  */
 int daos_epoch_commit(struct daos_handle_t coh,
                       struct daos_epoch_t epoch,
@@ -994,14 +1008,17 @@ int daos_epoch_commit(struct daos_handle_t coh,
 
 /**
  * Aborts: drops every write and punch of this handle in epochs >= `epoch`.
- * Writes issued after the abort completes are kept as normal.
+ * Writes issued after the abort completes are kept as normal. The master of
+ * a collective open also drops its peers' writes made so far; a peer gets
+ * -EPERM.
  *
  * \param coh          [IN] container handle (RW).
  * \param epoch        [IN] first epoch to drop (> HCE).
  * \param shard_failed [OUT] NULL, or the failed shard on an I/O error.
  * \param ev           [IN] completion event, or NULL.
  *
- * \return 0; -EPERM read-only handle or `epoch` <= HCE; -EBADF bad handle.
+ * \return 0; -EPERM read-only handle, a peer of a collective open, or
+ *         `epoch` <= HCE; -EBADF bad handle.
  */
 int daos_epoch_abort(struct daos_handle_t coh,
                      struct daos_epoch_t epoch,

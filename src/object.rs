@@ -103,6 +103,9 @@ pub fn handle(oh: u64) -> Result<Arc<ObjHandle>> {
     if h.co.closed.load(std::sync::atomic::Ordering::Acquire) {
         return Err(Error::BadF("the object's container handle is closed".into()));
     }
+    if h.co.revoked() {
+        return Err(Error::Perm("the master of this collective open has closed it: the handle is revoked".into()));
+    }
     Ok(h)
 }
 
@@ -141,6 +144,11 @@ fn reserve(co: &CoHandle, sh: &Shard, data: u64, jnl: u64) -> Result<(Arc<SegFil
     let segs = w.shards.entry(sh.id).or_default();
     if segs.last().map_or(true, |s| s.broken) {
         let (idx, f) = sh.create_seg(co.cs.uuid)?;
+        // A peer reports its new segment so that its master's abort and
+        // close reach it.
+        if let crate::container::collective::Role::Peer(p) = &co.role {
+            p.add_segment(sh.id, f.id)?;
+        }
         segs.push(crate::container::writer::WSeg::new(idx, f));
     }
     let s = segs.last_mut().unwrap();

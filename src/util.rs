@@ -231,6 +231,67 @@ pub fn atomic_write(path: &Path, data: &[u8]) -> Result<()> {
     res
 }
 
+/// Replaces the file at `path` with `data` atomically (write a temporary
+/// file, rename it over), without forcing it to stable storage: for files
+/// whose loss in a machine crash does not matter.
+pub fn replace_file(path: &Path, data: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp.{}.{:x}", std::process::id(), random_u64() & 0xffff_ffff));
+    let res = fs::write(&tmp, data)
+        .map_err(|e| io_err(e, format!("write {}", tmp.display())))
+        .and_then(|_| fs::rename(&tmp, path).map_err(|e| io_err(e, format!("rename to {}", path.display()))));
+    if res.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    res
+}
+
+/// SipHash-2-4 of `m` under the 128-bit key `k`: a keyed hash that serves as
+/// a message authentication code (a forger without the key cannot produce a
+/// matching value for a changed message).
+pub fn siphash24(k: [u64; 2], m: &[u8]) -> u64 {
+    let mut v = [
+        k[0] ^ 0x736f_6d65_7073_6575,
+        k[1] ^ 0x646f_7261_6e64_6f6d,
+        k[0] ^ 0x6c79_6765_6e65_7261,
+        k[1] ^ 0x7465_6462_7974_6573,
+    ];
+    fn round(v: &mut [u64; 4]) {
+        v[0] = v[0].wrapping_add(v[1]);
+        v[1] = v[1].rotate_left(13) ^ v[0];
+        v[0] = v[0].rotate_left(32);
+        v[2] = v[2].wrapping_add(v[3]);
+        v[3] = v[3].rotate_left(16) ^ v[2];
+        v[0] = v[0].wrapping_add(v[3]);
+        v[3] = v[3].rotate_left(21) ^ v[0];
+        v[2] = v[2].wrapping_add(v[1]);
+        v[1] = v[1].rotate_left(17) ^ v[2];
+        v[2] = v[2].rotate_left(32);
+    }
+    let mut blocks = m.chunks_exact(8);
+    for b in &mut blocks {
+        let w = u64::from_le_bytes(b.try_into().unwrap());
+        v[3] ^= w;
+        round(&mut v);
+        round(&mut v);
+        v[0] ^= w;
+    }
+    let mut last = [0u8; 8];
+    let rest = blocks.remainder();
+    last[..rest.len()].copy_from_slice(rest);
+    let w = u64::from_le_bytes(last) | ((m.len() as u64) << 56);
+    v[3] ^= w;
+    round(&mut v);
+    round(&mut v);
+    v[0] ^= w;
+    v[2] ^= 0xff;
+    for _ in 0..4 {
+        round(&mut v);
+    }
+    v[0] ^ v[1] ^ v[2] ^ v[3]
+}
+
 /// Little-endian encoder.
 #[derive(Default)]
 pub struct Enc(pub Vec<u8>);
@@ -336,6 +397,15 @@ mod tests {
             (Some(1), Some(2), Some(3), Some(-4), Some(&b"xy"[..]))
         );
         assert_eq!(d.u8(), None);
+    }
+
+    #[test]
+    fn siphash24_matches_the_reference_vector() {
+        // Key 00..0f, message 00..0e: the test vector of the SipHash paper.
+        let k = [u64::from_le_bytes([0, 1, 2, 3, 4, 5, 6, 7]), u64::from_le_bytes([8, 9, 10, 11, 12, 13, 14, 15])];
+        let m: Vec<u8> = (0..15).collect();
+        assert_eq!(super::siphash24(k, &m), 0xa129_ca61_49be_45e5);
+        assert_ne!(super::siphash24(k, &m[..14]), super::siphash24(k, &m));
     }
 }
 

@@ -5,12 +5,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::meta::{VoidMeta, UNSEALED};
+use super::collective::Role;
 use super::{handle, CState, CoHandle, Waiter};
 use crate::error::{Error, Result};
 use crate::event::{self, Completer, Op, Submit};
 use crate::engine::Req;
 use crate::ffi::types::*;
 use crate::shard::index::{Ext, PUBLISHED};
+use crate::shard::journal::HEADER;
 use super::writer::Staged;
 use crate::shard::SegFile;
 use crate::store::StoreConf;
@@ -126,10 +128,20 @@ pub fn flush(cookie: u64, only: Option<u32>) -> Result<()> {
     if let Some(s) = only {
         h.cs.shard(s).ok_or_else(|| Error::NoEnt(format!("shard {s} does not exist")))?;
     }
-    for (shard, r) in flush_writer(&h, only) {
+    let flushed = flush_writer(&h, only);
+    for (shard, r) in &flushed {
         if let Err(rc) = r {
             return Err(Error::Os { errno: -rc, msg: format!("flush of shard {shard} failed") });
         }
+    }
+    // A peer tells its master what is durable now, for the master's commit.
+    if let Role::Peer(p) = &h.role {
+        for (shard, r) in flushed {
+            for (seg, len) in r.unwrap_or_default() {
+                p.flushed(shard, seg, len);
+            }
+        }
+        p.write_report()?;
     }
     Ok(())
 }
@@ -138,13 +150,22 @@ pub fn flush(cookie: u64, only: Option<u32>) -> Result<()> {
 pub fn commit(cookie: u64, e: u64, sync: bool) -> std::result::Result<(), (Option<u32>, Error)> {
     let h = handle(cookie).map_err(|e| (None, e))?;
     h.need_rw("commit").map_err(|e| (None, e))?;
+    h.need_master("commit").map_err(|e| (None, e))?;
     let cs = h.cs.clone();
     let _serial = cs.commit_lock.lock();
     if e <= cs.hce() {
         return Ok(());
     }
     let now = StoreConf::load(&cs.root).unwrap_or_else(|_| cs.store.clone());
-    let flushed = flush_writer(&h, None);
+    let mut flushed = flush_writer(&h, None);
+    // The master of a collective open also publishes what its peers flushed.
+    if let Role::Master(m) = &h.role {
+        for (shard, seg, len) in m.peer_segments() {
+            if let Ok(v) = flushed.entry(shard).or_insert(Ok(Vec::new())) {
+                v.push((seg, len));
+            }
+        }
+    }
     let shards: Vec<(u32, u32)> = cs.meta.lock().shards.iter().filter(|s| !s.disabled).map(|s| (s.id, s.target)).collect();
     let mut failed: Option<(u32, Error)> = None;
     let mut ok_shards = Vec::new();
@@ -172,11 +193,21 @@ pub fn commit(cookie: u64, e: u64, sync: bool) -> std::result::Result<(), (Optio
         }
     }
     let upd = cs.update(|m| {
+        let old_hce = m.hce;
         for &id in &ok_shards {
             if let Some(Ok(segs)) = flushed.get(&id) {
                 for &(seg, done) in segs {
-                    let s = m.seg_mut(id, seg);
-                    s.committed_len = s.committed_len.max(done);
+                    let from = m.seg_mut(id, seg).committed_len.max(HEADER);
+                    if done <= from {
+                        continue;
+                    }
+                    // Records of epochs committed meanwhile by another writer
+                    // can never be committed: publishing them would change
+                    // what those epochs read.
+                    if stale_records(&cs, id, seg, from, done, old_hce) {
+                        m.voids.push(VoidMeta { shard: id, seg, from, len: done, epoch: 0, hi: old_hce });
+                    }
+                    m.seg_mut(id, seg).committed_len = done;
                 }
             }
             if let Some(s) = m.shard_mut(id) {
@@ -194,7 +225,7 @@ pub fn commit(cookie: u64, e: u64, sync: bool) -> std::result::Result<(), (Optio
     if let Err(err) = upd {
         return Err((None, err));
     }
-    publish(&h, &ok_shards, e, &flushed);
+    publish(&h, &ok_shards, &flushed);
     notify_waiters(&cs);
     match failed {
         Some((id, err)) => Err((Some(id), err)),
@@ -205,31 +236,71 @@ pub fn commit(cookie: u64, e: u64, sync: bool) -> std::result::Result<(), (Optio
 /// After a commit: the handle's staged extents with epoch <= `e` on the
 /// committed shards, whose journal records the commit published, become
 /// published; the shards' committed epochs move.
-fn publish(
-    h: &CoHandle,
-    ok: &[u32],
-    e: u64,
-    flushed: &Flushed,
-) {
+fn publish(h: &CoHandle, ok: &[u32], flushed: &Flushed) {
     let m = h.cs.meta.lock().clone();
     for s in &m.shards {
         if let Some(sh) = h.cs.shard(s.id) {
             sh.set_committed(s.committed);
         }
     }
+    // This handle's records are in the index already; peers' are replayed.
+    let own: std::collections::HashSet<u64> =
+        h.writer.lock().shards.values().flat_map(|v| v.iter().map(|s| s.file.id)).collect();
     for id in ok {
         if let (Some(sh), Some(Ok(segs))) = (h.cs.shard(*id), flushed.get(id)) {
-            for &(seg, done) in segs {
+            for &(seg, done) in segs.iter().filter(|(seg, _)| own.contains(seg)) {
                 sh.mark_applied(seg, done);
             }
         }
     }
-    let done = take_staged(h, |st| {
-        st.epoch <= e
-            && ok.contains(&st.shard)
-            && matches!(flushed.get(&st.shard), Some(Ok(v)) if v.iter().any(|&(seg, d)| seg == st.seg && st.jnl_end <= d))
-    });
-    settle_staged(h, done, true);
+    settle_all(&h.cs);
+    // Peers' records (and other processes') that the commit published.
+    h.cs.catch_up();
+}
+
+/// Whether the journal of segment `seg` on shard `shard` holds, in
+/// `[from, to)`, a record with an epoch <= `hce`.
+fn stale_records(cs: &CState, shard: u32, seg: u64, from: u64, to: u64, hce: u64) -> bool {
+    let Some(dir) = cs.shard(shard).map(|s| s.dir.clone()) else { return false };
+    let (_, j) = crate::shard::seg_paths(&dir, seg);
+    let read = || -> std::io::Result<Vec<u8>> {
+        let f = std::fs::File::open(&j)?;
+        let mut b = vec![0u8; (to - from) as usize];
+        std::os::unix::fs::FileExt::read_exact_at(&f, &mut b, from)?;
+        Ok(b)
+    };
+    let Ok(b) = read() else { return false };
+    let mut pos = 0;
+    while let Some((r, _, n)) = crate::shard::journal::Record::decode_view(&b[pos..]) {
+        if r.epoch <= hce {
+            return true;
+        }
+        pos += n;
+    }
+    false
+}
+
+/// Brings every writer's staged extents in line with the metadata: those a
+/// commit published (epoch <= HCE, journal record within the published
+/// length, not void) become published; those voided (an abort), or whose
+/// epoch was committed without them (by another writer, so they can never
+/// be), are dropped. Runs after this process's commits and aborts and when
+/// another process's are seen.
+pub fn settle_all(cs: &CState) {
+    let m = cs.meta.lock().clone();
+    let committed = |sh: u32, seg: u64| m.segs.iter().find(|s| s.shard == sh && s.seg == seg).map_or(0, |s| s.committed_len);
+    let voided = |st: &Staged| {
+        m.voids.iter().any(|v| v.shard == st.shard && v.seg == st.seg && v.covers(st.jnl_end - 1, st.epoch))
+    };
+    for h in crate::runtime::state().containers.values() {
+        if !std::ptr::eq(Arc::as_ptr(&h.cs), cs) || h.writer.lock().staged.is_empty() {
+            continue;
+        }
+        let dead = take_staged(&h, |st| voided(st) || (st.epoch <= m.hce && committed(st.shard, st.seg) < st.jnl_end));
+        settle_staged(&h, dead, false);
+        let done = take_staged(&h, |st| st.epoch <= m.hce && committed(st.shard, st.seg) >= st.jnl_end);
+        settle_staged(&h, done, true);
+    }
 }
 
 /// Completes the waits that the current HCE satisfies.
@@ -252,18 +323,28 @@ pub fn notify_waiters(cs: &CState) {
 pub fn abort(cookie: u64, e: u64) -> Result<()> {
     let h = handle(cookie)?;
     h.need_rw("abort")?;
+    h.need_master("abort")?;
     let cs = h.cs.clone();
     let _serial = cs.commit_lock.lock();
     if e <= cs.hce() {
         return Err(Error::Perm(format!("epoch {e} is already committed (HCE {})", cs.hce())));
     }
-    let voids: Vec<VoidMeta> = {
+    let mut voids: Vec<VoidMeta> = {
         let w = h.writer.lock();
         w.shards
             .iter()
-            .flat_map(|(&shard, segs)| segs.iter().map(move |s| VoidMeta { shard, seg: s.file.id, len: s.jnl_end, epoch: e }))
+            .flat_map(|(&shard, segs)| segs.iter().map(move |s| VoidMeta::abort(shard, s.file.id, s.jnl_end, e)))
             .collect()
     };
+    // A master's abort also drops its peers' writes so far: up to what
+    // each peer's journal holds now.
+    if let Role::Master(m) = &h.role {
+        for (shard, seg, _) in m.peer_segments() {
+            let Some(dir) = cs.shard(shard).map(|s| s.dir.clone()) else { continue };
+            let len = std::fs::metadata(crate::shard::seg_paths(&dir, seg).1).map_or(0, |md| md.len());
+            voids.push(VoidMeta::abort(shard, seg, len, e));
+        }
+    }
     if !voids.is_empty() {
         cs.update(|m| {
             m.voids.extend(voids.iter().cloned());
@@ -271,6 +352,7 @@ pub fn abort(cookie: u64, e: u64) -> Result<()> {
         })?;
     }
     settle_staged(&h, take_staged(&h, |st| st.epoch >= e), false);
+    settle_all(&cs);
     Ok(())
 }
 
@@ -295,16 +377,22 @@ fn settle_staged(h: &CoHandle, list: Vec<Staged>, publish: bool) {
 
 /// At close: a writer's segments are sealed at HSE; its staged extents not
 /// published by a commit, or above HSE, are dropped.
+///
+/// A peer of a collective open does not seal: its master may still commit
+/// what it flushed. A master's close seals its peers' segments too.
 pub fn seal_writer(h: &CoHandle) -> Result<()> {
     if !h.rw {
         return Ok(());
     }
     let cs = h.cs.clone();
     let _serial = cs.commit_lock.lock();
-    let segs: Vec<(u32, u64)> = {
+    let mut segs: Vec<(u32, u64)> = {
         let w = h.writer.lock();
         w.shards.iter().flat_map(|(&sh, v)| v.iter().map(move |s| (sh, s.file.id))).collect()
     };
+    if let Role::Master(m) = &h.role {
+        segs.extend(m.peer_segments().into_iter().map(|(sh, seg, _)| (sh, seg)));
+    }
     let m = cs.meta.lock().clone();
     let hse = m.hse;
     let committed_len = |sh: u32, seg: u64| {
@@ -313,6 +401,9 @@ pub fn seal_writer(h: &CoHandle) -> Result<()> {
     let published = take_staged(h, |st| st.epoch <= hse && st.jnl_end <= committed_len(st.shard, st.seg));
     settle_staged(h, published, true);
     settle_staged(h, take_staged(h, |_| true), false);
+    if matches!(h.role, Role::Peer(_)) {
+        return Ok(());
+    }
     let touched: Vec<(u32, u64)> = segs.into_iter().filter(|&(sh, seg)| committed_len(sh, seg) > 0).collect();
     if touched.is_empty() {
         return Ok(());
@@ -349,7 +440,7 @@ pub fn slip(cookie: u64, e: u64) -> Result<()> {
 /// (`DAOS_EPOCH_HIGHEST`: at the next commit).
 /// Errors complete the wait.
 pub fn wait(cookie: u64, e: u64, completer: Completer, deliver: Box<dyn FnOnce(u64, u64) + Send>) {
-    let h = match handle(cookie) {
+    let h = match handle(cookie).and_then(|h| h.need_master("epoch wait").map(|_| h)) {
         Ok(h) => h,
         Err(err) => {
             completer.complete(|| err.to_rc());

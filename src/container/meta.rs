@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::util::{atomic_write, crc32c, io_err, Dec, Enc};
 
 const MAGIC: &[u8; 8] = b"DAOSRSCO";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 /// `sealed` of a segment whose writer is still open.
 pub(crate) const UNSEALED: u64 = u64::MAX;
 
@@ -44,13 +44,30 @@ pub struct SegMeta {
     pub sealed: u64,
 }
 
-/// An abort: records of `seg` before journal offset `len` with epoch >= `epoch` are void.
+/// Records of `seg` at journal offsets in `[from, len)` with an epoch in
+/// `[epoch, hi]` are void. An abort of epoch e voids `[0, len)` x `[e, MAX]`;
+/// a commit that publishes records whose epoch another writer committed
+/// meanwhile (so they can never be committed) voids them with `[0, old HCE]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VoidMeta {
     pub shard: u32,
     pub seg: u64,
+    pub from: u64,
     pub len: u64,
     pub epoch: u64,
+    pub hi: u64,
+}
+
+impl VoidMeta {
+    /// An abort of epochs >= `epoch` for the records before `len`.
+    pub fn abort(shard: u32, seg: u64, len: u64, epoch: u64) -> VoidMeta {
+        VoidMeta { shard, seg, from: 0, len, epoch, hi: u64::MAX }
+    }
+
+    /// Whether it voids a record at journal offset `at` with epoch `e`.
+    pub fn covers(&self, at: u64, e: u64) -> bool {
+        self.from <= at && at < self.len && self.epoch <= e && e <= self.hi
+    }
 }
 
 /// Everything in the container file.
@@ -97,7 +114,7 @@ impl Meta {
         }
         e.u32(self.voids.len() as u32);
         for v in &self.voids {
-            e.u32(v.shard).u64(v.seg).u64(v.len).u64(v.epoch);
+            e.u32(v.shard).u64(v.seg).u64(v.from).u64(v.len).u64(v.epoch).u64(v.hi);
         }
         e.u32(self.kept.len() as u32);
         for k in &self.kept {
@@ -140,7 +157,14 @@ impl Meta {
             m.segs.push(SegMeta { shard: d.u32()?, seg: d.u64()?, committed_len: d.u64()?, sealed: d.u64()? });
         }
         for _ in 0..d.u32()? {
-            m.voids.push(VoidMeta { shard: d.u32()?, seg: d.u64()?, len: d.u64()?, epoch: d.u64()? });
+            m.voids.push(VoidMeta {
+                shard: d.u32()?,
+                seg: d.u64()?,
+                from: d.u64()?,
+                len: d.u64()?,
+                epoch: d.u64()?,
+                hi: d.u64()?,
+            });
         }
         for _ in 0..d.u32()? {
             m.kept.push(d.u64()?);
@@ -227,7 +251,8 @@ mod tests {
             disabled_gen: 0,
         });
         m.segs.push(SegMeta { shard: 3, seg: 99, committed_len: 640, sealed: UNSEALED });
-        m.voids.push(VoidMeta { shard: 3, seg: 99, len: 128, epoch: 6 });
+        m.voids.push(VoidMeta::abort(3, 99, 128, 6));
+        m.voids.push(VoidMeta { shard: 3, seg: 99, from: 256, len: 640, epoch: 0, hi: 4 });
         m.kept.push(4);
         let b = m.encode();
         assert!(matches!(Meta::decode(&b), Some(Loaded::Ok(x)) if x == m));
@@ -235,5 +260,15 @@ mod tests {
         bad[30] ^= 0x40;
         assert!(matches!(Meta::decode(&bad), Some(Loaded::Corrupt(_))));
         assert!(Meta::decode(b"not a container").is_none());
+    }
+
+    #[test]
+    fn void_ranges_cover_offsets_and_epochs() {
+        let a = VoidMeta::abort(0, 1, 1000, 7);
+        assert!(a.covers(0, 7) && a.covers(999, u64::MAX - 1));
+        assert!(!a.covers(1000, 7) && !a.covers(10, 6));
+        let s = VoidMeta { shard: 0, seg: 1, from: 200, len: 400, epoch: 0, hi: 5 };
+        assert!(s.covers(200, 5) && s.covers(399, 0));
+        assert!(!s.covers(199, 3) && !s.covers(400, 3) && !s.covers(300, 6));
     }
 }

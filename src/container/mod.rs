@@ -91,6 +91,8 @@ pub struct CoHandle {
     pub closed: AtomicBool,
     pub objects: Mutex<Vec<u64>>,
     pub seen_layout: AtomicU64,
+    /// Ordinary, master or peer of a collective open.
+    pub role: collective::Role,
 }
 
 static NEXT_WID: AtomicU64 = AtomicU64::new(1);
@@ -142,6 +144,22 @@ impl CState {
             Ok(meta::Loaded::Ok(d)) if d.uuid == self.uuid && d.seq > self.meta.lock().seq => Some(d),
             _ => None,
         };
+        self.apply(newer);
+    }
+
+    /// Adopts metadata received from elsewhere (a global handle buffer) if it
+    /// is newer than this process's view.
+    pub fn adopt(self: &Arc<Self>, d: Meta) {
+        if self.corrupt || d.uuid != self.uuid {
+            return;
+        }
+        let _serial = self.refresh_lock.lock();
+        let newer = (d.seq > self.meta.lock().seq).then_some(d);
+        self.apply(newer);
+    }
+
+    fn apply(self: &Arc<Self>, newer: Option<Meta>) {
+        let changed = newer.is_some();
         if let Some(mut d) = newer {
             {
                 let mut m = self.meta.lock();
@@ -151,6 +169,9 @@ impl CState {
             self.adopt_layout();
         }
         self.catch_up();
+        if changed {
+            epoch::settle_all(self);
+        }
         epoch::notify_waiters(self);
         ops::notify_listeners(self);
     }
@@ -259,6 +280,7 @@ impl CState {
                 }
             }
         }
+        let _ = std::fs::remove_dir_all(collective::tokens_dir(root, uuid));
         let _ = std::fs::remove_file(lock_file(root, uuid));
     }
 }
@@ -300,10 +322,15 @@ fn build_state(path: PathBuf, root: PathBuf, store: StoreConf, mut m: Meta, corr
         .iter()
         .filter_map(|s| store.targets.get(s.target as usize).map(|t| (s.id, shard_dir(&t.dir, m.uuid, s.id))))
         .collect();
+    let mut held: Option<Vec<(u32, u64)>> = None;
     for s in m.segs.iter_mut() {
         // A writer that died left its segment unsealed; one alive in another
-        // process still holds the lock on its journal.
-        let alive = shard_dirs.get(&s.shard).is_some_and(|d| crate::shard::writer_alive(d, s.seg));
+        // process still holds the lock on its journal. A peer of a collective
+        // open that is still open may have gone: its master may still commit
+        // what it flushed.
+        let alive = shard_dirs.get(&s.shard).is_some_and(|d| crate::shard::writer_alive(d, s.seg))
+            || (s.sealed == meta::UNSEALED
+                && held.get_or_insert_with(|| collective::segments_of_live_masters(&root, m.uuid)).contains(&(s.shard, s.seg)));
         if s.sealed == meta::UNSEALED && !alive {
             s.sealed = m.hse;
             abandoned.push((s.shard, s.seg, m.hse));
@@ -395,12 +422,6 @@ pub fn open(path: &Path, mode: u32, nprocess: u32) -> Result<(daos_container_sta
         (false, true) => true,
         _ => return Err(Error::Inval("open mode needs exactly one of DAOS_COO_RO and DAOS_COO_RW".into())),
     };
-    if nprocess > 1 {
-        return Err(Error::Os {
-            errno: libc::ENOSYS,
-            msg: "collective open (nprocess > 1) is not available yet".into(),
-        });
-    }
     let path = abs_path(path)?;
     let root = crate::store::find_root(path.parent().unwrap_or(Path::new("/")))?;
     let store = StoreConf::load(&root)?;
@@ -445,11 +466,32 @@ pub fn open(path: &Path, mode: u32, nprocess: u32) -> Result<(daos_container_sta
             }
         }
     };
+    let role = if nprocess > 1 { collective::Role::Master(collective::Master::create(&cs)?) } else { collective::Role::Plain };
+    let status = status_of(&cs);
+    let cookie = new_handle(&cs, rw, role)?;
+    Ok((status, cookie))
+}
+
+/// The shared state of container `m.uuid` in this process: the existing one
+/// (brought up to `m` if that is newer), or one built from `m`.
+pub(crate) fn state_for(path: PathBuf, root: PathBuf, store: StoreConf, m: Meta) -> Result<Arc<CState>> {
+    let mut reg = state().open_containers.lock();
+    if let Some(cs) = reg.get(&m.uuid).and_then(|w| w.upgrade()).filter(|c| !c.unlinked.load(Ordering::Acquire)) {
+        drop(reg);
+        cs.adopt(m);
+        return Ok(cs);
+    }
+    let cs = build_state(path, root, store, m, false)?;
+    reg.insert(cs.uuid, Arc::downgrade(&cs));
+    Ok(cs)
+}
+
+/// A new handle on `cs`; returns its cookie.
+pub(crate) fn new_handle(cs: &Arc<CState>, rw: bool, role: collective::Role) -> Result<u64> {
     let rw = rw && !cs.corrupt;
     if rw {
         cs.writable.store(true, Ordering::Release);
     }
-    let status = status_of(&cs);
     let hce = cs.hce();
     let seen = cs.meta.lock().layout_gen;
     let h = CoHandle {
@@ -460,10 +502,11 @@ pub fn open(path: &Path, mode: u32, nprocess: u32) -> Result<(daos_container_sta
         closed: AtomicBool::new(false),
         objects: Mutex::new(Vec::new()),
         seen_layout: AtomicU64::new(seen),
+        role,
     };
     let cookie = state().containers.insert_with(|_| Ok(Arc::new(h)))?;
     cs.refs.lock().insert(cookie, hce);
-    Ok((status, cookie))
+    Ok(cookie)
 }
 
 /// The container's status for open.
@@ -485,8 +528,18 @@ pub fn status_of(cs: &CState) -> daos_container_status_t {
     }
 }
 
-/// Looks up an open container handle.
+/// Looks up an open container handle. A peer of a collective open whose
+/// master has closed (or died) gives -EPERM.
 pub fn handle(cookie: u64) -> Result<Arc<CoHandle>> {
+    let h = handle_any(cookie)?;
+    if let collective::Role::Peer(p) = &h.role {
+        p.check()?;
+    }
+    Ok(h)
+}
+
+/// Looks up an open container handle, revoked or not.
+pub fn handle_any(cookie: u64) -> Result<Arc<CoHandle>> {
     let h = state().containers.get(cookie)?;
     if h.closed.load(Ordering::Acquire) {
         return Err(Error::BadF("container handle is closed".into()));
@@ -495,6 +548,22 @@ pub fn handle(cookie: u64) -> Result<Arc<CoHandle>> {
 }
 
 impl CoHandle {
+    /// Refuses what only the master of a collective open (or an ordinary
+    /// handle) may do.
+    pub fn need_master(&self, what: &str) -> Result<()> {
+        match self.role {
+            collective::Role::Peer(_) => {
+                Err(Error::Perm(format!("{what}: only the master of a collective open may do this, not a peer")))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// A peer whose master is known to have revoked it (no system call).
+    pub fn revoked(&self) -> bool {
+        matches!(&self.role, collective::Role::Peer(p) if p.is_revoked())
+    }
+
     /// Refuses a change through a read-only handle.
     pub fn need_rw(&self, what: &str) -> Result<()> {
         if self.rw {
@@ -509,7 +578,7 @@ impl CoHandle {
 
 /// `daos_container_close`.
 pub fn close(cookie: u64) -> Result<()> {
-    let h = handle(cookie)?;
+    let h = handle_any(cookie)?;
     if h.closed.swap(true, Ordering::AcqRel) {
         return Err(Error::BadF("container handle is closed".into()));
     }
@@ -517,6 +586,10 @@ pub fn close(cookie: u64) -> Result<()> {
         let _ = state().objects.remove(o);
     }
     let r = epoch::seal_writer(&h);
+    // A master's close revokes its peers.
+    if let collective::Role::Master(m) = &h.role {
+        m.revoke();
+    }
     h.cs.refs.lock().remove(&cookie);
     let _ = state().containers.remove(cookie);
     // Pending waits and listens of this handle end with -EBADF.

@@ -20,8 +20,11 @@ use crate::event::{run_deferred, run_work};
 ///
 /// \param path     [IN] the container's path.
 /// \param mode     [IN] open mode (DAOS_COO_*).
-/// \param nprocess [IN] 1 (or 0) for an ordinary open; > 1 (collective open)
-///                 gives -ENOSYS in this version.
+/// \param nprocess [IN] 1 (or 0) for an ordinary open; > 1 for a collective
+///                 open: this process is the master, and shares the handle
+///                 with its peers through `daos_local2global` /
+///                 `daos_global2local`. Only the master commits, aborts and
+///                 waits; its commit publishes what the peers flushed.
 /// \param status   [OUT] OK, STUCK (an enabled shard's committed epoch is
 ///                 below HSE), FAULTY (a shard's target is disabled or
 ///                 missing) or CORRUPT.
@@ -55,7 +58,10 @@ pub unsafe extern "C" fn daos_container_open(
 /// Closes a container handle and every object handle opened through it
 /// (later calls on them give -EBADF). Writes of this handle in epochs above
 /// HSE that were not committed are discarded. Pending waits and listens of
-/// the handle complete with -EBADF.
+/// the handle complete with -EBADF. The master of a collective open revokes
+/// its peers (their later calls give -EPERM) after sealing what they
+/// flushed; a peer's close releases its handle only (what it flushed stays
+/// for the master to commit), and succeeds on a revoked handle too.
 ///
 /// \param coh   [IN] container handle.
 /// \param event [IN] completion event, or NULL.
@@ -65,7 +71,7 @@ pub unsafe extern "C" fn daos_container_open(
 pub unsafe extern "C" fn daos_container_close(coh: daos_handle_t, event: *mut daos_event) -> c_int {
     rc("daos_container_close", || {
         let ev = opt_ev(event)?;
-        container::handle(coh.cookie)?;
+        container::handle_any(coh.cookie)?;
         run_work(ev, DAOS_EV_CO_CLOSE, move || container::close(coh.cookie), |_| {})?;
         Ok(0)
     })

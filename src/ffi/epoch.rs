@@ -76,7 +76,15 @@ pub unsafe extern "C" fn daos_epoch_query(coh: daos_handle_t, info: *mut daos_ep
 /// Commits: makes every write of this handle in epochs <= `epoch` durable on
 /// every enabled shard (data and journals fsynced in parallel), then moves
 /// HCE to `epoch` atomically (one metadata update). `epoch <= HCE` does
-/// nothing. If a shard fails (I/O error, no space, target disabled), HCE
+/// nothing. The master of a collective open also publishes what its peers
+/// have flushed (`daos_container_flush`); a peer gets -EPERM.
+///
+/// Independent writers (several ordinary RW handles, in one process or
+/// several): a commit publishes the committing handle's writes only. Once
+/// HCE has passed an epoch, another handle's writes in it that were not
+/// committed can never be: they are dropped from that handle's view (at its
+/// next call that sees the new HCE) and are not published by its later
+/// commits. Its writes in higher epochs stay staged, for it to commit. If a shard fails (I/O error, no space, target disabled), HCE
 /// stays, HSE becomes `epoch`, the container is STUCK, `*shard_failed` names
 /// the first failed shard and its error is returned; commit again, or
 /// disable the shard and commit `epoch + 1`. `sync`: epoch `epoch` stays
@@ -88,8 +96,8 @@ pub unsafe extern "C" fn daos_epoch_query(coh: daos_handle_t, info: *mut daos_ep
 /// \param shard_failed [OUT] NULL, or the failed shard (written on failure).
 /// \param ev           [IN] completion event, or NULL.
 ///
-/// \return 0; -EPERM read-only handle; -EBADF bad handle; the failed shard's
-///         error (-EIO, -ENOSPC).
+/// \return 0; -EPERM read-only handle or a peer of a collective open; -EBADF
+///         bad handle; the failed shard's error (-EIO, -ENOSPC).
 #[no_mangle]
 pub unsafe extern "C" fn daos_epoch_commit(
     coh: daos_handle_t,
@@ -119,14 +127,17 @@ pub unsafe extern "C" fn daos_epoch_commit(
 }
 
 /// Aborts: drops every write and punch of this handle in epochs >= `epoch`.
-/// Writes issued after the abort completes are kept as normal.
+/// Writes issued after the abort completes are kept as normal. The master of
+/// a collective open also drops its peers' writes made so far; a peer gets
+/// -EPERM.
 ///
 /// \param coh          [IN] container handle (RW).
 /// \param epoch        [IN] first epoch to drop (> HCE).
 /// \param shard_failed [OUT] NULL, or the failed shard on an I/O error.
 /// \param ev           [IN] completion event, or NULL.
 ///
-/// \return 0; -EPERM read-only handle or `epoch` <= HCE; -EBADF bad handle.
+/// \return 0; -EPERM read-only handle, a peer of a collective open, or
+///         `epoch` <= HCE; -EBADF bad handle.
 #[no_mangle]
 pub unsafe extern "C" fn daos_epoch_abort(
     coh: daos_handle_t,

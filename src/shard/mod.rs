@@ -54,8 +54,10 @@ pub fn writer_alive(dir: &Path, seg: u64) -> bool {
     let (_, j) = seg_paths(dir, seg);
     let Ok(f) = File::open(&j) else { return false };
     let fd = std::os::fd::AsRawFd::as_raw_fd(&f);
+    // A shared lock: two processes probing at once must not see each other
+    // as the writer.
     // SAFETY: flock on a descriptor we own; dropped (and unlocked) at return.
-    let r = unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) };
+    let r = unsafe { libc::flock(fd, libc::LOCK_SH | libc::LOCK_NB) };
     r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EWOULDBLOCK)
 }
 
@@ -256,7 +258,7 @@ impl Shard {
             };
             let at = pos as u64;
             pos += n;
-            if r.epoch > s.sealed || voids.iter().any(|v| at < v.len && r.epoch >= v.epoch) {
+            if r.epoch > s.sealed || voids.iter().any(|v| v.covers(at, r.epoch)) {
                 continue;
             }
             *stamp = (*stamp).max(r.stamp + 1);
