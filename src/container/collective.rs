@@ -399,3 +399,97 @@ pub fn global2local(buf: &[u8], cur: u64) -> Result<u64> {
     };
     super::new_handle(&cs, g.rw, Role::Peer(peer))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ffi::types::*;
+
+    fn store() -> PathBuf {
+        let p = std::env::temp_dir().join(format!("daos-rs-ut-coll-{}-{:x}", std::process::id(), random_u64()));
+        std::fs::create_dir_all(&p).unwrap();
+        crate::store::format(&p, &crate::store::default_specs(1, None), DAOS_SYS_FORMAT_NO_PROBE, &mut |_, _| {})
+            .unwrap();
+        p
+    }
+
+    #[test]
+    fn global_buffer_detects_damage_forgery_and_revocation() {
+        let root = store();
+        let path = root.join("c");
+        let (_, m) = crate::container::open(&path, DAOS_COO_RW | DAOS_COO_CREATE, 4).unwrap();
+        let g = local2global(m).unwrap();
+        assert_eq!(&g[..8], MAGIC);
+        assert_eq!(u32::from_le_bytes(g[12..16].try_into().unwrap()) as usize, g.len());
+        // Every single-bit flip is refused (CRC, then framing).
+        for i in 0..g.len() {
+            let mut b = g.clone();
+            b[i] ^= 0x10;
+            assert_eq!(global2local(&b, 0).unwrap_err().errno(), libc::EINVAL, "flip at {i}");
+        }
+        for n in [0, 10, 27, g.len() - 1] {
+            assert_eq!(global2local(&g[..n], 0).unwrap_err().errno(), libc::EINVAL, "truncated to {n}");
+        }
+        // A changed field with a recomputed CRC fails the MAC.
+        let mut f = g.clone();
+        let at = 16 + 8 + 16 + 16; // the mode byte
+        f[at] ^= 1;
+        let n = f.len();
+        let crc = crc32c(&f[..n - 4]);
+        f[n - 4..].copy_from_slice(&crc.to_le_bytes());
+        assert_eq!(global2local(&f, 0).unwrap_err().errno(), libc::EINVAL);
+        // A valid buffer gives a peer; after the master's close, -EPERM.
+        let p = global2local(&g, 0).unwrap();
+        assert!(crate::container::handle(p).is_ok());
+        crate::container::close(m).unwrap();
+        assert_eq!(global2local(&g, 0).unwrap_err().errno(), libc::EPERM);
+        assert_eq!(crate::container::handle(p).err().map(|e| e.errno()), Some(libc::EPERM));
+        crate::container::close(p).unwrap();
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn a_dead_master_token_reads_as_revoked() {
+        let root = store();
+        let path = root.join("c");
+        let (_, m) = crate::container::open(&path, DAOS_COO_RW | DAOS_COO_CREATE, 2).unwrap();
+        let h = crate::container::handle(m).unwrap();
+        let Role::Master(ms) = &h.role else { panic!("not a master") };
+        assert!(matches!(probe(&ms.path).unwrap(), TokenState::Live(k) if k == ms.key));
+        // Releasing the lock is what the death of the master's process does.
+        // SAFETY: unlocking a descriptor the master owns (test only).
+        unsafe { libc::flock(ms.file.as_raw_fd(), libc::LOCK_UN) };
+        assert!(matches!(probe(&ms.path).unwrap(), TokenState::Revoked));
+        assert!(matches!(probe(&root.join("nope")).unwrap(), TokenState::Missing));
+        drop(h);
+        crate::container::close(m).unwrap();
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn peer_reports_round_trip_and_reject_damage() {
+        let dir = std::env::temp_dir().join(format!("daos-rs-ut-rep-{}-{:x}", std::process::id(), random_u64()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let tp = dir.join("0000000000000001");
+        let p = Peer {
+            token: 1,
+            report_path: reports_dir(&tp).join("r"),
+            token_path: tp.clone(),
+            revoked: AtomicBool::new(false),
+            segs: Mutex::new(BTreeMap::new()),
+        };
+        p.add_segment(3, 77).unwrap();
+        p.flushed(3, 77, 9000);
+        p.flushed(3, 77, 5000);
+        p.add_segment(4, 78).unwrap();
+        let mut got = read_reports(&reports_dir(&tp));
+        got.sort();
+        assert_eq!(got, vec![(3, 77, 9000), (4, 78, crate::shard::journal::HEADER)]);
+        let b = std::fs::read(&p.report_path).unwrap();
+        let mut bad = b.clone();
+        bad[10] ^= 1;
+        assert!(decode_report(&bad).is_none());
+        assert!(decode_report(&b).is_some());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
