@@ -82,14 +82,6 @@ static atomic_long h_fail;
         fflush(stdout);                                                  \
     } while (0)
 
-/* Tests of several processes sharing one container (SPEC §9, issue 4) run
- * only when DAOS_RS_TEST_CROSS_PROCESS is set, until that work lands. */
-#include <stdlib.h>
-static inline int cross_process_tests(void)
-{
-    return getenv("DAOS_RS_TEST_CROSS_PROCESS") != NULL;
-}
-
 static inline int harness_summary(void)
 {
     printf("%ld passed, %ld failed\n", atomic_load(&h_pass), atomic_load(&h_fail));
@@ -163,6 +155,54 @@ static inline int h_all_zero(const void *buf, size_t len)
     for (size_t i = 0; i < len; i++)
         if (b[i] != 0) return 0;
     return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Several processes (SPEC §9): a child process makes a change while this one
+ * waits for it. The child stamps when its change call started and returned
+ * (h_xp()->start_us / done_us = now_us()) in memory shared with this process,
+ * so that the wake-up can be timed. */
+
+#include <sys/mman.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+struct h_xp { int64_t start_us, done_us; };
+
+/* The stamps, in a MAP_SHARED page made on first use (before any fork). */
+static inline volatile struct h_xp *h_xp(void)
+{
+    static volatile struct h_xp *p;
+    if (p == NULL) {
+        void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) {
+            perror("mmap");
+            abort();
+        }
+        p = (volatile struct h_xp *)m;
+    }
+    return p;
+}
+
+/* Forks a child that runs fn(arg) and _exits with its return value; clears
+ * the stamps first. Returns the child's pid (-1 if fork failed). */
+static inline pid_t h_spawn(int (*fn)(void *), void *arg)
+{
+    h_xp()->start_us = 0;
+    h_xp()->done_us = 0;
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) _exit(fn(arg));
+    return pid;
+}
+
+/* Waits for a child; its exit status, or -2 if it did not exit normally. */
+static inline int h_reap(pid_t pid)
+{
+    int ws = 0;
+    if (pid <= 0 || waitpid(pid, &ws, 0) != pid || !WIFEXITED(ws)) return -2;
+    return WEXITSTATUS(ws);
 }
 
 #ifdef DAOS_RS_H
@@ -247,6 +287,36 @@ static inline struct daos_event *h_poll1(daos_handle_t eqh, int64_t timeout_us)
         }                                                                \
         CHECK_RC(daos_eq_query((eqh), DAOS_EVQ_ALL, 0, NULL), 0);        \
     } while (0)
+/* For an event pending in this process that the change of the child `pid`
+ * (see h_spawn) must complete: polls `eqh` for it (at most 5 s), reaps the
+ * child (which must exit 0), and checks that the event came after the child
+ * started its change and within `limit_us` of the change returning. Prints
+ * the latency. Returns the event polled, or NULL (the caller then aborts its
+ * event). */
+static inline struct daos_event *h_woken_by(pid_t pid, daos_handle_t eqh, int64_t limit_us, const char *what)
+{
+    struct daos_event *e = h_poll1(eqh, limit_us > 5000000 ? limit_us : 5000000);
+    int64_t t = now_us();
+    int st = h_reap(pid);
+    if (st != 0) H_FAIL_("the other process (%s) exited with %d", what, st);
+    else atomic_fetch_add(&h_pass, 1);
+    int64_t start = h_xp()->start_us, done = h_xp()->done_us;
+    if (e == NULL) {
+        H_FAIL_("%s pending in this process was not completed within 5 s of another process's change", what);
+        return NULL;
+    }
+    if (start == 0 || done == 0 || t < start) {
+        H_FAIL_("%s completed before the other process made its change", what);
+        return e;
+    }
+    printf("   %s woken %.1f ms after the other process began its change (which returned after %.1f ms)\n",
+           what, (double)(t - start) / 1000.0, (double)(done - start) / 1000.0);
+    fflush(stdout);
+    if (t - done <= limit_us) atomic_fetch_add(&h_pass, 1);
+    else H_FAIL_("%s woken %.1f ms after the other process's change: more than %.0f ms", what,
+                 (double)(t - done) / 1000.0, (double)limit_us / 1000.0);
+    return e;
+}
 #endif /* DAOS_RS_H */
 
 #endif

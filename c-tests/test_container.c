@@ -705,6 +705,27 @@ static void test_listen(void)
     CHECK_RC(daos_container_close(b, NULL), 0);
 }
 
+struct child_layout { const char *path; int add; unsigned target; int shard; uint64_t epoch; };
+
+/* In another process: adds a shard on `target`, or disables `shard`, at
+ * `epoch` (the change stamped in h_xp()). */
+static int child_layout_change(void *p)
+{
+    struct child_layout *c = p;
+    daos_handle_t coh = { 0 };
+    daos_container_status_t st;
+    int rc = daos_container_open(c->path, DAOS_COO_RW, 1, &st, &coh, NULL);
+    if (rc != 0) return 10;
+    unsigned tg[1] = { c->target };
+    int sh[1] = { c->shard };
+    h_xp()->start_us = now_us();
+    rc = c->add ? daos_shard_add(coh, h_ep(c->epoch), 1, tg, sh, NULL)
+                : daos_shard_disable(coh, h_ep(c->epoch), 1, sh, NULL);
+    h_xp()->done_us = now_us();
+    if (rc != 0) return 11;
+    return daos_container_close(coh, NULL) == 0 ? 0 : 12;
+}
+
 /* SPEC §5: daos_container_listen completes when the layout changes "in this or another process". */
 static void test_listen_other_process(void)
 {
@@ -719,28 +740,15 @@ static void test_listen_other_process(void)
     struct daos_shard_event sevs[4];
     memset(sevs, 0xee, sizeof sevs);
     unsigned sevn = 4;
+    /* pending before the other process changes the layout, woken within a second */
     CHECK_RC(daos_container_listen(a, &sevn, sevs, &ev), 0);
     CHECK_PTR_EQ(h_poll1(eqh, 50 * MS), NULL);
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        daos_handle_t c = { 0 };
-        daos_container_status_t s2;
-        unsigned tg[1] = { 1 };
-        int sh[1] = { 3 };
-        int rc = daos_container_open(p, DAOS_COO_RW, 1, &s2, &c, NULL);
-        if (rc == 0) rc = daos_shard_add(c, h_ep(1), 1, tg, sh, NULL);
-        if (rc == 0) rc = daos_container_close(c, NULL);
-        _exit(rc == 0 ? 0 : 1);
-    }
+    struct child_layout add = { p, 1, 1, 3, 1 };
+    pid_t pid = h_spawn(child_layout_change, &add);
     CHECK(pid > 0);
-    int ws = 0;
-    CHECK_EQ(waitpid(pid, &ws, 0), pid);
-    CHECK(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
-    struct daos_event *e = h_poll1(eqh, 3 * SEC);
+    struct daos_event *e = h_woken_by(pid, eqh, 1 * SEC, "a container listen");
     CHECK_PTR_EQ(e, &ev);
     if (e == NULL) {
-        fprintf(stderr, "   a container listen did not complete within 3 s of another process adding a shard\n");
         CHECK_RC(daos_event_abort(&ev), 0);
         CHECK_PTR_EQ(h_poll1(eqh, 5 * SEC), &ev);
     } else {
@@ -762,6 +770,27 @@ static void test_listen_other_process(void)
     CHECK_EQ(list_all(a, DAOS_SHARD_LS_ALL, ids, 4), 1);
     CHECK_EQ(ids[0], 3);
     CHECK_RC(put(a, h_oid(3, 1), 2, 0, "z", 1), 0);
+
+    /* a shard disabled by another process: a read-only handle's listen hears it */
+    daos_handle_t r = copen(p, DAOS_COO_RO, &st);
+    sevn = 4;
+    CHECK_RC(daos_container_listen(r, &sevn, sevs, &ev), 0);
+    CHECK_PTR_EQ(h_poll1(eqh, 50 * MS), NULL);
+    struct child_layout dis = { p, 0, 0, 3, 5 };
+    pid = h_spawn(child_layout_change, &dis);
+    e = h_woken_by(pid, eqh, 1 * SEC, "a container listen");
+    CHECK_PTR_EQ(e, &ev);
+    if (e == NULL) {
+        CHECK_RC(daos_event_abort(&ev), 0);
+        CHECK_PTR_EQ(h_poll1(eqh, 5 * SEC), &ev);
+    } else {
+        CHECK_EQ(ev.ev_error, 0);
+        CHECK_EQ(sevn, 1);
+        CHECK_EQ(sevs[0].se_shard, 3);
+        CHECK_EQ(sevs[0].se_status, DAOS_TARGET_ST_DISABLED);
+        CHECK_EQ(sevs[0].se_epoch.seq, 5);
+    }
+    CHECK_RC(daos_container_close(r, NULL), 0);
     CHECK_RC(daos_event_fini(&ev), 0);
     CHECK_RC(daos_eq_destroy(eqh), 0);
     CHECK_RC(daos_container_close(a, NULL), 0);
@@ -1274,8 +1303,7 @@ int main(void)
     RUN(test_query);
     RUN(test_list_shard);
     RUN(test_listen);
-    if (cross_process_tests()) RUN(test_listen_other_process);
-    else printf("-- test_listen_other_process: skipped (several processes on one container: issue 4; DAOS_RS_TEST_CROSS_PROCESS=1 runs it)\n");
+    RUN(test_listen_other_process);
     RUN(test_flush);
     RUN(test_unlink);
     RUN(test_unlink_while_open);

@@ -693,6 +693,21 @@ static void test_listen(void)
     h_rmrf(root);
 }
 
+struct child_status { const char *root; unsigned target; int status; };
+
+/* In another process: sets a target's status (stamped in h_xp()). */
+static int child_set_status(void *p)
+{
+    struct child_status *c = p;
+    daos_handle_t h = { 0 };
+    int rc = daos_sys_open(c->root, &h, NULL);
+    h_xp()->start_us = now_us();
+    if (rc == 0) rc = daos_sys_target_set_status(h, c->target, c->status);
+    h_xp()->done_us = now_us();
+    if (rc == 0) rc = daos_sys_close(h, NULL);
+    return rc == 0 ? 0 : 1;
+}
+
 /* SPEC §4: daos_sys_listen completes "also when another process made the change". */
 static void test_listen_other_process(void)
 {
@@ -706,29 +721,16 @@ static void test_listen_other_process(void)
     struct daos_target_event tevs[4];
     memset(tevs, 0xee, sizeof tevs);
     unsigned tevn = 4;
+    /* the listen is pending before the other process changes anything, and
+     * is woken by that change within a second */
     CHECK_RC(daos_sys_listen(h, &tevn, tevs, &ev), 0);
     CHECK_PTR_EQ(h_poll1(eqh, 50 * MS), NULL);
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        daos_handle_t c = { 0 };
-        int rc = daos_sys_open(root, &c, NULL);
-        if (rc == 0) rc = daos_sys_target_set_status(c, 1, DAOS_TARGET_ST_DISABLED);
-        if (rc == 0) rc = daos_sys_close(c, NULL);
-        _exit(rc == 0 ? 0 : 1);
-    }
+    struct child_status dis = { root, 1, DAOS_TARGET_ST_DISABLED };
+    pid_t pid = h_spawn(child_set_status, &dis);
     CHECK(pid > 0);
-    int ws = 0;
-    CHECK_EQ(waitpid(pid, &ws, 0), pid);
-    CHECK(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
-    /* the change is durable and visible to this process's queries at once */
-    CHECK_EQ(status_of(h, 1), DAOS_TARGET_ST_DISABLED);
-    /* and the pending listen hears of it */
-    struct daos_event *e = h_poll1(eqh, 3 * SEC);
+    struct daos_event *e = h_woken_by(pid, eqh, 1 * SEC, "a sys listen");
     CHECK_PTR_EQ(e, &ev);
     if (e == NULL) {
-        fprintf(stderr, "   a listen pending in this process did not complete within 3 s of "
-                        "another process disabling target 1\n");
         CHECK_RC(daos_event_abort(&ev), 0);
         CHECK_PTR_EQ(h_poll1(eqh, 5 * SEC), &ev);
     } else {
@@ -737,18 +739,29 @@ static void test_listen_other_process(void)
         CHECK_EQ(tevs[0].te_target, 1);
         CHECK_EQ(tevs[0].te_status, DAOS_TARGET_ST_DISABLED);
     }
+    /* the change is durable and visible to this process's queries at once */
+    CHECK_EQ(status_of(h, 1), DAOS_TARGET_ST_DISABLED);
+    /* a health change made by another process wakes a listen too */
+    tevn = 4;
+    CHECK_RC(daos_sys_listen(h, &tevn, tevs, &ev), 0);
+    CHECK_PTR_EQ(h_poll1(eqh, 50 * MS), NULL);
+    struct child_status health = { root, 0, 70 };
+    pid = h_spawn(child_set_status, &health);
+    e = h_woken_by(pid, eqh, 1 * SEC, "a sys listen");
+    CHECK_PTR_EQ(e, &ev);
+    if (e == NULL) {
+        CHECK_RC(daos_event_abort(&ev), 0);
+        CHECK_PTR_EQ(h_poll1(eqh, 5 * SEC), &ev);
+    } else {
+        CHECK_EQ(ev.ev_error, 0);
+        CHECK_EQ(tevn, 1);
+        CHECK_EQ(tevs[0].te_target, 0);
+        CHECK_EQ(tevs[0].te_status, 70);
+    }
     /* a listen made after the other process's change completes at once */
     daos_handle_t h2 = sys_open(root);
-    pid = fork();
-    if (pid == 0) {
-        daos_handle_t c = { 0 };
-        int rc = daos_sys_open(root, &c, NULL);
-        if (rc == 0) rc = daos_sys_target_set_status(c, 1, DAOS_TARGET_ST_HEALTHY);
-        _exit(rc == 0 ? 0 : 1);
-    }
-    CHECK(pid > 0);
-    CHECK_EQ(waitpid(pid, &ws, 0), pid);
-    CHECK(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    struct child_status en = { root, 1, DAOS_TARGET_ST_HEALTHY };
+    CHECK_EQ(h_reap(h_spawn(child_set_status, &en)), 0);
     tevn = 4;
     CHECK_RC(daos_sys_listen(h2, &tevn, tevs, &ev), 0);
     e = h_poll1(eqh, 2 * SEC);
@@ -837,8 +850,7 @@ int main(void)
     RUN(test_query_target);
     RUN(test_set_status);
     RUN(test_listen);
-    if (cross_process_tests()) RUN(test_listen_other_process);
-    else printf("-- test_listen_other_process: skipped (several processes on one container: issue 4; DAOS_RS_TEST_CROSS_PROCESS=1 runs it)\n");
+    RUN(test_listen_other_process);
     RUN(test_close_badf);
     return harness_summary();
 }

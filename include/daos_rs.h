@@ -907,8 +907,12 @@ int daos_container_list_shard(struct daos_handle_t coh,
 /**
  * Waits for a layout change (a shard added or disabled) relative to what
  * this handle last saw (at open, or at its last listen). Completes at once
- * if there is one already. `daos_event_abort` ends a pending listen with
- * -EINTR; closing the handle ends it with -EBADF.
+ * if there is one already, including one made by another process before the
+ * call. A change made by another process while the listen is pending
+ * completes it within milliseconds (inotify on the container file; where
+ * that cannot work, or with DAOS_RS_NOTIFY=poll, the file is polled every
+ * DAOS_RS_POLL_MS, default 100 ms). `daos_event_abort` ends a pending listen
+ * with -EINTR; closing the handle ends it with -EBADF.
  *
  * \param coh   [IN] container handle.
  * \param sevn  [IN/OUT] capacity of `sevs` (>= 1); on completion the number
@@ -950,8 +954,12 @@ int daos_epoch_slip(struct daos_handle_t coh, struct daos_epoch_t epoch, struct 
 
 /**
  * Waits until HCE >= `*epoch` (DAOS_EPOCH_HIGHEST: until the next commit
- * after the call). Completes at once if it already is. `daos_event_abort`
- * ends a pending wait with -EINTR; closing the handle, with -EBADF.
+ * after the call). Completes at once if it already is. Commits by other
+ * processes count: one made while the wait is pending completes it within
+ * milliseconds (inotify on the container file; where that cannot work, or
+ * with DAOS_RS_NOTIFY=poll, the file is polled every DAOS_RS_POLL_MS,
+ * default 100 ms). `daos_event_abort` ends a pending wait with -EINTR;
+ * closing the handle, with -EBADF.
  *
  * \param coh          [IN] container handle.
  * \param epoch        [IN/OUT] epoch to wait for; on completion the HCE reached.
@@ -1622,7 +1630,10 @@ int daos_sys_close(struct daos_handle_t handle, struct daos_event *ev);
  *
  * Completes at once if a target's status already differs from what the
  * handle saw; otherwise when one changes (disabled, enabled, health lowered
- * by I/O errors) in this process. `daos_event_abort` ends a pending listen
+ * by I/O errors), in this process or in another: another process's change
+ * completes it within milliseconds (inotify on `.daos/store.meta`; where that
+ * cannot work, or with DAOS_RS_NOTIFY=poll, the file is polled every
+ * DAOS_RS_POLL_MS, default 100 ms). `daos_event_abort` ends a pending listen
  * with -EINTR.
  *
  * \param handle [IN] system container handle.

@@ -17,6 +17,7 @@
 //! - [`event`]: event queues, events, progress and waiting.
 //! - [`engine`]: io_uring and the synchronous fallback.
 //! - [`handle`]: typed handle tables; [`runtime`]: process state and fork.
+//! - [`notify`]: changes made by other processes (inotify, or polling).
 
 pub mod container;
 pub mod engine;
@@ -26,6 +27,7 @@ pub mod ffi;
 pub mod handle;
 #[macro_use]
 pub mod log;
+pub mod notify;
 pub mod object;
 pub mod runtime;
 pub mod shard;

@@ -35,6 +35,9 @@ pub struct State {
     pub open_containers: parking_lot::Mutex<
         std::collections::HashMap<[u64; 2], std::sync::Weak<crate::container::CState>>,
     >,
+    /// Watches files for changes made by other processes; its thread starts
+    /// with the first watch.
+    pub notifier: crate::notify::Notifier,
 }
 
 extern "C" fn after_fork_in_child() {
@@ -57,6 +60,7 @@ impl State {
             sys_listeners: parking_lot::Mutex::new(Vec::new()),
             meta_worker: Default::default(),
             open_containers: parking_lot::Mutex::new(std::collections::HashMap::new()),
+            notifier: Default::default(),
         }
     }
 }

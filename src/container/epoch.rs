@@ -447,6 +447,8 @@ pub fn wait(cookie: u64, e: u64, completer: Completer, deliver: Box<dyn FnOnce(u
             return;
         }
     };
+    // Other processes' commits wake the wait through the container file's watch.
+    h.cs.watch_file();
     h.cs.refresh();
     let (hce, layout) = {
         let m = h.cs.meta.lock();
@@ -461,7 +463,11 @@ pub fn wait(cookie: u64, e: u64, completer: Completer, deliver: Box<dyn FnOnce(u
         return;
     }
     h.cs.waiters.lock().push(Waiter { cookie, target, completer, deliver });
-    // A commit may have landed between the check and the registration.
+    // A commit may have landed between the check and the registration: in
+    // this process (notify), or in another whose notification came before
+    // there was a waiter to wake (refresh, which notifies unless the
+    // container is unlinked or corrupt).
+    h.cs.refresh();
     notify_waiters(&h.cs);
 }
 

@@ -79,6 +79,9 @@ pub struct CState {
     /// Some handle of this process opened it read-write (so space may be
     /// reclaimed).
     pub writable: AtomicBool,
+    /// Watches the container file for other processes' changes, from the
+    /// first wait or listen on until the state goes (see [`CState::watch_file`]).
+    watch: Mutex<Option<crate::notify::WatchGuard>>,
 }
 
 /// An open container handle.
@@ -174,6 +177,33 @@ impl CState {
         }
         epoch::notify_waiters(self);
         ops::notify_listeners(self);
+    }
+
+    /// Makes sure another process's change of the container file (a commit,
+    /// a layout change: the file is replaced by a rename) wakes this state's
+    /// pending waits and listens: the first call registers a watch on the
+    /// file, kept while the state lives, whose callback (on the notifier
+    /// thread) refreshes the state if something is pending. Called before a
+    /// wait or listen is registered, which then refreshes once more itself:
+    /// a change notified before the registration found nothing to wake.
+    pub(crate) fn watch_file(self: &Arc<Self>) {
+        if self.corrupt {
+            return;
+        }
+        let mut w = self.watch.lock();
+        if w.is_some() {
+            return;
+        }
+        let (Some(dir), Some(name)) = (self.path.parent(), self.path.file_name()) else { return };
+        let weak = Arc::downgrade(self);
+        let cb: crate::notify::Callback = Arc::new(move || {
+            let Some(cs) = weak.upgrade() else { return };
+            let pending = !cs.waiters.lock().is_empty() || !cs.listeners.lock().is_empty();
+            if pending {
+                cs.refresh();
+            }
+        });
+        *w = crate::notify::watch(dir, name, cb);
     }
 
     /// Carries into `d` (metadata read from disk) what only this process
@@ -372,6 +402,7 @@ fn build_state(path: PathBuf, root: PathBuf, store: StoreConf, mut m: Meta, corr
         oldest: AtomicU64::new(oldest),
         compacting: AtomicBool::new(false),
         writable: AtomicBool::new(false),
+        watch: Mutex::new(None),
     }))
 }
 

@@ -101,10 +101,18 @@ pub fn listen(cookie: u64, cap: usize, completer: Completer, deliver: Box<dyn Fn
         completer.complete(|| -libc::EINVAL);
         return;
     }
+    // Other processes' layout changes wake the listen through the container
+    // file's watch.
+    h.cs.watch_file();
     let mut ls = h.cs.listeners.lock();
     let evs = layout_events(&h, cap);
     if evs.is_empty() {
         ls.push(Listener { handle: h.clone(), cap, completer, deliver });
+        drop(ls);
+        // Catches up with changes other processes made before the listen, or
+        // while it was being registered (their notification found no
+        // listener): refresh completes it if they are news to this handle.
+        h.cs.refresh();
         return;
     }
     drop(ls);

@@ -203,8 +203,12 @@ pub unsafe extern "C" fn daos_container_list_shard(
 
 /// Waits for a layout change (a shard added or disabled) relative to what
 /// this handle last saw (at open, or at its last listen). Completes at once
-/// if there is one already. `daos_event_abort` ends a pending listen with
-/// -EINTR; closing the handle ends it with -EBADF.
+/// if there is one already, including one made by another process before the
+/// call. A change made by another process while the listen is pending
+/// completes it within milliseconds (inotify on the container file; where
+/// that cannot work, or with DAOS_RS_NOTIFY=poll, the file is polled every
+/// DAOS_RS_POLL_MS, default 100 ms). `daos_event_abort` ends a pending listen
+/// with -EINTR; closing the handle ends it with -EBADF.
 ///
 /// \param coh   [IN] container handle.
 /// \param sevn  [IN/OUT] capacity of `sevs` (>= 1); on completion the number

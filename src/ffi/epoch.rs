@@ -25,8 +25,12 @@ pub unsafe extern "C" fn daos_epoch_slip(coh: daos_handle_t, epoch: daos_epoch_t
 }
 
 /// Waits until HCE >= `*epoch` (DAOS_EPOCH_HIGHEST: until the next commit
-/// after the call). Completes at once if it already is. `daos_event_abort`
-/// ends a pending wait with -EINTR; closing the handle, with -EBADF.
+/// after the call). Completes at once if it already is. Commits by other
+/// processes count: one made while the wait is pending completes it within
+/// milliseconds (inotify on the container file; where that cannot work, or
+/// with DAOS_RS_NOTIFY=poll, the file is polled every DAOS_RS_POLL_MS,
+/// default 100 ms). `daos_event_abort` ends a pending wait with -EINTR;
+/// closing the handle, with -EBADF.
 ///
 /// \param coh          [IN] container handle.
 /// \param epoch        [IN/OUT] epoch to wait for; on completion the HCE reached.

@@ -95,7 +95,10 @@ pub unsafe extern "C" fn daos_sys_close(handle: daos_handle_t, ev: *mut daos_eve
 ///
 /// Completes at once if a target's status already differs from what the
 /// handle saw; otherwise when one changes (disabled, enabled, health lowered
-/// by I/O errors) in this process. `daos_event_abort` ends a pending listen
+/// by I/O errors), in this process or in another: another process's change
+/// completes it within milliseconds (inotify on `.daos/store.meta`; where that
+/// cannot work, or with DAOS_RS_NOTIFY=poll, the file is polled every
+/// DAOS_RS_POLL_MS, default 100 ms). `daos_event_abort` ends a pending listen
 /// with -EINTR.
 ///
 /// \param handle [IN] system container handle.

@@ -20,6 +20,9 @@ pub struct SysHandle {
     pub conf: StoreConf,
     /// Target statuses this handle has reported (at open, then by listen).
     seen: Mutex<Vec<i32>>,
+    /// Watches `.daos/store.meta` for other processes' status changes, from
+    /// the handle's first listen on (see [`watch_store`]).
+    watch: Mutex<Option<crate::notify::WatchGuard>>,
 }
 
 /// A `daos_sys_listen` waiting for a status change.
@@ -36,7 +39,7 @@ pub fn sys_open(path: &Path) -> Result<u64> {
     let root = find_root(path)?;
     let conf = StoreConf::load(&root)?;
     let seen = conf.targets.iter().map(|t| t.status()).collect();
-    let h = SysHandle { root, conf, seen: Mutex::new(seen) };
+    let h = SysHandle { root, conf, seen: Mutex::new(seen), watch: Mutex::new(None) };
     state().sys.insert_with(|_| Ok(Arc::new(h)))
 }
 
@@ -290,6 +293,9 @@ pub fn sys_listen(cookie: u64, cap: usize, completer: Completer, deliver: Box<dy
             return;
         }
     };
+    // Registered before the check below, so that a change made by another
+    // process after it wakes this listen.
+    watch_store(&h);
     let mut ls = state().sys_listeners.lock();
     let evs = changes(&h, cap);
     if !evs.is_empty() {
@@ -303,7 +309,23 @@ pub fn sys_listen(cookie: u64, cap: usize, completer: Completer, deliver: Box<dy
     ls.push(SysListener { handle: h, cookie, cap, completer, deliver });
 }
 
-/// Re-checks the listeners of the store at `root` after a status change.
+/// Makes sure a change of the store configuration by another process (it
+/// is replaced by a rename, see `StoreConf::update`) re-checks the listeners
+/// of the store: the handle's first listen registers a watch on
+/// `.daos/store.meta`, kept while the handle lives, whose callback (on the
+/// notifier thread) is [`notify`], which reads the configuration from disk.
+fn watch_store(h: &SysHandle) {
+    let mut w = h.watch.lock();
+    if w.is_some() {
+        return;
+    }
+    let root = h.root.clone();
+    let cb: crate::notify::Callback = Arc::new(move || notify(&root));
+    *w = crate::notify::watch(&h.root.join(super::DOT_DAOS), std::ffi::OsStr::new(super::conf::META_FILE), cb);
+}
+
+/// Re-checks the listeners of the store at `root` after a status change,
+/// against the configuration as it is on disk now (see `changes`).
 pub fn notify(root: &Path) {
     let mut ls = state().sys_listeners.lock();
     let pending = std::mem::take(&mut *ls);
