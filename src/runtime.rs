@@ -35,6 +35,8 @@ pub struct State {
     pub open_containers: parking_lot::Mutex<
         std::collections::HashMap<[u64; 2], std::sync::Weak<crate::container::CState>>,
     >,
+    /// The stamp slot this process holds in each store it wrote to.
+    pub slots: parking_lot::Mutex<std::collections::HashMap<std::path::PathBuf, std::sync::Arc<crate::store::slot::Slot>>>,
 }
 
 extern "C" fn after_fork_in_child() {
@@ -57,6 +59,7 @@ impl State {
             sys_listeners: parking_lot::Mutex::new(Vec::new()),
             meta_worker: Default::default(),
             open_containers: parking_lot::Mutex::new(std::collections::HashMap::new()),
+            slots: parking_lot::Mutex::new(std::collections::HashMap::new()),
         }
     }
 }

@@ -19,7 +19,7 @@ pub use ops::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Mutex, RwLock};
 
@@ -28,6 +28,7 @@ use crate::event::Completer;
 use crate::ffi::types::*;
 use crate::runtime::state;
 use crate::shard::{shard_dir, Shard};
+use crate::store::slot::{self, Slot};
 use crate::store::{FileLock, StoreConf, DOT_DAOS};
 use crate::util::take_where;
 use meta::Meta;
@@ -59,7 +60,11 @@ pub struct CState {
     lock_path: PathBuf,
     pub meta: Mutex<Meta>,
     pub shards: RwLock<HashMap<u32, Arc<Shard>>>,
-    pub stamp: AtomicU64,
+    /// Stamp counters start here: above every counter seen in the journals.
+    pub stamp_floor: AtomicU64,
+    /// The stamp slot this state takes stamps from (this process's slot in
+    /// the store, claimed at the first stamp).
+    slot: OnceLock<Arc<Slot>>,
     /// Read reference (slipped epoch) of each open handle.
     pub refs: Mutex<HashMap<u64, u64>>,
     pub waiters: Mutex<Vec<Waiter>>,
@@ -192,17 +197,17 @@ impl CState {
     fn catch_up(&self) {
         let m = self.meta.lock().clone();
         let live = compact::live_segments(self);
-        let mut stamp = self.stamp.load(Ordering::Relaxed);
+        let mut floor = self.stamp_floor.load(Ordering::Relaxed);
         for sh in self.shards.read().values().cloned().collect::<Vec<_>>() {
             if sh.is_disabled() {
                 continue;
             }
-            if let Err(e) = sh.catch_up(&m, &live, &mut stamp) {
+            if let Err(e) = sh.catch_up(&m, &live, &mut floor) {
                 crate::log!(Error, "container {}: shard {} unreadable: {e}", self.path.display(), sh.id);
                 sh.broken.store(true, Ordering::Release);
             }
         }
-        self.stamp.fetch_max(stamp, Ordering::Relaxed);
+        self.stamp_floor.fetch_max(floor, Ordering::Relaxed);
         self.oldest.fetch_max(m.oldest, Ordering::AcqRel);
     }
 
@@ -221,8 +226,18 @@ impl CState {
         self.shards.read().get(&id).cloned()
     }
 
-    pub fn next_stamp(&self) -> u64 {
-        self.stamp.fetch_add(1, Ordering::Relaxed)
+    /// A stamp for a new journal record: unique in the store (see
+    /// [`crate::store::slot`]), and higher than every stamp this process
+    /// handed out before.
+    pub fn next_stamp(&self) -> Result<u64> {
+        let s = match self.slot.get() {
+            Some(s) => s,
+            None => {
+                let s = slot::of_store(&self.root)?;
+                self.slot.get_or_init(|| s)
+            }
+        };
+        s.stamp(self.stamp_floor.load(Ordering::Relaxed))
     }
 
     pub fn hce(&self) -> u64 {
@@ -310,14 +325,14 @@ fn build_state(path: PathBuf, root: PathBuf, store: StoreConf, mut m: Meta, corr
         }
     }
     let mut shards = HashMap::new();
-    let mut stamp = 1u64;
+    let mut floor = 1u64;
     for sm in &m.shards {
         let Some(t) = store.targets.get(sm.target as usize) else { continue };
         let sh = Shard::new(sm.id, sm.target, shard_dir(&t.dir, m.uuid, sm.id));
         sh.set_committed(sm.committed);
         sh.disabled.store(sm.disabled, Ordering::Release);
         if !sm.disabled {
-            if let Err(e) = sh.replay(&m, &mut stamp) {
+            if let Err(e) = sh.replay(&m, &mut floor) {
                 crate::log!(Error, "container {}: shard {} unreadable: {e}", path.display(), sm.id);
                 sh.broken.store(true, Ordering::Release);
             }
@@ -333,7 +348,8 @@ fn build_state(path: PathBuf, root: PathBuf, store: StoreConf, mut m: Meta, corr
         store,
         meta: Mutex::new(m),
         shards: RwLock::new(shards),
-        stamp: AtomicU64::new(stamp),
+        stamp_floor: AtomicU64::new(floor),
+        slot: OnceLock::new(),
         refs: Mutex::new(HashMap::new()),
         waiters: Mutex::new(Vec::new()),
         listeners: Mutex::new(Vec::new()),
