@@ -179,19 +179,17 @@ impl Shard {
         Ok((i, f))
     }
 
-    /// Replays the published journals of this shard from the container
-    /// metadata into the index. `floor` is raised above the counter of every
-    /// stamp seen.
-    pub fn replay(&self, meta: &Meta, floor: &mut u64) -> Result<()> {
-        self.catch_up(meta, &Default::default(), floor)
-    }
-
     /// Journal bytes of `seg` already in the index are up to `len` (this
     /// process wrote them).
     pub fn mark_applied(&self, seg: u64, len: u64) {
         let mut a = self.applied.lock();
         let e = a.entry(seg).or_insert(HEADER);
         *e = (*e).max(len);
+    }
+
+    /// Journal bytes of `seg` already in the index (`HEADER`: none).
+    pub fn applied_len(&self, seg: u64) -> u64 {
+        self.applied.lock().get(&seg).copied().unwrap_or(HEADER)
     }
 
     /// Brings the index up to the journal lengths `meta` publishes: replays
