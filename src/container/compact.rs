@@ -30,7 +30,8 @@ pub fn spawn(cs: &Arc<CState>) {
     let r = std::thread::Builder::new().name("daos-rs-aggregate".into()).spawn(move || {
         loop {
             let upto = super::epoch::aggregate_indexes(&cs);
-            if cs.writable.load(Ordering::Acquire) {
+            // (An unlinked container's space goes as a whole at the last close.)
+            if cs.writable.load(Ordering::Acquire) && !cs.unlinked.load(Ordering::Acquire) {
                 // The oldest epoch is on disk before any old data goes.
                 let r = {
                     let _serial = cs.commit_lock.lock();

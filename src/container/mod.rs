@@ -652,6 +652,11 @@ pub fn unlink(path: &Path) -> Result<()> {
         let Some(id) = uuid(&path)? else { return remove(&path) };
         // (Taken before the file lock: opens take them in the other order.)
         let here = state().open_containers.lock().get(&id).and_then(|w| w.upgrade());
+        if let Some(cs) = &here {
+            // Its space reclamation must not run on while the data goes
+            // (nor wait for the lock held here).
+            cs.wait_compaction();
+        }
         let lock = FileLock::acquire(&lock_file(&root, id))?;
         if uuid(&path)? != Some(id) {
             continue;

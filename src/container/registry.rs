@@ -257,6 +257,10 @@ impl CState {
     /// registration; if the container file is gone (or is another container
     /// now) and no other process has the container open, removes its data.
     pub(crate) fn release(&self) {
+        if self.file_gone() {
+            // The data may go: let this process's space reclamation end first.
+            self.wait_compaction();
+        }
         let mut reg = self.reg.lock();
         if !self.refs.lock().is_empty() {
             return;
@@ -279,6 +283,13 @@ impl CState {
         } else {
             // Nobody has it open: no empty directory is left behind.
             let _ = std::fs::remove_dir(&self.reg_dir);
+        }
+    }
+
+    /// Waits until the background aggregation of this state is over.
+    pub(crate) fn wait_compaction(&self) {
+        while self.compacting.load(Ordering::Acquire) {
+            std::thread::sleep(std::time::Duration::from_millis(1));
         }
     }
 
