@@ -950,6 +950,106 @@ static void test_unlink_while_open(void)
     CHECK_EQ(shard_dirs(), before);
 }
 
+/* One byte through a pipe: how a parent and a child that run together take turns. */
+static void say(int fd)
+{
+    char c = 1;
+    if (write(fd, &c, 1) != 1) perror("write to pipe");
+}
+
+static int hear(int fd)
+{
+    char c;
+    return read(fd, &c, 1) == 1 ? 0 : -1;
+}
+
+/* The other process of test_unlink_while_open_elsewhere: opens the container,
+ * says so; once told (it is unlinked and closed in the parent by then),
+ * reads, writes, commits and reads again, says so; once told, closes. */
+static int child_keeps_working(const char *p, int up, int down)
+{
+    daos_handle_t coh = { 0 };
+    daos_container_status_t st;
+    if (daos_container_open(p, DAOS_COO_RW, 1, &st, &coh, NULL) != 0) return 10;
+    say(up);
+    if (hear(down) != 0) return 11;
+    char buf[20000], out[20000];
+    h_fill(buf, sizeof buf, 31);
+    if (get(coh, h_oid(1, 4), 1, 0, out, sizeof out) != 0) return 12;
+    if (memcmp(out, buf, sizeof out) != 0) return 13;
+    if (put(coh, h_oid(0, 4), 2, 5, "later", 5) != 0) return 14;
+    if (commit(coh, 2) != 0) return 15;
+    if (hce_of(coh) != 2) return 16;
+    memset(out, 0, sizeof out);
+    if (get(coh, h_oid(0, 4), 2, 0, out, 10) != 0) return 17;
+    if (!h_all_zero(out, 5) || memcmp(out + 5, "later", 5) != 0) return 18;
+    if (get(coh, h_oid(1, 4), 2, 0, out, sizeof out) != 0 || memcmp(out, buf, sizeof out) != 0) return 19;
+    say(up);
+    if (hear(down) != 0) return 20;
+    if (daos_container_close(coh, NULL) != 0) return 21;
+    return 0;
+}
+
+static int registry_dirs(void)
+{
+    char pat[300];
+    snprintf(pat, sizeof pat, "%s/.daos/open/c-*", g_root);
+    return count_prefix(pat);
+}
+
+/* SPEC §5: unlinked while another process has it open: that process keeps
+ * reading, writing and committing; the space goes at its close. */
+static void test_unlink_while_open_elsewhere(void)
+{
+    char p[256];
+    cpath(p, sizeof p, "c-unlink-elsewhere");
+    int before = shard_dirs(), regs = registry_dirs();
+    daos_container_status_t st;
+    daos_handle_t coh = copen(p, DAOS_COO_RW | DAOS_COO_CREATE, &st);
+    unsigned tg[2] = { 0, 1 };
+    add_shards(coh, 1, 2, tg, NULL);
+    char buf[20000];
+    h_fill(buf, sizeof buf, 31);
+    CHECK_RC(put(coh, h_oid(1, 4), 1, 0, buf, sizeof buf), 0);
+    CHECK_RC(commit(coh, 1), 0);
+    int down[2], up[2];
+    CHECK_RC(pipe(down), 0);
+    CHECK_RC(pipe(up), 0);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(down[1]);
+        close(up[0]);
+        _exit(child_keeps_working(p, up[1], down[0]));
+    }
+    close(down[0]);
+    close(up[1]);
+    CHECK(pid > 0);
+    CHECK_RC(hear(up[0]), 0); /* open in the other process */
+    CHECK_RC(daos_container_unlink(p, NULL), 0);
+    struct stat sb;
+    CHECK(stat(p, &sb) != 0 && errno == ENOENT);
+    daos_handle_t c2 = { 0 };
+    CHECK_RC(daos_container_open(p, DAOS_COO_RO, 1, &st, &c2, NULL), -ENOENT);
+    CHECK_RC(daos_container_close(coh, NULL), 0);
+    CHECK_EQ(shard_dirs(), before + 2); /* the last close here, but open elsewhere */
+    say(down[1]);
+    CHECK_RC(hear(up[0]), 0); /* it read, wrote and committed */
+    CHECK_EQ(shard_dirs(), before + 2);
+    CHECK(stat(p, &sb) != 0); /* its commit stays in memory */
+    say(down[1]);
+    close(down[1]);
+    close(up[0]);
+    int ws = 0;
+    CHECK_EQ(waitpid(pid, &ws, 0), pid);
+    CHECK(WIFEXITED(ws));
+    CHECK_EQ(WEXITSTATUS(ws), 0);
+    /* its close was the last one anywhere: the space is reclaimed */
+    CHECK_EQ(shard_dirs(), before);
+    CHECK_EQ(registry_dirs(), regs);
+}
+
 /* st_ino of every regular file matching pattern */
 static int inodes_of(const char *pattern, ino_t *out, int cap)
 {
@@ -1307,6 +1407,7 @@ int main(void)
     RUN(test_flush);
     RUN(test_unlink);
     RUN(test_unlink_while_open);
+    RUN(test_unlink_while_open_elsewhere);
     RUN(test_snapshot);
     RUN(test_snapshot_disabled_and_async);
     RUN(test_status_faulty);

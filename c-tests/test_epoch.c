@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -792,6 +793,186 @@ static void test_commit_keeps_other_process_commit(void)
     CHECK_RC(daos_container_close(n, NULL), 0);
 }
 
+/* One byte through a pipe: how a parent and a child that run together take turns. */
+static void say(int fd)
+{
+    char c = 1;
+    if (write(fd, &c, 1) != 1) perror("write to pipe");
+}
+
+static int hear(int fd)
+{
+    char c;
+    return read(fd, &c, 1) == 1 ? 0 : -1;
+}
+
+/* A child that runs alongside the caller: `fn(arg, to_parent, from_parent)`
+ * gives its exit status. Returns its pid; *to_child / *from_child are the
+ * parent's ends of the pipes. */
+static pid_t alongside(int (*fn)(void *, int, int), void *arg, int *to_child, int *from_child)
+{
+    int down[2], up[2];
+    if (pipe(down) != 0 || pipe(up) != 0) return -1;
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(down[1]);
+        close(up[0]);
+        _exit(fn(arg, up[1], down[0]));
+    }
+    close(down[0]);
+    close(up[1]);
+    *to_child = down[1];
+    *from_child = up[0];
+    return pid;
+}
+
+static int reaped(pid_t pid, int to_child, int from_child)
+{
+    close(to_child);
+    close(from_child);
+    int ws = 0;
+    if (waitpid(pid, &ws, 0) != pid || !WIFEXITED(ws)) return -2;
+    return WEXITSTATUS(ws);
+}
+
+#define BIG (256 * 1024)
+
+/* Opens the container read-only (its reference: HCE, epoch 2), says so, and
+ * once told, reads epoch 2 (after catching up with the other process's
+ * aggregation and compaction) and checks every byte; then closes. */
+static int child_reader(void *p, int up, int down)
+{
+    const char *path = p;
+    daos_handle_t coh = { 0 };
+    daos_container_status_t st;
+    if (daos_container_open(path, DAOS_COO_RO, 1, &st, &coh, NULL) != 0) return 10;
+    say(up);
+    if (hear(down) != 0) return 11;
+    struct daos_epoch_info ei;
+    if (daos_epoch_query(coh, &ei, NULL) != 0) return 12;
+    if (ei.epi_hce_slipped.seq != 2 || ei.epi_hce_oldest.seq > 2) return 13;
+    static unsigned char want[BIG], got[BIG];
+    h_fill(want, BIG, 2);
+    memset(got, 0, BIG);
+    if (get(coh, 0, 2, 0, got, BIG) != 0) return 14;
+    if (memcmp(got, want, BIG) != 0) return 15;
+    if (daos_container_close(coh, NULL) != 0) return 16;
+    return 0;
+}
+
+/* The data files of every shard of the store. */
+static int data_files(glob_t *g)
+{
+    char pat[300];
+    snprintf(pat, sizeof pat, "%s/.daos/targets/*/c-*/s-*/*.dat", g_root);
+    return glob(pat, 0, NULL, g) == 0 ? (int)g->gl_pathc : 0;
+}
+
+/* SPEC §8, §9: a version still readable by an open handle in any process is
+ * never reclaimed; the oldest readable epoch moves once that handle closes. */
+static void test_reader_elsewhere_holds_its_epoch(void)
+{
+    static unsigned char buf[BIG], out[BIG];
+    daos_handle_t coh = new_container(1, NULL);
+    for (uint64_t e = 1; e <= 2; e++) {
+        h_fill(buf, BIG, e);
+        CHECK_RC(put(coh, 0, e, 0, buf, BIG), 0);
+        CHECK_RC(commit(coh, e), 0);
+    }
+    int to, from;
+    pid_t pid = alongside(child_reader, g_last, &to, &from);
+    CHECK(pid > 0);
+    if (pid <= 0) return;
+    CHECK_RC(hear(from), 0); /* the other process reads at epoch 2 */
+    for (uint64_t e = 3; e <= 8; e++) {
+        h_fill(buf, BIG, e);
+        CHECK_RC(put(coh, 0, e, 0, buf, BIG), 0);
+        CHECK_RC(commit(coh, e), 0);
+    }
+    CHECK_RC(daos_container_close(coh, NULL), 0); /* its segment is sealed */
+    glob_t before;
+    int nbefore = data_files(&before);
+    coh = copen(g_last, DAOS_COO_RW);
+    CHECK_RC(daos_epoch_slip(coh, H_HIGHEST, NULL), 0);
+    struct daos_epoch_info ei = equery(coh);
+    CHECK_EQ(ei.epi_hce_slipped.seq, 8);
+    CHECK_EQ(ei.epi_hce_oldest.seq, 2); /* held back by the other process */
+    /* space reclamation runs in the background: wait until a data file goes */
+    int compacted = 0;
+    for (int i = 0; i < 500 && !compacted; i++) {
+        for (int k = 0; k < nbefore && !compacted; k++)
+            if (access(before.gl_pathv[k], F_OK) != 0) compacted = 1;
+        if (!compacted) sleep_us(10 * MS);
+    }
+    if (nbefore) globfree(&before);
+    CHECK(compacted);
+    char o[4];
+    CHECK_RC(get(coh, 0, 1, 0, o, 4), -ESTALE);
+    memset(out, 0, BIG);
+    CHECK_RC(get(coh, 0, 2, 0, out, BIG), 0);
+    h_fill(buf, BIG, 2);
+    CHECK(memcmp(out, buf, BIG) == 0);
+    say(to); /* the other process reads epoch 2, then closes */
+    CHECK_EQ(reaped(pid, to, from), 0);
+    CHECK_RC(daos_epoch_slip(coh, H_HIGHEST, NULL), 0);
+    CHECK_EQ(equery(coh).epi_hce_oldest.seq, 8);
+    memset(out, 0, BIG);
+    CHECK_RC(get(coh, 0, 8, 0, out, BIG), 0);
+    h_fill(buf, BIG, 8);
+    CHECK(memcmp(out, buf, BIG) == 0);
+    CHECK_RC(daos_container_close(coh, NULL), 0);
+    /* a new reader agrees */
+    coh = copen(g_last, DAOS_COO_RO);
+    CHECK_EQ(equery(coh).epi_hce_oldest.seq, 8);
+    CHECK_RC(get(coh, 0, 2, 0, o, 4), -ESTALE);
+    CHECK_RC(daos_container_close(coh, NULL), 0);
+}
+
+/* Opens the container for writing, says so, and once told writes "BBBB" at
+ * offset 0 in epoch 3 and commits. */
+static int child_writer(void *p, int up, int down)
+{
+    const char *path = p;
+    daos_handle_t coh = { 0 };
+    daos_container_status_t st;
+    if (daos_container_open(path, DAOS_COO_RW, 1, &st, &coh, NULL) != 0) return 10;
+    say(up);
+    if (hear(down) != 0) return 11;
+    if (put(coh, 0, 3, 0, "BBBB", 4) != 0) return 12;
+    unsigned failed;
+    if (daos_epoch_commit(coh, h_ep(3), false, &failed, NULL) != 0) return 13;
+    if (daos_container_close(coh, NULL) != 0) return 14;
+    return 0;
+}
+
+/* Two writers that opened the container together write the same offset in
+ * two epochs: each version stays readable at its epoch (their journal
+ * records must not share an index key). */
+static void test_writers_opened_together(void)
+{
+    daos_handle_t coh = new_container(1, NULL);
+    CHECK_RC(commit(coh, 1), 0);
+    int to, from;
+    pid_t pid = alongside(child_writer, g_last, &to, &from);
+    CHECK(pid > 0);
+    if (pid <= 0) return;
+    CHECK_RC(hear(from), 0);
+    CHECK_RC(put(coh, 0, 2, 0, "AAAA", 4), 0);
+    CHECK_RC(commit(coh, 2), 0);
+    say(to);
+    CHECK_EQ(reaped(pid, to, from), 0);
+    daos_handle_t n = copen(g_last, DAOS_COO_RO);
+    CHECK_STR(get4(n, 0, 2), "AAAA");
+    CHECK_STR(get4(n, 0, 3), "BBBB");
+    CHECK_RC(daos_container_close(n, NULL), 0);
+    CHECK_EQ(equery(coh).epi_hce.seq, 3);
+    CHECK_STR(get4(coh, 0, 2), "AAAA");
+    CHECK_STR(get4(coh, 0, 3), "BBBB");
+    CHECK_RC(daos_container_close(coh, NULL), 0);
+}
+
 static unsigned list_stuck(daos_handle_t coh, unsigned *ids, unsigned cap)
 {
     daos_off_t anchor = 0;
@@ -941,6 +1122,8 @@ int main(int argc, char **argv)
     RUN(test_other_process_commits);
     RUN(test_wait_notify_modes);
     RUN(test_commit_keeps_other_process_commit);
+    RUN(test_writers_opened_together);
+    RUN(test_reader_elsewhere_holds_its_epoch);
     RUN(test_partial_commit_failure);
     RUN(test_async_commit_failure);
     h_rmrf(g_root);

@@ -833,8 +833,9 @@ int daos_container_open(const char *path,
 int daos_container_close(struct daos_handle_t coh, struct daos_event *event);
 
 /**
- * Removes a container and its shards. Handles open on it keep working until
- * closed (POSIX semantics); its space is reclaimed at the last close.
+ * Removes a container and its shards. Handles open on it, in this or any
+ * other process, keep working until closed (POSIX semantics); its space is
+ * reclaimed at the last close in any process.
  *
  * \param path  [IN] the container's path.
  * \param event [IN] completion event, or NULL.
@@ -945,8 +946,10 @@ int daos_container_flush(struct daos_handle_t coh,
 /**
  * Moves this handle's read reference to `epoch` (DAOS_EPOCH_HIGHEST or an
  * epoch above HCE means HCE); moving it backwards does nothing. Versions
- * below the lowest reference of all open handles (and not kept by a sync
- * commit) may then be aggregated: reads below it give -ESTALE.
+ * below the lowest reference of all open handles, in every process (and not
+ * kept by a sync commit), may then be aggregated: reads below it give
+ * -ESTALE (`epi_hce_oldest`; other processes see it move at their next
+ * open, slip, query or wait).
  *
  * \return 0; -EBADF bad handle.
  */

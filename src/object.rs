@@ -354,7 +354,7 @@ pub fn write(oh: u64, epoch: u64, mem: UserMem, iod: &[daos_io_frag]) -> Result<
                 off: off + done,
                 len,
                 data_off: moff + done,
-                stamp: h.co.cs.next_stamp(),
+                stamp: h.co.cs.next_stamp()?,
                 crcs,
             });
             done += len;
@@ -389,7 +389,7 @@ pub fn punch(coh: u64, epoch: u64, oid: daos_obj_id_t, begin: u64, end: u64) -> 
         off: begin,
         len: end - begin,
         data_off: 0,
-        stamp: co.cs.next_stamp(),
+        stamp: co.cs.next_stamp()?,
         crcs: Vec::new(),
     };
     Ok(Some(Box::new(WriteOp::new(co, sh, vec![r], None, None, DAOS_EV_OBJ_PUNCH))))

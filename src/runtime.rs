@@ -38,6 +38,8 @@ pub struct State {
     /// Watches files for changes made by other processes; its thread starts
     /// with the first watch.
     pub notifier: crate::notify::Notifier,
+    /// The stamp slot this process holds in each store it wrote to.
+    pub slots: parking_lot::Mutex<std::collections::HashMap<std::path::PathBuf, std::sync::Arc<crate::store::slot::Slot>>>,
 }
 
 extern "C" fn after_fork_in_child() {
@@ -61,6 +63,7 @@ impl State {
             meta_worker: Default::default(),
             open_containers: parking_lot::Mutex::new(std::collections::HashMap::new()),
             notifier: Default::default(),
+            slots: parking_lot::Mutex::new(std::collections::HashMap::new()),
         }
     }
 }

@@ -30,7 +30,8 @@ pub fn spawn(cs: &Arc<CState>) {
     let r = std::thread::Builder::new().name("daos-rs-aggregate".into()).spawn(move || {
         loop {
             let upto = super::epoch::aggregate_indexes(&cs);
-            if cs.writable.load(Ordering::Acquire) {
+            // (An unlinked container's space goes as a whole at the last close.)
+            if cs.writable.load(Ordering::Acquire) && !cs.unlinked.load(Ordering::Acquire) {
                 // The oldest epoch is on disk before any old data goes.
                 let r = {
                     let _serial = cs.commit_lock.lock();
@@ -80,11 +81,15 @@ pub fn compact(cs: &Arc<CState>) -> Result<usize> {
 fn compact_shard(cs: &Arc<CState>, sh: &Arc<Shard>) -> Result<usize> {
     let live_writers = live_segments(cs);
     let meta = cs.meta.lock().clone();
-    // Candidates: sealed segments of this shard, not written by a live writer.
+    // Candidates: sealed segments of this shard, not written by a live
+    // writer, whose published records are all in the index (the metadata may
+    // be newer than the replay: another process's last commit before it
+    // sealed its segment).
     let cands: Vec<(u64, u32)> = meta
         .segs
         .iter()
         .filter(|s| s.shard == sh.id && s.sealed != UNSEALED && !live_writers.contains(&s.seg))
+        .filter(|s| sh.applied_len(s.seg) >= s.committed_len)
         .filter_map(|s| sh.seg_index(s.seg).map(|i| (s.seg, i)))
         .collect();
     if cands.is_empty() {
@@ -147,7 +152,12 @@ fn compact_shard(cs: &Arc<CState>, sh: &Arc<Shard>) -> Result<usize> {
     let gone: Vec<u64> = victims.iter().map(|v| v.0).collect();
     {
         let _serial = cs.commit_lock.lock();
-        cs.update(|m| {
+        let mut raced = false;
+        let r = cs.update(|m| {
+            if gone.iter().any(|g| !m.segs.iter().any(|s| s.shard == sh.id && s.seg == *g)) {
+                raced = true;
+                return Err(crate::error::Error::Os { errno: libc::ESTALE, msg: "compacted meanwhile".into() });
+            }
             let hse = m.hse;
             m.segs.retain(|s| !(s.shard == sh.id && gone.contains(&s.seg)));
             m.voids.retain(|v| !(v.shard == sh.id && gone.contains(&v.seg)));
@@ -155,7 +165,17 @@ fn compact_shard(cs: &Arc<CState>, sh: &Arc<Shard>) -> Result<usize> {
             s.committed_len = jlen;
             s.sealed = hse;
             Ok(())
-        })?;
+        });
+        if raced {
+            // Another process compacted some of them first: its copy stands,
+            // this one goes.
+            let (d, j) = seg_paths(&sh.dir, nf.id);
+            let _ = std::fs::remove_file(d);
+            let _ = std::fs::remove_file(j);
+            crate::log!(Debug, "shard {}: segments compacted meanwhile by another process; {:016x} dropped", sh.id, nf.id);
+            return Ok(0);
+        }
+        r?;
         let mut ix = sh.index.write();
         let mut by_obj: BTreeMap<u64, Vec<(u64, u64, Ext)>> = BTreeMap::new();
         for (oid, off, stamp, e) in moved {

@@ -472,23 +472,18 @@ pub fn wait(cookie: u64, e: u64, completer: Completer, deliver: Box<dyn FnOnce(u
 }
 
 /// Aggregation: when the lowest read reference of the open handles has moved
-/// above the oldest readable epoch, the oldest readable epoch moves up (in
-/// memory, at once: reads below it give -ESTALE from now on) and a background
-/// thread drops the versions no reader can see any more from the indexes,
-/// records the new oldest epoch, and reclaims space (see `compact`). Readers
-/// are blocked only while one shard's index is updated.
+/// above the oldest readable epoch, the oldest readable epoch moves up as far
+/// as the open handles of every process allow (decided, and written, under
+/// the container's lock; see [`super::registry`]): reads below it give
+/// -ESTALE from now on. Then a background thread drops the versions no
+/// reader can see any more from the indexes and reclaims space (see
+/// `compact`). Readers are blocked only while one shard's index is updated.
 pub fn maybe_aggregate(cs: &Arc<CState>) {
-    let low = cs.lowest_ref();
-    {
-        let mut m = cs.meta.lock();
-        let upto = low.min(m.hce);
-        if low == u64::MAX || upto <= m.oldest {
-            return;
-        }
-        m.oldest = upto;
-        cs.oldest.fetch_max(upto, std::sync::atomic::Ordering::AcqRel);
+    match cs.advance_oldest() {
+        Ok(true) => super::compact::spawn(cs),
+        Ok(false) => {}
+        Err(e) => crate::log!(Warn, "container {}: the oldest readable epoch stays: {e}", cs.path.display()),
     }
-    super::compact::spawn(cs);
 }
 
 /// The index half of aggregation, below the current oldest readable epoch.

@@ -11,6 +11,7 @@ pub mod compact;
 pub mod epoch;
 pub mod meta;
 mod ops;
+pub mod registry;
 pub mod writer;
 
 pub use epoch::*;
@@ -19,7 +20,7 @@ pub use ops::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Mutex, RwLock};
 
@@ -28,6 +29,7 @@ use crate::event::Completer;
 use crate::ffi::types::*;
 use crate::runtime::state;
 use crate::shard::{shard_dir, Shard};
+use crate::store::slot::{self, Slot};
 use crate::store::{FileLock, StoreConf, DOT_DAOS};
 use crate::util::take_where;
 use meta::Meta;
@@ -57,9 +59,17 @@ pub struct CState {
     pub root: PathBuf,
     pub store: StoreConf,
     lock_path: PathBuf,
+    /// The container's directory in the readers registry (see [`registry`]).
+    reg_dir: PathBuf,
+    /// This process's registration there, while it has handles open.
+    reg: Mutex<Option<registry::Registration>>,
     pub meta: Mutex<Meta>,
     pub shards: RwLock<HashMap<u32, Arc<Shard>>>,
-    pub stamp: AtomicU64,
+    /// Stamp counters start here: above every counter seen in the journals.
+    pub stamp_floor: AtomicU64,
+    /// The stamp slot this state takes stamps from (this process's slot in
+    /// the store, claimed at the first stamp).
+    slot: OnceLock<Arc<Slot>>,
     /// Read reference (slipped epoch) of each open handle.
     pub refs: Mutex<HashMap<u64, u64>>,
     pub waiters: Mutex<Vec<Waiter>>,
@@ -118,17 +128,27 @@ impl CState {
             return Ok(r);
         }
         let _lock = FileLock::acquire(&self.lock_path)?;
-        let mut copy = match Meta::load(&self.path) {
-            Ok(meta::Loaded::Ok(mut d)) if d.uuid == m.uuid => {
-                self.keep_local(&mut d, &m);
-                d
+        self.update_locked(&mut m, f)
+    }
+
+    /// [`CState::update`] with the container's file lock held by the caller
+    /// (`m`: the current metadata, locked). Nothing is written if nothing
+    /// changed.
+    fn update_locked<R>(&self, m: &mut Meta, f: impl FnOnce(&mut Meta) -> Result<R>) -> Result<R> {
+        let (mut copy, loaded) = match Meta::load(&self.path) {
+            Ok(meta::Loaded::Ok(d)) if d.uuid == m.uuid => {
+                let mut copy = d.clone();
+                self.keep_local(&mut copy, m);
+                (copy, Some(d))
             }
-            Ok(meta::Loaded::Ok(_)) => return self.gone_meanwhile(&mut m, f),
-            Err(e) if e.errno() == libc::ENOENT => return self.gone_meanwhile(&mut m, f),
-            _ => m.clone(),
+            Ok(meta::Loaded::Ok(_)) => return self.gone_meanwhile(m, f),
+            Err(e) if e.errno() == libc::ENOENT => return self.gone_meanwhile(m, f),
+            _ => (m.clone(), None),
         };
         let r = f(&mut copy)?;
-        copy.save(&self.path)?;
+        if loaded.as_ref() != Some(&copy) {
+            copy.save(&self.path)?;
+        }
         *m = copy;
         Ok(r)
     }
@@ -143,11 +163,8 @@ impl CState {
             return;
         }
         let _serial = self.refresh_lock.lock();
-        let newer = match Meta::load(&self.path) {
-            Ok(meta::Loaded::Ok(d)) if d.uuid == self.uuid && d.seq > self.meta.lock().seq => Some(d),
-            _ => None,
-        };
-        self.apply(newer);
+        let changed = self.adopt_newer();
+        self.settle_and_notify(changed);
     }
 
     /// Adopts metadata received from elsewhere (a global handle buffer) if it
@@ -157,20 +174,14 @@ impl CState {
             return;
         }
         let _serial = self.refresh_lock.lock();
-        let newer = (d.seq > self.meta.lock().seq).then_some(d);
-        self.apply(newer);
+        let changed = self.take_meta(d);
+        self.settle_and_notify(changed);
     }
 
-    fn apply(self: &Arc<Self>, newer: Option<Meta>) {
-        let changed = newer.is_some();
-        if let Some(mut d) = newer {
-            {
-                let mut m = self.meta.lock();
-                self.keep_local(&mut d, &m);
-                *m = d;
-            }
-            self.adopt_layout();
-        }
+    /// After adopting newer metadata (`changed`) or none: replays what it
+    /// publishes, settles the writers' staged extents, completes what waits
+    /// and listens the new state satisfies.
+    fn settle_and_notify(self: &Arc<Self>, changed: bool) {
         self.catch_up();
         if changed {
             epoch::settle_all(self);
@@ -206,6 +217,29 @@ impl CState {
         *w = crate::notify::watch(dir, name, cb);
     }
 
+    /// Adopts the container file if it is newer than the current metadata
+    /// (its replacement is atomic, so no lock is needed); returns whether it was.
+    fn adopt_newer(&self) -> bool {
+        match Meta::load(&self.path) {
+            Ok(meta::Loaded::Ok(d)) if d.uuid == self.uuid => self.take_meta(d),
+            _ => false,
+        }
+    }
+
+    /// Adopts `d` if it is newer than the current metadata; returns whether it was.
+    fn take_meta(&self, mut d: Meta) -> bool {
+        {
+            let mut m = self.meta.lock();
+            if d.seq <= m.seq {
+                return false;
+            }
+            self.keep_local(&mut d, &m);
+            *m = d;
+        }
+        self.adopt_layout();
+        true
+    }
+
     /// Carries into `d` (metadata read from disk) what only this process
     /// knows, from `m` (its current view): the oldest readable epoch it moved
     /// to, and the seals of the segments it found abandoned.
@@ -239,22 +273,38 @@ impl CState {
     }
 
     /// Replays into the indexes what the current metadata publishes and they
-    /// lack (other processes' commits).
+    /// lack (other processes' commits). A segment that another process
+    /// compacted away meanwhile (its files are gone) is in a newer version of
+    /// the metadata, whose segments hold its live data: that version is
+    /// adopted and the replay goes on from there.
     fn catch_up(&self) {
-        let m = self.meta.lock().clone();
-        let live = compact::live_segments(self);
-        let mut stamp = self.stamp.load(Ordering::Relaxed);
-        for sh in self.shards.read().values().cloned().collect::<Vec<_>>() {
-            if sh.is_disabled() {
+        let mut rounds = 0;
+        loop {
+            let m = self.meta.lock().clone();
+            let live = compact::live_segments(self);
+            let mut floor = self.stamp_floor.load(Ordering::Relaxed);
+            let mut failed = Vec::new();
+            for sh in self.shards.read().values().cloned().collect::<Vec<_>>() {
+                if sh.is_disabled() {
+                    continue;
+                }
+                if let Err(e) = sh.catch_up(&m, &live, &mut floor) {
+                    failed.push((sh, e));
+                }
+            }
+            self.stamp_floor.fetch_max(floor, Ordering::Relaxed);
+            self.oldest.fetch_max(m.oldest, Ordering::AcqRel);
+            let missing = failed.iter().any(|(_, e)| e.errno() == libc::ENOENT);
+            if missing && rounds < 8 && self.adopt_newer() {
+                rounds += 1;
                 continue;
             }
-            if let Err(e) = sh.catch_up(&m, &live, &mut stamp) {
+            for (sh, e) in failed {
                 crate::log!(Error, "container {}: shard {} unreadable: {e}", self.path.display(), sh.id);
                 sh.broken.store(true, Ordering::Release);
             }
+            return;
         }
-        self.stamp.fetch_max(stamp, Ordering::Relaxed);
-        self.oldest.fetch_max(m.oldest, Ordering::AcqRel);
     }
 
     /// The container file is gone, or is now another container: this one was
@@ -272,8 +322,18 @@ impl CState {
         self.shards.read().get(&id).cloned()
     }
 
-    pub fn next_stamp(&self) -> u64 {
-        self.stamp.fetch_add(1, Ordering::Relaxed)
+    /// A stamp for a new journal record: unique in the store (see
+    /// [`crate::store::slot`]), and higher than every stamp this process
+    /// handed out before.
+    pub fn next_stamp(&self) -> Result<u64> {
+        let s = match self.slot.get() {
+            Some(s) => s,
+            None => {
+                let s = slot::of_store(&self.root)?;
+                self.slot.get_or_init(|| s)
+            }
+        };
+        s.stamp(self.stamp_floor.load(Ordering::Relaxed))
     }
 
     pub fn hce(&self) -> u64 {
@@ -300,7 +360,9 @@ impl CState {
         self.refs.lock().values().copied().min().unwrap_or(u64::MAX)
     }
 
-    /// Removes the container's shard directories (after unlink, at last close).
+    /// Removes the container's shard directories, lock file and registry
+    /// directory (after unlink, at the last close in any process). The caller
+    /// holds the container's lock.
     fn remove_data(uuid: [u64; 2], store: &StoreConf, root: &Path) {
         for t in &store.targets {
             let d = crate::shard::container_dir(&t.dir, uuid);
@@ -311,15 +373,19 @@ impl CState {
             }
         }
         let _ = std::fs::remove_dir_all(collective::tokens_dir(root, uuid));
+        let reg = registry::registry_dir(root, uuid);
+        if let Err(e) = std::fs::remove_dir_all(&reg) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                crate::log!(Warn, "could not remove {}: {e}", reg.display());
+            }
+        }
         let _ = std::fs::remove_file(lock_file(root, uuid));
     }
 }
 
 impl Drop for CState {
     fn drop(&mut self) {
-        if self.unlinked.load(Ordering::Acquire) {
-            CState::remove_data(self.uuid, &self.store, &self.root);
-        }
+        self.release();
     }
 }
 
@@ -341,11 +407,19 @@ fn abs_path(path: &Path) -> Result<PathBuf> {
     Ok(parent.join(name))
 }
 
-/// Builds the shared state of a container from its metadata: opens the
-/// shards and replays their journals. A writer that died left its segments
-/// unsealed: their records above HSE are void (sealed in memory; the next
-/// metadata update by a writer records it).
-fn build_state(path: PathBuf, root: PathBuf, store: StoreConf, mut m: Meta, corrupt: bool) -> Result<Arc<CState>> {
+/// Builds the shared state of a container from its metadata (and this
+/// process's registration as its reader): opens the shards and replays their
+/// journals. A writer that died left its segments unsealed: their records
+/// above HSE are void (sealed in memory; the next metadata update by a writer
+/// records it).
+fn build_state(
+    path: PathBuf,
+    root: PathBuf,
+    store: StoreConf,
+    mut m: Meta,
+    corrupt: bool,
+    reg: Option<registry::Registration>,
+) -> Result<Arc<CState>> {
     let mut abandoned = Vec::new();
     let shard_dirs: HashMap<u32, PathBuf> = m
         .shards
@@ -367,30 +441,26 @@ fn build_state(path: PathBuf, root: PathBuf, store: StoreConf, mut m: Meta, corr
         }
     }
     let mut shards = HashMap::new();
-    let mut stamp = 1u64;
     for sm in &m.shards {
         let Some(t) = store.targets.get(sm.target as usize) else { continue };
         let sh = Shard::new(sm.id, sm.target, shard_dir(&t.dir, m.uuid, sm.id));
         sh.set_committed(sm.committed);
         sh.disabled.store(sm.disabled, Ordering::Release);
-        if !sm.disabled {
-            if let Err(e) = sh.replay(&m, &mut stamp) {
-                crate::log!(Error, "container {}: shard {} unreadable: {e}", path.display(), sm.id);
-                sh.broken.store(true, Ordering::Release);
-            }
-        }
         shards.insert(sm.id, Arc::new(sh));
     }
     let oldest = m.oldest;
-    Ok(Arc::new(CState {
+    let cs = Arc::new(CState {
         uuid: m.uuid,
         lock_path: lock_file(&root, m.uuid),
+        reg_dir: registry::registry_dir(&root, m.uuid),
+        reg: Mutex::new(reg),
         path,
         root,
         store,
         meta: Mutex::new(m),
         shards: RwLock::new(shards),
-        stamp: AtomicU64::new(stamp),
+        stamp_floor: AtomicU64::new(1),
+        slot: OnceLock::new(),
         refs: Mutex::new(HashMap::new()),
         waiters: Mutex::new(Vec::new()),
         listeners: Mutex::new(Vec::new()),
@@ -403,7 +473,9 @@ fn build_state(path: PathBuf, root: PathBuf, store: StoreConf, mut m: Meta, corr
         compacting: AtomicBool::new(false),
         writable: AtomicBool::new(false),
         watch: Mutex::new(None),
-    }))
+    });
+    cs.catch_up();
+    Ok(cs)
 }
 
 /// Creates an empty container file at `path` (which must not exist).
@@ -444,6 +516,13 @@ fn check_access(path: &Path, rw: bool) -> Result<()> {
 
 /// `daos_container_open` (non-collective): returns (status, handle).
 pub fn open(path: &Path, mode: u32, nprocess: u32) -> Result<(daos_container_status_t, u64)> {
+    open_as(path, mode, nprocess, true)
+}
+
+/// [`open`]; with `shared == false` the handle gets a state of its own (its
+/// own registration as a reader, its own stamp slot), as if it were opened
+/// by another process (tests).
+pub(crate) fn open_as(path: &Path, mode: u32, nprocess: u32, shared: bool) -> Result<(daos_container_status_t, u64)> {
     let known = DAOS_COO_RO | DAOS_COO_RW | DAOS_COO_CREATE | DAOS_COO_OWN_RECOV;
     if mode & !known != 0 {
         return Err(Error::Inval(format!("unknown open mode bits {:#x}", mode & !known)));
@@ -456,55 +535,26 @@ pub fn open(path: &Path, mode: u32, nprocess: u32) -> Result<(daos_container_sta
     let path = abs_path(path)?;
     let root = crate::store::find_root(path.parent().unwrap_or(Path::new("/")))?;
     let store = StoreConf::load(&root)?;
-    if !path.exists() {
-        if mode & DAOS_COO_CREATE == 0 {
-            return Err(Error::NoEnt(format!("container {} does not exist", path.display())));
-        }
-        match create_file(&path, &store) {
-            Ok(()) => {}
-            Err(e) if e.errno() == libc::EEXIST => {}
-            Err(e) => return Err(e),
+    // The file may be unlinked or replaced between reading its identity and
+    // registering under its lock: then look again.
+    let mut found = None;
+    for _ in 0..8 {
+        found = find_state(&path, &root, &store, mode, rw, shared)?;
+        if found.is_some() {
+            break;
         }
     }
-    if path.is_dir() {
-        return Err(Error::Inval(format!("{} is a directory, not a container", path.display())));
-    }
-    check_access(&path, rw)?;
-    let (m, corrupt) = match Meta::load(&path)? {
-        meta::Loaded::Ok(m) => (m, false),
-        meta::Loaded::Corrupt(m) => {
-            crate::log!(Warn, "container {} fails its checksum: opened read-only as CORRUPT", path.display());
-            (m.unwrap_or_default(), true)
-        }
-    };
-    if !corrupt && m.store != store.uuid {
-        return Err(Error::Inval(format!("container {} belongs to another store", path.display())));
-    }
-    let cs = {
-        let mut reg = state().open_containers.lock();
-        match reg.get(&m.uuid).and_then(|w| w.upgrade()).filter(|c| !c.unlinked.load(Ordering::Acquire) && !corrupt) {
-            Some(cs) => {
-                drop(reg);
-                cs.refresh();
-                cs
-            }
-            None => {
-                let cs = build_state(path.clone(), root, store, m, corrupt)?;
-                if !corrupt {
-                    reg.insert(cs.uuid, Arc::downgrade(&cs));
-                }
-                cs
-            }
-        }
-    };
+    let cs = found.ok_or_else(|| Error::NoEnt(format!("container {} keeps being unlinked or replaced", path.display())))?;
     let role = if nprocess > 1 { collective::Role::Master(collective::Master::create(&cs)?) } else { collective::Role::Plain };
     let status = status_of(&cs);
     let cookie = new_handle(&cs, rw, role)?;
     Ok((status, cookie))
 }
 
-/// The shared state of container `m.uuid` in this process: the existing one
-/// (brought up to `m` if that is newer), or one built from `m`.
+/// The shared state of container `m.uuid` in this process for a peer of a
+/// collective open: the existing one (brought up to `m` if that is newer),
+/// or one built from `m` without reading the container file, registered as
+/// a reader at `m`'s HCE.
 pub(crate) fn state_for(path: PathBuf, root: PathBuf, store: StoreConf, m: Meta) -> Result<Arc<CState>> {
     let mut reg = state().open_containers.lock();
     if let Some(cs) = reg.get(&m.uuid).and_then(|w| w.upgrade()).filter(|c| !c.unlinked.load(Ordering::Acquire)) {
@@ -512,7 +562,11 @@ pub(crate) fn state_for(path: PathBuf, root: PathBuf, store: StoreConf, m: Meta)
         cs.adopt(m);
         return Ok(cs);
     }
-    let cs = build_state(path, root, store, m, false)?;
+    let r = {
+        let _lock = FileLock::acquire(&lock_file(&root, m.uuid))?;
+        registry::Registration::create(&registry::registry_dir(&root, m.uuid), m.hce)?
+    };
+    let cs = build_state(path, root, store, m, false, Some(r))?;
     reg.insert(cs.uuid, Arc::downgrade(&cs));
     Ok(cs)
 }
@@ -523,7 +577,6 @@ pub(crate) fn new_handle(cs: &Arc<CState>, rw: bool, role: collective::Role) -> 
     if rw {
         cs.writable.store(true, Ordering::Release);
     }
-    let hce = cs.hce();
     let seen = cs.meta.lock().layout_gen;
     let h = CoHandle {
         cs: cs.clone(),
@@ -535,9 +588,58 @@ pub(crate) fn new_handle(cs: &Arc<CState>, rw: bool, role: collective::Role) -> 
         seen_layout: AtomicU64::new(seen),
         role,
     };
-    let cookie = state().containers.insert_with(|_| Ok(Arc::new(h)))?;
-    cs.refs.lock().insert(cookie, hce);
-    Ok(cookie)
+    cs.attach(h)
+}
+
+/// The state of the container at `path` (creating it if asked): the one this
+/// process has (with `shared`), or a new one, built from the metadata read
+/// under the container's lock while registering this process as its reader.
+/// `None`: unlinked or replaced meanwhile, look again.
+fn find_state(path: &Path, root: &Path, store: &StoreConf, mode: u32, rw: bool, shared: bool) -> Result<Option<Arc<CState>>> {
+    if !path.exists() {
+        if mode & DAOS_COO_CREATE == 0 {
+            return Err(Error::NoEnt(format!("container {} does not exist", path.display())));
+        }
+        match create_file(path, store) {
+            Ok(()) => {}
+            Err(e) if e.errno() == libc::EEXIST => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if path.is_dir() {
+        return Err(Error::Inval(format!("{} is a directory, not a container", path.display())));
+    }
+    check_access(path, rw)?;
+    let m = match Meta::load(path) {
+        Ok(meta::Loaded::Ok(m)) => m,
+        Ok(meta::Loaded::Corrupt(m)) => {
+            crate::log!(Warn, "container {} fails its checksum: opened read-only as CORRUPT", path.display());
+            let cs = build_state(path.to_path_buf(), root.to_path_buf(), store.clone(), m.unwrap_or_default(), true, None)?;
+            return Ok(Some(cs));
+        }
+        Err(e) if e.errno() == libc::ENOENT => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if m.store != store.uuid {
+        return Err(Error::Inval(format!("container {} belongs to another store", path.display())));
+    }
+    let mut reg = state().open_containers.lock();
+    if shared {
+        if let Some(cs) = reg.get(&m.uuid).and_then(|w| w.upgrade()).filter(|c| !c.unlinked.load(Ordering::Acquire)) {
+            drop(reg);
+            cs.refresh();
+            return Ok(Some(cs));
+        }
+    }
+    let Some((m, r)) = registry::load_and_register(path, root, m.uuid)? else { return Ok(None) };
+    let cs = build_state(path.to_path_buf(), root.to_path_buf(), store.clone(), m, false, Some(r))?;
+    if shared {
+        reg.insert(cs.uuid, Arc::downgrade(&cs));
+    } else {
+        // As another process would, it takes stamps from a slot of its own.
+        let _ = cs.slot.set(Arc::new(Slot::claim(root)?));
+    }
+    Ok(Some(cs))
 }
 
 /// The container's status for open.
@@ -632,11 +734,10 @@ pub fn close(cookie: u64) -> Result<()> {
     for w in waits {
         w.completer.complete(|| -libc::EBADF);
     }
-    if h.cs.unlinked.load(Ordering::Acquire) {
-        // The last handle of an unlinked container: its space goes now.
-        if h.cs.refs.lock().is_empty() {
-            CState::remove_data(h.cs.uuid, &h.cs.store, &h.cs.root);
-        }
+    if h.cs.refs.lock().is_empty() {
+        // The last handle of this process: it is no longer a reader; the
+        // space of an unlinked container goes if no process has it open.
+        h.cs.release();
     } else {
         epoch::maybe_aggregate(&h.cs);
     }
@@ -651,24 +752,47 @@ pub fn unlink(path: &Path) -> Result<()> {
     }
     let root = crate::store::find_root(path.parent().unwrap_or(Path::new("/")))?;
     let store = StoreConf::load(&root)?;
-    let m = match Meta::load(&path)? {
-        meta::Loaded::Ok(m) => m,
-        meta::Loaded::Corrupt(Some(m)) => m,
-        meta::Loaded::Corrupt(None) => {
-            std::fs::remove_file(&path).map_err(|e| crate::util::io_err(e, format!("unlink {}", path.display())))?;
-            return Ok(());
-        }
+    let uuid = |p: &Path| -> Result<Option<[u64; 2]>> {
+        Ok(match Meta::load(p)? {
+            meta::Loaded::Ok(m) | meta::Loaded::Corrupt(Some(m)) => Some(m.uuid),
+            meta::Loaded::Corrupt(None) => None,
+        })
     };
-    std::fs::remove_file(&path).map_err(|e| crate::util::io_err(e, format!("unlink {}", path.display())))?;
-    if let Some(p) = path.parent() {
-        let _ = crate::util::fsync_dir(p);
+    let remove = |p: &Path| -> Result<()> {
+        std::fs::remove_file(p).map_err(|e| crate::util::io_err(e, format!("unlink {}", p.display())))?;
+        if let Some(d) = p.parent() {
+            let _ = crate::util::fsync_dir(d);
+        }
+        Ok(())
+    };
+    // Under the container's lock (it may be replaced meanwhile: look again).
+    for _ in 0..8 {
+        let Some(id) = uuid(&path)? else { return remove(&path) };
+        // (Taken before the file lock: opens take them in the other order.)
+        let here = state().open_containers.lock().get(&id).and_then(|w| w.upgrade());
+        if let Some(cs) = &here {
+            // Its space reclamation must not run on while the data goes
+            // (nor wait for the lock held here).
+            cs.wait_compaction();
+        }
+        let lock = FileLock::acquire(&lock_file(&root, id))?;
+        if uuid(&path)? != Some(id) {
+            continue;
+        }
+        remove(&path)?;
+        if let Some(cs) = &here {
+            cs.unlinked.store(true, Ordering::Release);
+        }
+        // Open in some process (this one included): the last close removes the data.
+        if registry::lowest_live(&registry::registry_dir(&root, id), None).is_none() {
+            CState::remove_data(id, &store, &root);
+        }
+        // (Before `here`, whose drop may take the lock.)
+        drop(lock);
+        drop(here);
+        return Ok(());
     }
-    let open = state().open_containers.lock().get(&m.uuid).and_then(|w| w.upgrade());
-    match open {
-        Some(cs) => cs.unlinked.store(true, Ordering::Release),
-        None => CState::remove_data(m.uuid, &store, &root),
-    }
-    Ok(())
+    Err(Error::Os { errno: libc::EAGAIN, msg: format!("container {} keeps being replaced", path.display()) })
 }
 
 #[cfg(test)]

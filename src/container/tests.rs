@@ -323,3 +323,208 @@ fn independent_writers_commit_only_their_own_and_lose_epochs_others_committed() 
     check(3, 6, 0xCC);
     container::close(r).unwrap();
 }
+
+/// Opens `p` with a state of its own, as another process would.
+fn open_elsewhere(p: &Path, mode: u32) -> u64 {
+    container::open_as(p, mode, 1, false).unwrap().1
+}
+
+fn wait_compacted(h: &container::CoHandle) {
+    while h.cs.compacting.load(std::sync::atomic::Ordering::Acquire) {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+fn dat_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "dat"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn pattern(e: u64, n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i as u64 * 31 + e * 7) as u8).collect()
+}
+
+#[test]
+fn stamps_of_two_processes_never_collide() {
+    let st = TempStore::new("stamps");
+    let p = st.path("c");
+    let a = open_rw(&p);
+    container::shard_add(a, 1, &[0], &mut [-1]).unwrap();
+    container::commit(a, 1, false).unwrap();
+    // Opened at the same time, so both count stamps from the same start.
+    let b = open_elsewhere(&p, DAOS_COO_RW);
+    let ha = container::handle(a).unwrap();
+    let hb = container::handle(b).unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&ha.cs, &hb.cs));
+    let (sa, sb) = (ha.cs.next_stamp().unwrap(), hb.cs.next_stamp().unwrap());
+    assert_ne!(sa, sb);
+    assert_eq!(sa >> 20, sb >> 20, "the same counter: only the slot tells them apart");
+    // The same offset, in two epochs.
+    let oa = object::open(a, oid(5), DAOS_OBJ_RW).unwrap();
+    write(oa, 2, 0, &mut pattern(2, 4096));
+    container::commit(a, 2, false).unwrap();
+    let ob = object::open(b, oid(5), DAOS_OBJ_RW).unwrap();
+    write(ob, 3, 0, &mut pattern(3, 4096));
+    container::commit(b, 3, false).unwrap();
+    // Every reader sees each at its epoch: those that catch up (at a query),
+    // and one that replays.
+    container::query_epoch(a).unwrap();
+    container::query_epoch(b).unwrap();
+    let c = open_elsewhere(&p, DAOS_COO_RO);
+    let oc = object::open(c, oid(5), DAOS_OBJ_RO).unwrap();
+    for (who, oh) in [("a", oa), ("b", ob), ("a new reader", oc)] {
+        assert!(read(oh, 2, 0, 4096).unwrap() == pattern(2, 4096), "{who} reads epoch 2");
+        assert!(read(oh, 3, 0, 4096).unwrap() == pattern(3, 4096), "{who} reads epoch 3");
+    }
+    for h in [c, b, a] {
+        container::close(h).unwrap();
+    }
+}
+
+#[test]
+fn a_reader_in_another_process_keeps_its_epoch_through_aggregation() {
+    const N: usize = 256 * 1024;
+    let st = TempStore::new("reader");
+    let p = st.path("c");
+    let w = open_rw(&p);
+    container::shard_add(w, 1, &[0], &mut [-1]).unwrap();
+    let ow = object::open(w, oid(3), DAOS_OBJ_RW).unwrap();
+    for e in 1..=2u64 {
+        write(ow, e, 0, &mut pattern(e, N));
+        container::commit(w, e, false).unwrap();
+    }
+    // Another process reads at epoch 2.
+    let r = open_elsewhere(&p, DAOS_COO_RO);
+    assert_eq!(container::query_epoch(r).unwrap().epi_hce_slipped.seq, 2);
+    for e in 3..=8u64 {
+        write(ow, e, 0, &mut pattern(e, N));
+        container::commit(w, e, false).unwrap();
+    }
+    container::close(w).unwrap();
+    let before = match container::meta::Meta::load(&p).unwrap() {
+        container::meta::Loaded::Ok(m) => m,
+        _ => panic!("metadata"),
+    };
+    // A dead process's registration (no lock held) holds nothing back.
+    let hr = container::handle(r).unwrap();
+    std::fs::write(hr.cs.reg_dir.join("1-dead"), 0u64.to_le_bytes()).unwrap();
+
+    let w = open_rw(&p);
+    let hw = container::handle(w).unwrap();
+    let dir = hw.cs.shard(0).unwrap().dir.clone();
+    let old_files = dat_files(&dir);
+    container::slip(w, u64::MAX).unwrap();
+    wait_compacted(&hw);
+    assert_eq!(container::query_epoch(w).unwrap().epi_hce_oldest.seq, 2, "held at the other process's reference");
+    assert!(!hr.cs.reg_dir.join("1-dead").exists(), "a dead process's registration is removed");
+    assert!(dat_files(&dir).iter().all(|f| !old_files.contains(f)), "the old segment was compacted away");
+    // The reader picks up the compacted segment and still reads epoch 2, byte for byte.
+    assert_eq!(container::query_epoch(r).unwrap().epi_hce_oldest.seq, 2);
+    let or = object::open(r, oid(3), DAOS_OBJ_RO).unwrap();
+    assert!(read(or, 2, 0, N).unwrap() == pattern(2, N));
+    assert!(read(or, 5, 0, N).unwrap() == pattern(5, N));
+    // So does a process that opens now (it replays the compacted segment)...
+    let n = open_elsewhere(&p, DAOS_COO_RO);
+    let on = object::open(n, oid(3), DAOS_OBJ_RO).unwrap();
+    assert!(read(on, 2, 0, N).unwrap() == pattern(2, N));
+    assert_eq!(read(on, 1, 0, 8).map_err(|e| e.errno()), Err(libc::ESTALE));
+    container::close(n).unwrap();
+    // ... and one that read the metadata before the compaction: the segment it
+    // names is gone, so it takes the newer metadata and replays from there.
+    let stale = super::build_state(p.clone(), st.0.clone(), store::StoreConf::load(&st.0).unwrap(), before, false, None).unwrap();
+    let sh = stale.shard(0).unwrap();
+    assert!(sh.check_readable().is_ok(), "not broken by the missing segment");
+    assert!(dat_files(&dir).iter().all(|f| !old_files.contains(f)));
+    assert_eq!(sh.index.read().len(), 7, "versions 2..8, from the compacted segment");
+    drop((sh, stale));
+
+    // Once the reader closes, the oldest epoch moves on.
+    container::close(r).unwrap();
+    assert_eq!(std::fs::read_dir(&hr.cs.reg_dir).unwrap().count(), 1, "only the writer is registered");
+    container::slip(w, u64::MAX).unwrap();
+    wait_compacted(&hw);
+    assert_eq!(container::query_epoch(w).unwrap().epi_hce_oldest.seq, 8);
+    let ow = object::open(w, oid(3), DAOS_OBJ_RO).unwrap();
+    assert!(read(ow, 8, 0, N).unwrap() == pattern(8, N));
+    container::close(w).unwrap();
+}
+
+#[test]
+fn a_compaction_that_lost_the_race_leaves_no_trace() {
+    const N: usize = 256 * 1024;
+    let st = TempStore::new("race");
+    let p = st.path("c");
+    let w = open_rw(&p);
+    container::shard_add(w, 1, &[0], &mut [-1]).unwrap();
+    let ow = object::open(w, oid(1), DAOS_OBJ_RW).unwrap();
+    for e in 1..=6u64 {
+        write(ow, e, 0, &mut pattern(e, N));
+        container::commit(w, e, false).unwrap();
+    }
+    container::close(w).unwrap();
+    // Two processes with the container open; each would compact the sealed segment.
+    let a = open_rw(&p);
+    let b = open_elsewhere(&p, DAOS_COO_RW);
+    let (ha, hb) = (container::handle(a).unwrap(), container::handle(b).unwrap());
+    let dir = ha.cs.shard(0).unwrap().dir.clone();
+    let old = dat_files(&dir);
+    container::slip(a, u64::MAX).unwrap();
+    wait_compacted(&ha);
+    let files = dat_files(&dir);
+    assert!(files.len() == 1 && files != old, "compacted by a: {old:?} -> {files:?}");
+    let on_disk = std::fs::read(&p).unwrap();
+    // `b` decided to aggregate too, before it looked at the metadata again:
+    // its compaction finds the segment gone from the metadata, gives up and
+    // removes its copy.
+    hb.cs.meta.lock().oldest = 6;
+    container::epoch::aggregate_indexes(&hb.cs);
+    assert_eq!(container::compact::compact(&hb.cs).unwrap(), 0);
+    assert_eq!(dat_files(&dir), files, "no second copy is left");
+    assert!(std::fs::read(&p).unwrap() == on_disk, "the metadata is untouched");
+    container::query_epoch(b).unwrap();
+    for (h, o) in [(a, oid(1)), (b, oid(1))] {
+        let oh = object::open(h, o, DAOS_OBJ_RO).unwrap();
+        assert!(read(oh, 6, 0, N).unwrap() == pattern(6, N));
+    }
+    container::close(b).unwrap();
+    container::close(a).unwrap();
+}
+
+#[test]
+fn unlink_keeps_the_data_until_the_last_close_in_any_process() {
+    let st = TempStore::new("unlink");
+    let p = st.path("c");
+    let a = open_rw(&p);
+    container::shard_add(a, 1, &[0], &mut [-1]).unwrap();
+    let oa = object::open(a, oid(2), DAOS_OBJ_RW).unwrap();
+    write(oa, 1, 0, &mut pattern(1, 10000));
+    container::commit(a, 1, false).unwrap();
+    let b = open_elsewhere(&p, DAOS_COO_RW);
+    let hb = container::handle(b).unwrap();
+    let cdir = crate::shard::container_dir(hb.cs.target_dir(0).unwrap(), hb.cs.uuid);
+    let (reg_dir, lock) = (hb.cs.reg_dir.clone(), hb.cs.lock_path.clone());
+    container::unlink(&p).unwrap();
+    assert!(!p.exists());
+    assert_eq!(container::open(&p, DAOS_COO_RO, 1).map_err(|e| e.errno()), Err(libc::ENOENT));
+    container::close(a).unwrap();
+    assert!(cdir.exists(), "open in another process: the data stays");
+    // That process keeps reading, writing and committing (in memory).
+    let ob = object::open(b, oid(2), DAOS_OBJ_RW).unwrap();
+    assert!(read(ob, 1, 0, 10000).unwrap() == pattern(1, 10000));
+    write(ob, 2, 100, &mut pattern(2, 50));
+    container::commit(b, 2, false).unwrap();
+    assert_eq!(container::query_epoch(b).unwrap().epi_hce.seq, 2);
+    let v = read(ob, 2, 0, 10000).unwrap();
+    assert!(v[100..150] == pattern(2, 50)[..]);
+    assert!(v[..100] == pattern(1, 10000)[..100]);
+    assert!(!p.exists(), "an unlinked container's changes stay in memory");
+    container::close(b).unwrap();
+    assert!(!cdir.exists(), "the last close removes the data");
+    assert!(!reg_dir.exists() && !lock.exists());
+}

@@ -77,8 +77,9 @@ pub unsafe extern "C" fn daos_container_close(coh: daos_handle_t, event: *mut da
     })
 }
 
-/// Removes a container and its shards. Handles open on it keep working until
-/// closed (POSIX semantics); its space is reclaimed at the last close.
+/// Removes a container and its shards. Handles open on it, in this or any
+/// other process, keep working until closed (POSIX semantics); its space is
+/// reclaimed at the last close in any process.
 ///
 /// \param path  [IN] the container's path.
 /// \param event [IN] completion event, or NULL.

@@ -11,8 +11,10 @@ use crate::event::{run_deferred, run_work};
 
 /// Moves this handle's read reference to `epoch` (DAOS_EPOCH_HIGHEST or an
 /// epoch above HCE means HCE); moving it backwards does nothing. Versions
-/// below the lowest reference of all open handles (and not kept by a sync
-/// commit) may then be aggregated: reads below it give -ESTALE.
+/// below the lowest reference of all open handles, in every process (and not
+/// kept by a sync commit), may then be aggregated: reads below it give
+/// -ESTALE (`epi_hce_oldest`; other processes see it move at their next
+/// open, slip, query or wait).
 ///
 /// \return 0; -EBADF bad handle.
 #[no_mangle]

@@ -14,7 +14,7 @@
 //! | 24..32 | object offset |
 //! | 32..40 | length |
 //! | 40..48 | data offset in the segment's `.dat` |
-//! | 48..56 | stamp (orders writes of one epoch: later wins) |
+//! | 48..56 | stamp: `counter << 20 \| slot`, unique in the store (see [`crate::store::slot`]); orders writes of one epoch: later wins |
 //! | 56..60 | number of chunk checksums |
 //! | 60..64 | CRC-32C of the record with this field zero |
 //!

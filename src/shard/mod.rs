@@ -181,12 +181,6 @@ impl Shard {
         Ok((i, f))
     }
 
-    /// Replays the published journals of this shard from the container
-    /// metadata into the index. `stamp` is raised above every stamp seen.
-    pub fn replay(&self, meta: &Meta, stamp: &mut u64) -> Result<()> {
-        self.catch_up(meta, &Default::default(), stamp)
-    }
-
     /// Journal bytes of `seg` already in the index are up to `len` (this
     /// process wrote them).
     pub fn mark_applied(&self, seg: u64, len: u64) {
@@ -195,11 +189,17 @@ impl Shard {
         *e = (*e).max(len);
     }
 
+    /// Journal bytes of `seg` already in the index (`HEADER`: none).
+    pub fn applied_len(&self, seg: u64) -> u64 {
+        self.applied.lock().get(&seg).copied().unwrap_or(HEADER)
+    }
+
     /// Brings the index up to the journal lengths `meta` publishes: replays
     /// what is new in each segment (all of it for a segment not seen yet),
     /// except the segments in `skip` (this process's live writers, whose
-    /// records are in the index already).
-    pub fn catch_up(&self, meta: &Meta, skip: &std::collections::HashSet<u64>, stamp: &mut u64) -> Result<()> {
+    /// records are in the index already). `floor` is raised above the
+    /// counter of every stamp seen (see [`crate::store::slot`]).
+    pub fn catch_up(&self, meta: &Meta, skip: &std::collections::HashSet<u64>, floor: &mut u64) -> Result<()> {
         let mut ix = self.index.write();
         let mut batch = index::Batch::default();
         let mut first_err = None;
@@ -208,7 +208,7 @@ impl Shard {
             if from >= s.committed_len {
                 continue;
             }
-            match self.replay_seg(&mut ix, &mut batch, meta, s, from, stamp) {
+            match self.replay_seg(&mut ix, &mut batch, meta, s, from, floor) {
                 Ok(end) => self.mark_applied(s.seg, end),
                 Err(e) => {
                     if first_err.is_none() {
@@ -230,7 +230,7 @@ impl Shard {
         meta: &Meta,
         s: &SegMeta,
         from: u64,
-        stamp: &mut u64,
+        floor: &mut u64,
     ) -> Result<u64> {
         let f = match self.seg_index(s.seg).and_then(|i| self.seg(i)) {
             Some(f) => f,
@@ -261,7 +261,7 @@ impl Shard {
             if r.epoch > s.sealed || voids.iter().any(|v| v.covers(at, r.epoch)) {
                 continue;
             }
-            *stamp = (*stamp).max(r.stamp + 1);
+            *floor = (*floor).max(crate::store::slot::counter_of(r.stamp) + 1);
             let (seg, csum, doff) =
                 if r.kind == KIND_WRITE { (si, ix.add_crc_bytes(crcs), r.data_off) } else { (NO_SEG, 0, si as u64) };
             batch.push(r.oid, r.off, r.stamp, Ext { len: r.len, epoch: r.epoch, data_off: doff, seg, csum, owner: PUBLISHED });

@@ -9,6 +9,7 @@
 
 mod conf;
 mod probe;
+pub mod slot;
 pub mod sys;
 
 pub use conf::{StoreConf, TargetConf};

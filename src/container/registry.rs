@@ -1,0 +1,304 @@
+//! The readers registry: which processes have a container open, and the
+//! lowest epoch each of them may still read (SPEC §8, §9: a version still
+//! readable by an open handle in any process is never reclaimed; SPEC §5: an
+//! unlinked container's space goes at the last close in any process).
+//!
+//! Per container, the directory `.daos/open/c-<container>/` holds one file
+//! per process that has the container open, named `<pid>-<random hex>`,
+//! holding that process's lowest read reference (u64 LE). The process holds
+//! an `flock(LOCK_EX)` on it while it is registered, so a file whose lock
+//! can be taken is a dead process's, and is removed by whoever finds it.
+//!
+//! Every change of the registry, and every read of it, is made under the
+//! container's lock (its `flock` in `.daos/locks/`), the same lock metadata
+//! updates take:
+//! - an open reads the metadata and registers under it (with the HCE it read
+//!   as its reference), so no aggregation can pass over the epoch it reads;
+//! - `oldest` moves (and is written) under it, up to the lowest of this
+//!   process's references, every live registered one and HCE;
+//! - unlink removes the container file under it, and removes the data only
+//!   if no registration is live; the last close in a process removes its
+//!   registration under it, and removes the data if the container file is
+//!   gone (or is another container now) and no registration is live.
+
+use std::ffi::{OsStr, OsString};
+use std::fs::{File, OpenOptions};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use super::meta::{self, Meta};
+use super::{CState, CoHandle};
+use crate::error::{Error, Result};
+use crate::store::{FileLock, DOT_DAOS};
+use crate::util::io_err;
+
+/// The registry directory of container `uuid` in the store at `root`.
+pub(crate) fn registry_dir(root: &Path, uuid: [u64; 2]) -> PathBuf {
+    root.join(DOT_DAOS).join("open").join(format!("c-{:016x}{:016x}", uuid[0], uuid[1]))
+}
+
+/// This process's registration as a reader of one container.
+pub struct Registration {
+    /// Holds the `flock` that says the process is alive.
+    file: File,
+    path: PathBuf,
+    /// The reference last written.
+    published: u64,
+}
+
+impl Registration {
+    /// Registers this process in `dir` with reference `lowest`. The caller
+    /// holds the container's lock.
+    pub(crate) fn create(dir: &Path, lowest: u64) -> Result<Registration> {
+        std::fs::create_dir_all(dir).map_err(|e| io_err(e, format!("create {}", dir.display())))?;
+        let path = dir.join(format!("{}-{:016x}", std::process::id(), crate::util::random_u64()));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(&path)
+            .map_err(|e| io_err(e, format!("create {}", path.display())))?;
+        // SAFETY: flock on a descriptor we own; the lock lives as long as `file`.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            let e = std::io::Error::last_os_error();
+            let _ = std::fs::remove_file(&path);
+            return Err(io_err(e, format!("lock {}", path.display())));
+        }
+        let mut r = Registration { file, path, published: !lowest };
+        if let Err(e) = r.publish(lowest) {
+            r.remove();
+            return Err(e);
+        }
+        Ok(r)
+    }
+
+    /// Writes `lowest` as this process's reference if it changed. The caller
+    /// holds the container's lock (readers read under it: no torn values).
+    pub(crate) fn publish(&mut self, lowest: u64) -> Result<()> {
+        if lowest != self.published {
+            self.file.write_all_at(&lowest.to_le_bytes(), 0).map_err(|e| io_err(e, format!("write {}", self.path.display())))?;
+            self.published = lowest;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn published(&self) -> u64 {
+        self.published
+    }
+
+    fn name(&self) -> Option<&OsStr> {
+        self.path.file_name()
+    }
+
+    /// Unregisters (the lock goes with the descriptor).
+    fn remove(self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// The lowest reference of the live registrations in `dir`, other than the
+/// file named `own`; `None` if there is none. Files of dead processes are
+/// removed. What cannot be read counts as a live reference at epoch 0. The
+/// caller holds the container's lock.
+pub(crate) fn lowest_live(dir: &Path, own: Option<&OsStr>) -> Option<u64> {
+    let rd = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => {
+            crate::log!(Warn, "readers registry {} unreadable ({e}): keeping every epoch", dir.display());
+            return Some(0);
+        }
+    };
+    let mut low: Option<u64> = None;
+    for ent in rd {
+        let Ok(ent) = ent else {
+            low = Some(0);
+            continue;
+        };
+        let name: OsString = ent.file_name();
+        if own == Some(name.as_os_str()) {
+            continue;
+        }
+        let p = ent.path();
+        let f = match File::open(&p) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(_) => {
+                low = Some(0);
+                continue;
+            }
+        };
+        // SAFETY: flock on a descriptor we own; released when `f` is dropped.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            crate::log!(Debug, "readers registry: {} was a dead process's", p.display());
+            let _ = std::fs::remove_file(&p);
+            continue;
+        }
+        let mut b = [0u8; 8];
+        let r = match f.read_at(&mut b, 0) {
+            Ok(8) => u64::from_le_bytes(b),
+            _ => 0,
+        };
+        low = Some(low.map_or(r, |l| l.min(r)));
+    }
+    low
+}
+
+/// Reads the metadata of container `uuid` at `path` and registers this
+/// process as its reader, both under the container's lock, with the HCE read
+/// as the reference. `None` if the file is gone or is now another container.
+pub(crate) fn load_and_register(path: &Path, root: &Path, uuid: [u64; 2]) -> Result<Option<(Meta, Registration)>> {
+    let lock_path = super::lock_file(root, uuid);
+    let _lock = FileLock::acquire(&lock_path)?;
+    let m = match Meta::load(path) {
+        Ok(meta::Loaded::Ok(m)) if m.uuid == uuid => m,
+        Ok(_) => return Ok(None),
+        Err(e) if e.errno() == libc::ENOENT => {
+            // Unlinked meanwhile: the lock file this made is litter, unless
+            // another process has the container open still.
+            if lowest_live(&registry_dir(root, uuid), None).is_none() {
+                let _ = std::fs::remove_file(&lock_path);
+            }
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    let r = Registration::create(&registry_dir(root, uuid), m.hce)?;
+    Ok(Some((m, r)))
+}
+
+impl CState {
+    /// Adds handle `h` to the table and its read reference (HCE) to this
+    /// state's; registers this process again as a reader if all its handles
+    /// had closed meanwhile. Returns the handle's cookie.
+    pub(crate) fn attach(self: &Arc<Self>, h: CoHandle) -> Result<u64> {
+        let mut reg = self.reg.lock();
+        let mut again = false;
+        let r = if reg.is_some() || self.corrupt {
+            self.hce()
+        } else {
+            let _lock = FileLock::acquire(&self.lock_path)?;
+            let hce = match Meta::load(&self.path) {
+                Ok(meta::Loaded::Ok(d)) if d.uuid == self.uuid => d.hce,
+                _ => return Err(Error::NoEnt(format!("container {} was unlinked meanwhile", self.path.display()))),
+            };
+            *reg = Some(Registration::create(&self.reg_dir, hce)?);
+            again = true;
+            hce
+        };
+        let cookie = match crate::runtime::state().containers.insert_with(|_| Ok(Arc::new(h))) {
+            Ok(c) => c,
+            Err(e) => {
+                drop(reg);
+                self.release();
+                return Err(e);
+            }
+        };
+        self.refs.lock().insert(cookie, r);
+        drop(reg);
+        if again {
+            self.refresh();
+        }
+        Ok(cookie)
+    }
+
+    /// Publishes this process's lowest read reference in the registry if it
+    /// changed, and moves the oldest readable epoch up as far as every open
+    /// handle of every process allows (and HCE), writing it to the container
+    /// file if this process writes the container. Returns whether it moved.
+    pub(crate) fn advance_oldest(&self) -> Result<bool> {
+        let mut reg = self.reg.lock();
+        let low = self.lowest_ref();
+        if low == u64::MAX {
+            return Ok(false);
+        }
+        let publish = reg.as_ref().is_some_and(|r| r.published() != low);
+        let mut m = self.meta.lock();
+        let can = low.min(m.hce) > m.oldest;
+        if !publish && !can {
+            return Ok(false);
+        }
+        let local = self.corrupt || self.unlinked.load(Ordering::Acquire);
+        let Some(r) = reg.as_mut().filter(|_| !local) else {
+            // Nobody else can open it: this process decides alone.
+            if can {
+                m.oldest = low.min(m.hce);
+                self.oldest.fetch_max(m.oldest, Ordering::AcqRel);
+            }
+            return Ok(can);
+        };
+        let _lock = FileLock::acquire(&self.lock_path)?;
+        r.publish(low)?;
+        if !can {
+            return Ok(false);
+        }
+        let others = lowest_live(&self.reg_dir, r.name()).unwrap_or(u64::MAX);
+        let upto = low.min(others).min(m.hce);
+        if upto <= m.oldest {
+            return Ok(false);
+        }
+        if self.writable.load(Ordering::Acquire) {
+            self.update_locked(&mut m, |d| {
+                d.oldest = d.oldest.max(upto);
+                Ok(())
+            })?;
+        } else {
+            m.oldest = upto;
+        }
+        self.oldest.fetch_max(m.oldest, Ordering::AcqRel);
+        Ok(true)
+    }
+
+    /// At the last close (or when the state goes): removes this process's
+    /// registration; if the container file is gone (or is another container
+    /// now) and no other process has the container open, removes its data.
+    pub(crate) fn release(&self) {
+        if self.file_gone() {
+            // The data may go: let this process's space reclamation end first.
+            self.wait_compaction();
+        }
+        let mut reg = self.reg.lock();
+        if !self.refs.lock().is_empty() {
+            return;
+        }
+        let Some(r) = reg.take() else { return };
+        let _lock = match FileLock::acquire(&self.lock_path) {
+            Ok(l) => l,
+            Err(e) => {
+                crate::log!(Warn, "container {}: {e}; leaving its registry as is", self.path.display());
+                r.remove();
+                return;
+            }
+        };
+        r.remove();
+        if lowest_live(&self.reg_dir, None).is_some() {
+            return;
+        }
+        if self.file_gone() {
+            CState::remove_data(self.uuid, &self.store, &self.root);
+        } else {
+            // Nobody has it open: no empty directory is left behind.
+            let _ = std::fs::remove_dir(&self.reg_dir);
+        }
+    }
+
+    /// Waits until the background aggregation of this state is over.
+    pub(crate) fn wait_compaction(&self) {
+        while self.compacting.load(Ordering::Acquire) {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
+    /// The container file no longer names this container.
+    fn file_gone(&self) -> bool {
+        match Meta::load(&self.path) {
+            Ok(meta::Loaded::Ok(d)) | Ok(meta::Loaded::Corrupt(Some(d))) => d.uuid != self.uuid,
+            Ok(meta::Loaded::Corrupt(None)) => false,
+            Err(e) => e.errno() == libc::ENOENT || e.errno() == libc::EINVAL,
+        }
+    }
+}
