@@ -26,6 +26,7 @@ use std::io::Read;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 
@@ -56,8 +57,9 @@ pub struct Master {
     pub token: u64,
     key: [u64; 2],
     path: PathBuf,
-    /// Holds the token's lock while the master lives.
-    file: File,
+    /// Holds the token's lock while the master lives (never read: its
+    /// descriptor is the lock).
+    _lock: File,
 }
 
 /// A peer's link to its master's token.
@@ -65,9 +67,12 @@ pub struct Peer {
     pub token: u64,
     token_path: PathBuf,
     report_path: PathBuf,
-    revoked: AtomicBool,
+    revoked: Arc<AtomicBool>,
     /// Flushed journal length of each of its segments: (shard, segment) -> length.
     segs: Mutex<BTreeMap<(u32, u64), u64>>,
+    /// Watches the token, so that the master's close revokes at once even
+    /// object I/O (which does not look at the token itself).
+    _watch: Option<crate::notify::WatchGuard>,
 }
 
 /// Directory of the tokens of container `uuid`.
@@ -144,7 +149,7 @@ impl Master {
         }
         std::os::unix::fs::FileExt::write_all_at(&file, &b, 0)
             .map_err(|e| io_err(e, format!("write token {}", path.display())))?;
-        Ok(Master { token, key, path, file })
+        Ok(Master { token, key, path, _lock: file })
     }
 
     /// The segments the peers reported: (shard, segment, flushed length).
@@ -152,11 +157,10 @@ impl Master {
         read_reports(&reports_dir(&self.path))
     }
 
-    /// Revokes the token: peers' later calls fail with -EPERM.
+    /// Revokes the token: peers' later calls fail with -EPERM. The token is
+    /// replaced by a tombstone (a rename, which peers' watches see).
     pub fn revoke(&self) {
-        use std::os::unix::fs::FileExt;
-        let r = self.file.write_all_at(REVOKED, 0).and_then(|_| self.file.set_len(REVOKED.len() as u64));
-        if let Err(e) = r {
+        if let Err(e) = crate::util::replace_file(&self.path, REVOKED) {
             crate::log!(Warn, "could not revoke token {}: {e}; removing it", self.path.display());
             let _ = std::fs::remove_file(&self.path);
         }
@@ -390,12 +394,29 @@ pub fn global2local(buf: &[u8], cur: u64) -> Result<u64> {
     }
     let cs = super::state_for(g.path.clone(), root, store, g.meta)?;
     let n = crate::util::random_u64() & 0xffff_ffff;
+    let revoked = Arc::new(AtomicBool::new(false));
+    let watch = match (tpath.parent(), tpath.file_name()) {
+        (Some(dir), Some(name)) => {
+            let (flag, path) = (revoked.clone(), tpath.clone());
+            crate::notify::watch(
+                dir,
+                name,
+                Arc::new(move || {
+                    if !matches!(probe(&path), Ok(TokenState::Live(_))) {
+                        flag.store(true, Ordering::Release);
+                    }
+                }),
+            )
+        }
+        _ => None,
+    };
     let peer = Peer {
         token: g.token,
         report_path: reports_dir(&tpath).join(format!("{}-{n:08x}", std::process::id())),
         token_path: tpath,
-        revoked: AtomicBool::new(false),
+        revoked,
         segs: Mutex::new(BTreeMap::new()),
+        _watch: watch,
     };
     super::new_handle(&cs, g.rw, Role::Peer(peer))
 }
@@ -458,7 +479,7 @@ mod tests {
         assert!(matches!(probe(&ms.path).unwrap(), TokenState::Live(k) if k == ms.key));
         // Releasing the lock is what the death of the master's process does.
         // SAFETY: unlocking a descriptor the master owns (test only).
-        unsafe { libc::flock(ms.file.as_raw_fd(), libc::LOCK_UN) };
+        unsafe { libc::flock(ms._lock.as_raw_fd(), libc::LOCK_UN) };
         assert!(matches!(probe(&ms.path).unwrap(), TokenState::Revoked));
         assert!(matches!(probe(&root.join("nope")).unwrap(), TokenState::Missing));
         drop(h);
@@ -475,8 +496,9 @@ mod tests {
             token: 1,
             report_path: reports_dir(&tp).join("r"),
             token_path: tp.clone(),
-            revoked: AtomicBool::new(false),
+            revoked: Arc::new(AtomicBool::new(false)),
             segs: Mutex::new(BTreeMap::new()),
+            _watch: None,
         };
         p.add_segment(3, 77).unwrap();
         p.flushed(3, 77, 9000);
