@@ -307,6 +307,14 @@ static char *expect_(int line, struct peer *p, char *a, const char *key, long lo
                    (key), (long long)(want))                                   \
          : NULL)
 #define P_RC(p, want, ...) P_EXPECT(p, "rc", want, __VA_ARGS__)
+/* milliseconds left until `deadline_us` (at least 1 s): several helpers
+ * working at once share one time limit */
+static int left_ms(int64_t deadline_us)
+{
+    int64_t l = (deadline_us - now_us()) / 1000;
+    return l < 1000 ? 1000 : (int)l;
+}
+
 /* P_RC(p, 0, ...) answered with rc 0 */
 #define P_OK(p, ...) (rv(P_RC((p), 0, __VA_ARGS__), "rc") == 0)
 /* the answer to a command sent earlier with P_SEND */
@@ -623,10 +631,15 @@ static void test_collective(void)
         peer_objs(i, obj[i]);
     }
     bool master_open = true;
-    for (int i = 0; i < NPEER; i++) {
+    for (int i = 0; i < NPEER; i++)
         if (!P[i]) goto out_peers;
-        P_RC(P[i], 0, "g2l %s", hex);
-        char *a = P_RC(P[i], 0, "query");
+    /* all join at once */
+    for (int i = 0; i < NPEER; i++) P_SEND(P[i], "g2l %s", hex);
+    int64_t deadline = now_us() + CMD_TIMEOUT_MS * 1000LL;
+    for (int i = 0; i < NPEER; i++) {
+        char *a = P_WAIT(P[i], left_ms(deadline), "rc", 0);
+        A_EQ(P[i], a, "zero", 0);
+        a = P_RC(P[i], 0, "query");
         A_EQ(P[i], a, "hce", hce);
     }
     /* all peers write at once: several MiB, 2 shards each */
@@ -637,8 +650,9 @@ static void test_collective(void)
                    (unsigned long long)o->lo, (unsigned long long)e, (unsigned long long)o->off,
                    (unsigned long long)o->len, (unsigned long long)o->seed);
         }
+    deadline = now_us() + 2 * CMD_TIMEOUT_MS * 1000LL;
     for (int i = 0; i < NPEER; i++)
-        for (int k = 0; k < 2; k++) P_WAIT(P[i], CMD_TIMEOUT_MS, "rc", 0);
+        for (int k = 0; k < 2; k++) P_WAIT(P[i], left_ms(deadline), "rc", 0);
     for (int i = 0; i < NPEER; i++) {
         P_RC(P[i], 0, "flush %llu", (unsigned long long)e);
         /* only the master commits, aborts and waits */
@@ -741,7 +755,7 @@ static void test_bad_buffers(void)
     daos_handle_t coh = { 0 };
     daos_container_status_t st = 99;
     int rc;
-    CHECK_RC(rc = daos_container_open(path, DAOS_COO_RW, 3, &st, &coh, NULL), 0);
+    CHECK_RC(rc = daos_container_open(path, DAOS_COO_RW, 4, &st, &coh, NULL), 0);
     if (rc) { printf("   collective open failed: the rest of this test is skipped\n"); goto out; }
     unsigned n = 0;
     gb = get_global(coh, &n);
@@ -1059,9 +1073,13 @@ static void test_peer_killed(void)
     hex = hex_of(gb, n);
     struct peer *P0 = peer_start("peer0"), *P1 = peer_start("peer1"), *K = peer_start("victim");
     if (!P0 || !P1 || !K) { CHECK_RC(daos_container_close(coh, NULL), 0); goto out; }
-    P_RC(P0, 0, "g2l %s", hex);
-    P_RC(P1, 0, "g2l %s", hex);
-    P_RC(K, 0, "g2l %s", hex);
+    P_SEND(P0, "g2l %s", hex);
+    P_SEND(P1, "g2l %s", hex);
+    P_SEND(K, "g2l %s", hex);
+    int64_t deadline = now_us() + CMD_TIMEOUT_MS * 1000LL;
+    P_WAIT(P0, left_ms(deadline), "rc", 0);
+    P_WAIT(P1, left_ms(deadline), "rc", 0);
+    P_WAIT(K, left_ms(deadline), "rc", 0);
     P_RC(P0, 0, "write 0 500 %llu 0 %llu 51", e, (1ull << 20) + 99);
     P_RC(P1, 0, "write 2 501 %llu 4096 %llu 52", e, (1ull << 20) + 1);
     P_RC(P0, 0, "flush %llu", e);
