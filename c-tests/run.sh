@@ -5,9 +5,10 @@
 #
 # LIBDIR holds libdaos_rs.so (default: <repo>/target/debug), INCDIR holds
 # daos_rs.h (default: <repo>/include). ENGINES (default "uring sync") picks the
-# engines; TEST_TIMEOUT (default 300 s) bounds each run. Each test program is
-# built with ASan/UBSan into build/c-tests/ and run once per engine; its full
-# output goes to build/c-tests/NAME.ENGINE.log. The last line is the total
+# engines; TEST_TIMEOUT (default 300 s) bounds each run. Each test program, and
+# each helper program in c-tests/helpers/ (other processes a test starts), is
+# built with ASan/UBSan into build/c-tests/; each test runs once per engine and
+# its full output goes to build/c-tests/NAME.ENGINE.log. The last line is the total
 # "N passed, N failed"; the exit status is non-zero if any check failed or
 # any program failed to build, crashed, hung or exited non-zero.
 set -u
@@ -28,6 +29,20 @@ total_fail=0
 bad=0
 
 cd "$ROOT/c-tests"
+# Helper programs some tests fork+exec (c-tests/helpers/*.c): built first, with
+# the same flags, beside the test executables (a test finds them there through
+# /proc/self/exe).
+for src in helpers/*.c; do
+    [ -e "$src" ] || continue
+    name="$(basename "${src%.c}")"
+    if ! gcc -std=c11 -Wall -Wextra -Werror -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+        -I"$INC" -L"$LIB" -Wl,-rpath,"$LIB" -o "$OUT/$name" "$src" -ldaos_rs -lpthread; then
+        echo "helpers/$name: BUILD FAILED"
+        total_fail=$((total_fail + 1))
+        bad=1
+    fi
+done
+
 progs=()
 for src in test_*.c; do
     name="${src%.c}"

@@ -15,7 +15,7 @@ LIB="$(cd "${1:-$ROOT/target/debug}" && pwd)" || { echo "no library dir"; exit 2
 INC="$(cd "${2:-$ROOT/include}" && pwd)" || { echo "no include dir"; exit 2; }
 ENGINES="${ENGINES:-uring sync}"
 OUT="$ROOT/build/examples-c"
-STORE_EXAMPLES=" object_io epochs "
+STORE_EXAMPLES=" object_io epochs collective "
 mkdir -p "$OUT"
 
 pass=0

@@ -247,6 +247,14 @@ pub fn replace_file(path: &Path, data: &[u8]) -> Result<()> {
     res
 }
 
+/// Milliseconds on a monotonic clock (CLOCK_MONOTONIC_COARSE: a few ns to read).
+pub fn mono_ms() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes one timespec into a local.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
+}
+
 /// SipHash-2-4 of `m` under the 128-bit key `k`: a keyed hash that serves as
 /// a message authentication code (a forger without the key cannot produce a
 /// matching value for a changed message).

@@ -70,6 +70,8 @@ pub struct Peer {
     revoked: Arc<AtomicBool>,
     /// Flushed journal length of each of its segments: (shard, segment) -> length.
     segs: Mutex<BTreeMap<(u32, u64), u64>>,
+    /// When object I/O last looked at the token (`util::mono_ms`).
+    last_check: std::sync::atomic::AtomicU64,
     /// Watches the token, so that the master's close revokes at once even
     /// object I/O (which does not look at the token itself).
     _watch: Option<crate::notify::WatchGuard>,
@@ -233,9 +235,21 @@ impl Peer {
         Err(Error::Perm("the master of this collective open has closed it (or died): the handle is revoked".into()))
     }
 
-    /// Whether a revocation has been seen (no system call).
+    /// Whether the handle is revoked, for object I/O: the flag that token
+    /// checks and the token's watch set, and, at most every 100 ms, a look
+    /// at the token (a master that dies leaves no file event).
     pub fn is_revoked(&self) -> bool {
-        self.revoked.load(Ordering::Acquire)
+        if self.revoked.load(Ordering::Acquire) {
+            return true;
+        }
+        let now = crate::util::mono_ms();
+        let last = self.last_check.load(Ordering::Relaxed);
+        if now.saturating_sub(last) >= 100
+            && self.last_check.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+        {
+            return self.check().is_err();
+        }
+        false
     }
 
     /// A new segment of this peer: reported so that the master's abort and
@@ -416,6 +430,7 @@ pub fn global2local(buf: &[u8], cur: u64) -> Result<u64> {
         token_path: tpath,
         revoked,
         segs: Mutex::new(BTreeMap::new()),
+        last_check: std::sync::atomic::AtomicU64::new(crate::util::mono_ms()),
         _watch: watch,
     };
     super::new_handle(&cs, g.rw, Role::Peer(peer))
@@ -498,6 +513,7 @@ mod tests {
             token_path: tp.clone(),
             revoked: Arc::new(AtomicBool::new(false)),
             segs: Mutex::new(BTreeMap::new()),
+            last_check: Default::default(),
             _watch: None,
         };
         p.add_segment(3, 77).unwrap();
