@@ -82,6 +82,8 @@ pub struct CState {
     refresh_lock: Mutex<()>,
     /// Segments left unsealed by a writer that died: (shard, segment, seal).
     abandoned: Mutex<Vec<(u32, u64, u64)>>,
+    /// Metadata version the writers' staged extents were last settled against.
+    settled_seq: AtomicU64,
     /// Mirror of `meta.oldest` for lock-free read checks (only grows).
     pub oldest: AtomicU64,
     /// A background compaction is running.
@@ -120,15 +122,24 @@ impl CState {
     /// overwritten by this process's older view. Segments this process found
     /// abandoned (see `build_state`) are sealed in the same write.
     pub fn update<R>(&self, f: impl FnOnce(&mut Meta) -> Result<R>) -> Result<R> {
-        let mut m = self.meta.lock();
-        if self.unlinked.load(Ordering::Acquire) {
-            let mut copy = m.clone();
-            let r = f(&mut copy)?;
-            *m = copy;
-            return Ok(r);
+        let (r, gen) = {
+            let mut m = self.meta.lock();
+            let gen = m.layout_gen;
+            if self.unlinked.load(Ordering::Acquire) {
+                let mut copy = m.clone();
+                let r = f(&mut copy)?;
+                *m = copy;
+                return Ok(r);
+            }
+            let _lock = FileLock::acquire(&self.lock_path)?;
+            (self.update_locked(&mut m, f), gen)
+        };
+        // The metadata read under the lock may hold another process's layout
+        // change: the shards follow at once.
+        if self.meta.lock().layout_gen != gen {
+            self.adopt_layout();
         }
-        let _lock = FileLock::acquire(&self.lock_path)?;
-        self.update_locked(&mut m, f)
+        r
     }
 
     /// [`CState::update`] with the container's file lock held by the caller
@@ -183,7 +194,10 @@ impl CState {
     /// and listens the new state satisfies.
     fn settle_and_notify(self: &Arc<Self>, changed: bool) {
         self.catch_up();
-        if changed {
+        // Newer metadata may also have come in through this process's own
+        // update (read under the lock): settle against whatever is new.
+        let seq = self.meta.lock().seq;
+        if changed || self.settled_seq.swap(seq, Ordering::AcqRel) != seq {
             epoch::settle_all(self);
         }
         epoch::notify_waiters(self);
@@ -307,9 +321,17 @@ impl CState {
         }
     }
 
-    /// The container file is gone, or is now another container: this one was
-    /// unlinked (by another process). Its handles keep working in memory.
+    /// The container file is gone, or is now another container. If
+    /// `daos_container_unlink` removed it (by another process), its handles
+    /// keep working in memory. A container file renamed or removed by other
+    /// means is not written elsewhere: the change fails with -ENOENT.
     fn gone_meanwhile<R>(&self, m: &mut Meta, f: impl FnOnce(&mut Meta) -> Result<R>) -> Result<R> {
+        if !registry::unlinked_marker(&self.root, self.uuid).exists() {
+            return Err(Error::NoEnt(format!(
+                "container {} was moved or removed without daos_container_unlink; its change is not recorded",
+                self.path.display()
+            )));
+        }
         crate::log!(Info, "container {} was unlinked meanwhile; changes stay in memory", self.path.display());
         self.unlinked.store(true, Ordering::Release);
         let mut copy = m.clone();
@@ -379,6 +401,7 @@ impl CState {
                 crate::log!(Warn, "could not remove {}: {e}", reg.display());
             }
         }
+        let _ = std::fs::remove_file(registry::unlinked_marker(root, uuid));
         let _ = std::fs::remove_file(lock_file(root, uuid));
     }
 }
@@ -473,6 +496,7 @@ fn build_state(
         compacting: AtomicBool::new(false),
         writable: AtomicBool::new(false),
         watch: Mutex::new(None),
+        settled_seq: AtomicU64::new(0),
     });
     cs.catch_up();
     Ok(cs)
@@ -535,6 +559,8 @@ pub(crate) fn open_as(path: &Path, mode: u32, nprocess: u32, shared: bool) -> Re
     let path = abs_path(path)?;
     let root = crate::store::find_root(path.parent().unwrap_or(Path::new("/")))?;
     let store = StoreConf::load(&root)?;
+    // Leftovers of processes that died with an unlinked container open.
+    registry::sweep_unlinked(&root, &store);
     // The file may be unlinked or replaced between reading its identity and
     // registering under its lock: then look again.
     let mut found = None;
@@ -718,7 +744,16 @@ pub fn close(cookie: u64) -> Result<()> {
     for o in std::mem::take(&mut *h.objects.lock()) {
         let _ = state().objects.remove(o);
     }
-    let r = epoch::seal_writer(&h);
+    // Sealing is not needed for correctness (the next opener seals the
+    // segments of a writer that is gone): a container file moved away
+    // meanwhile does not make the close fail.
+    let r = match epoch::seal_writer(&h) {
+        Err(e) if e.errno() == libc::ENOENT => {
+            crate::log!(Info, "close of {}: {e}", h.cs.path.display());
+            Ok(())
+        }
+        r => r,
+    };
     // A master's close revokes its peers.
     if let collective::Role::Master(m) = &h.role {
         m.revoke();
@@ -779,6 +814,13 @@ pub fn unlink(path: &Path) -> Result<()> {
         if uuid(&path)? != Some(id) {
             continue;
         }
+        // The marker says the data may go at the last close; a container
+        // file renamed or removed by other means keeps its data.
+        let marker = registry::unlinked_marker(&root, id);
+        if let Some(d) = marker.parent() {
+            std::fs::create_dir_all(d).map_err(|e| crate::util::io_err(e, format!("create {}", d.display())))?;
+        }
+        crate::util::atomic_write(&marker, b"unlinked")?;
         remove(&path)?;
         if let Some(cs) = &here {
             cs.unlinked.store(true, Ordering::Release);
@@ -790,6 +832,7 @@ pub fn unlink(path: &Path) -> Result<()> {
         // (Before `here`, whose drop may take the lock.)
         drop(lock);
         drop(here);
+        registry::sweep_unlinked(&root, &store);
         return Ok(());
     }
     Err(Error::Os { errno: libc::EAGAIN, msg: format!("container {} keeps being replaced", path.display()) })

@@ -36,6 +36,30 @@ use crate::store::{FileLock, DOT_DAOS};
 use crate::util::io_err;
 
 /// The registry directory of container `uuid` in the store at `root`.
+/// The marker `daos_container_unlink` leaves for a container whose data goes
+/// at its last close (in any process).
+pub(crate) fn unlinked_marker(root: &Path, uuid: [u64; 2]) -> PathBuf {
+    root.join(DOT_DAOS).join("unlinked").join(format!("c-{:016x}{:016x}", uuid[0], uuid[1]))
+}
+
+/// Removes the data of unlinked containers that no live process has open
+/// any more (their last holder died without closing them).
+pub(crate) fn sweep_unlinked(root: &Path, store: &crate::store::StoreConf) {
+    let Ok(rd) = std::fs::read_dir(root.join(DOT_DAOS).join("unlinked")) else { return };
+    for ent in rd.flatten() {
+        let name = ent.file_name();
+        let Some(hex) = name.to_str().and_then(|n| n.strip_prefix("c-")).filter(|h| h.len() == 32) else { continue };
+        let (Ok(a), Ok(b)) = (u64::from_str_radix(&hex[..16], 16), u64::from_str_radix(&hex[16..], 16)) else { continue };
+        let uuid = [a, b];
+        let lock = super::lock_file(root, uuid);
+        let Ok(_l) = FileLock::acquire(&lock) else { continue };
+        if ent.path().exists() && lowest_live(&registry_dir(root, uuid), None).is_none() {
+            crate::log!(Info, "removing the data of unlinked container {hex}: nobody has it open any more");
+            CState::remove_data(uuid, store, root);
+        }
+    }
+}
+
 pub(crate) fn registry_dir(root: &Path, uuid: [u64; 2]) -> PathBuf {
     root.join(DOT_DAOS).join("open").join(format!("c-{:016x}{:016x}", uuid[0], uuid[1]))
 }
@@ -293,12 +317,10 @@ impl CState {
         }
     }
 
-    /// The container file no longer names this container.
+    /// `daos_container_unlink` removed this container (its marker is in
+    /// `.daos/unlinked/`). A container file renamed, or removed by other
+    /// means, is not taken for unlinked: its data stays.
     fn file_gone(&self) -> bool {
-        match Meta::load(&self.path) {
-            Ok(meta::Loaded::Ok(d)) | Ok(meta::Loaded::Corrupt(Some(d))) => d.uuid != self.uuid,
-            Ok(meta::Loaded::Corrupt(None)) => false,
-            Err(e) => e.errno() == libc::ENOENT || e.errno() == libc::EINVAL,
-        }
+        unlinked_marker(&self.root, self.uuid).exists()
     }
 }

@@ -528,3 +528,59 @@ fn unlink_keeps_the_data_until_the_last_close_in_any_process() {
     assert!(!cdir.exists(), "the last close removes the data");
     assert!(!reg_dir.exists() && !lock.exists());
 }
+
+#[test]
+fn a_layout_change_read_under_the_lock_is_adopted_at_once() {
+    let st = TempStore::new("layout-upd");
+    let p = st.path("c");
+    let a = open_rw(&p);
+    container::shard_add(a, 1, &[0], &mut [-1]).unwrap();
+    container::commit(a, 1, false).unwrap();
+    let b = open_elsewhere(&p, DAOS_COO_RW);
+    container::shard_add(b, 2, &[1], &mut [5]).unwrap();
+    // A's next metadata update starts from the file, which has shard 5: the
+    // shard is usable at once, without a refresh.
+    let ha = container::handle(a).unwrap();
+    ha.cs.update(|_| Ok(())).unwrap();
+    assert!(ha.cs.shard(5).is_some(), "shard added elsewhere is known after the update");
+    let o = object::open(a, daos_obj_id_t { o_id_hi: 5, o_id_lo: 1 }, DAOS_OBJ_RW).unwrap();
+    write(o, 3, 0, &mut [9u8; 100]);
+    container::commit(a, 3, false).unwrap();
+    assert_eq!(read(o, 3, 0, 100).unwrap(), vec![9u8; 100]);
+    drop(ha);
+    container::close(b).unwrap();
+    container::close(a).unwrap();
+}
+
+#[test]
+fn only_daos_container_unlink_lets_the_data_go() {
+    let st = TempStore::new("mv");
+    let p = st.path("c");
+    let a = open_rw(&p);
+    container::shard_add(a, 1, &[0], &mut [-1]).unwrap();
+    let o = object::open(a, oid(1), DAOS_OBJ_RW).unwrap();
+    write(o, 2, 0, &mut [7u8; 4096]);
+    container::commit(a, 2, false).unwrap();
+    let uuid = container::handle(a).unwrap().cs.uuid;
+    let cdir = crate::shard::container_dir(&st.0.join(".daos").join("targets").join("0"), uuid);
+    assert!(cdir.exists(), "{}", cdir.display());
+    // Renamed while open: the data stays, and the renamed container reads it.
+    let q = st.path("moved");
+    std::fs::rename(&p, &q).unwrap();
+    let h = container::handle(a).unwrap();
+    container::close(a).unwrap();
+    gone(h);
+    assert!(cdir.exists(), "a renamed container keeps its data");
+    let (_, r) = container::open(&q, DAOS_COO_RO, 1).unwrap();
+    let o = object::open(r, oid(1), DAOS_OBJ_RO).unwrap();
+    assert_eq!(read(o, 2, 0, 4096).unwrap(), vec![7u8; 4096]);
+    container::close(r).unwrap();
+    // An unlink marker left by a process that died with it open is swept
+    // by the next open or unlink in the store.
+    let m = container::registry::unlinked_marker(&st.0, uuid);
+    std::fs::create_dir_all(m.parent().unwrap()).unwrap();
+    std::fs::write(&m, b"unlinked").unwrap();
+    std::fs::remove_file(&q).unwrap();
+    let _ = container::open(&st.path("other"), DAOS_COO_RW | DAOS_COO_CREATE, 1).map(|(_, h)| container::close(h));
+    assert!(!cdir.exists() && !m.exists(), "swept");
+}
