@@ -262,7 +262,11 @@ fn a_container_replaced_meanwhile_is_never_overwritten() {
     let p = st.path("c");
     let coh = open_rw(&p);
     container::shard_add(coh, 1, &[0], &mut [-1]).unwrap();
-    // Another process unlinks it and makes a new container at the same path.
+    // Another process unlinks it (leaving the unlink marker, then removing
+    // the file) and makes a new container at the same path.
+    let m = container::registry::unlinked_marker(&st.0, container::handle(coh).unwrap().cs.uuid);
+    std::fs::create_dir_all(m.parent().unwrap()).unwrap();
+    std::fs::write(&m, b"unlinked").unwrap();
     std::fs::remove_file(&p).unwrap();
     let other = open_rw(&p);
     let before = std::fs::read(&p).unwrap();
@@ -273,6 +277,12 @@ fn a_container_replaced_meanwhile_is_never_overwritten() {
     assert_eq!(read(oh, 2, 0, 10).unwrap(), vec![7u8; 10], "the old handle keeps working");
     container::close(coh).unwrap();
     container::close(other).unwrap();
+    // Moved away without an unlink, a change is refused rather than lost.
+    let a = open_rw(&p);
+    container::shard_add(a, 1, &[0], &mut [-1]).unwrap();
+    std::fs::rename(&p, st.path("moved")).unwrap();
+    assert_eq!(container::commit(a, 2, false).err().map(|e| e.1.errno()), Some(libc::ENOENT));
+    container::close(a).unwrap();
 }
 
 #[test]
