@@ -79,7 +79,10 @@ pub unsafe extern "C" fn daos_container_close(coh: daos_handle_t, event: *mut da
 
 /// Removes a container and its shards. Handles open on it, in this or any
 /// other process, keep working until closed (POSIX semantics); its space is
-/// reclaimed at the last close in any process.
+/// reclaimed at the last close in any process (or, if the last process to
+/// have it open died, at the next open or unlink in the store). Only this
+/// call frees a container's shards: a container file renamed (`mv`) keeps
+/// them, and one deleted by other means (`rm`) leaves them on the targets.
 ///
 /// \param path  [IN] the container's path.
 /// \param event [IN] completion event, or NULL.
