@@ -1048,6 +1048,78 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
+/* f'. a master killed: what its peers flushed but it did not commit never
+ * shows, even once another writer commits those epochs */
+
+static void test_master_killed(void)
+{
+    char root[128], path[256];
+    if (new_store(root, sizeof root, "mp-mkill", 2) != 0) return;
+    snprintf(path, sizeof path, "%s/mkill", root);
+    unsigned tg[2] = { 0, 1 };
+    if (make_container(path, 2, tg) != 0) goto out;
+    struct peer *M = peer_start("master"), *T = peer_start("peer");
+    if (!M || !T) goto out;
+    char *a = P_RC(M, 0, "open %s rw 2", path);
+    a = P_RC(M, 0, "l2g");
+    char *mhex = rstr(a, "hex");
+    if (!mhex || strcmp(mhex, "-") == 0) {
+        printf("   the helper master got no global buffer: the rest is skipped\n");
+        free(mhex);
+        goto out;
+    }
+    P_RC(T, 0, "g2l %s", mhex);
+    free(mhex);
+    /* epoch 2 committed by the master, with the peer's epoch-3 write flushed
+     * ahead of it (so inside the journal range the commit publishes) */
+    P_RC(T, 0, "write 0 700 2 0 %u 71", 64u << 10);
+    P_RC(T, 0, "write 1 701 3 0 %u 72", 64u << 10);
+    P_RC(T, 0, "write 0 702 3 0 %u 73", 64u << 10);
+    P_RC(T, 0, "flush 3");
+    P_RC(M, 0, "commit 2");
+    /* then the peer flushes more of epoch 3, and the master dies */
+    P_RC(T, 0, "write 1 703 3 0 %u 74", 64u << 10);
+    P_RC(T, 0, "flush 3");
+    int ws = peer_kill(M);
+    CHECK(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL);
+    P_RC(T, -EPERM, "query");
+    /* another writer commits epoch 3 while the peer still lives */
+    daos_handle_t w = { 0 }, oh;
+    daos_container_status_t st = 99;
+    CHECK_RC(daos_container_open(path, DAOS_COO_RW, 1, &st, &w, NULL), 0);
+    CHECK_EQ(st, DAOS_CONTAINER_ST_OK);
+    CHECK_EQ(hce_of(w), 2);
+    daos_obj_id_t oid = { 1, 799 };
+    CHECK_RC(daos_object_open(w, oid, DAOS_OBJ_RW, &oh, NULL), 0);
+    char buf[100];
+    memset(buf, 9, sizeof buf);
+    CHECK_RC(h_write(oh, 3, 0, buf, sizeof buf), 0);
+    CHECK_RC(daos_object_close(oh, NULL), 0);
+    CHECK_RC(commit(w, 3), 0);
+    CHECK_EQ(hce_of(w), 3);
+    M_VERIFY(w, 0, 700, HIGHEST, 0, 64u << 10, 71);   /* committed by the master */
+    M_VERIFY(w, 1, 701, HIGHEST, 0, 64u << 10, 0);    /* flushed, never committed */
+    M_VERIFY(w, 0, 702, HIGHEST, 0, 64u << 10, 0);
+    M_VERIFY(w, 1, 703, HIGHEST, 0, 64u << 10, 0);
+    CHECK_RC(daos_container_close(w, NULL), 0);
+    P_RC(T, 0, "close");
+    /* the same once the peer is gone too, from a fresh process's view */
+    struct peer *R = peer_start("verifier");
+    if (R) {
+        a = P_RC(R, 0, "open %s ro 1", path);
+        A_EQ(R, a, "st", DAOS_CONTAINER_ST_OK);
+        P_READ(R, 0, 700, HIGHEST, 0, 64u << 10, 71);
+        P_READ(R, 1, 701, HIGHEST, 0, 64u << 10, 0);
+        P_READ(R, 0, 702, HIGHEST, 0, 64u << 10, 0);
+        P_READ(R, 1, 703, HIGHEST, 0, 64u << 10, 0);
+        P_RC(R, 0, "close");
+    }
+out:
+    peers_end();
+    h_rmrf(root);
+}
+
+/* ------------------------------------------------------------------ */
 /* f. a peer killed in the middle of its writes */
 
 #define SPAN_K (2u << 20)
@@ -1338,6 +1410,7 @@ int main(void)
     RUN(test_listeners);
     RUN(test_independent_writers);
     RUN(test_peer_killed);
+    RUN(test_master_killed);
     RUN(test_unlink_while_open);
     RUN(test_reader_holds_epoch);
     return harness_summary();

@@ -164,6 +164,9 @@ fn compact_shard(cs: &Arc<CState>, sh: &Arc<Shard>) -> Result<usize> {
             let s = m.seg_mut(sh.id, nf.id);
             s.committed_len = jlen;
             s.sealed = hse;
+            // Every record copied is committed.
+            s.upto = hse;
+            s.max_pub = hse;
             Ok(())
         });
         if raced {

@@ -197,17 +197,7 @@ pub fn commit(cookie: u64, e: u64, sync: bool) -> std::result::Result<(), (Optio
         for &id in &ok_shards {
             if let Some(Ok(segs)) = flushed.get(&id) {
                 for &(seg, done) in segs {
-                    let from = m.seg_mut(id, seg).committed_len.max(HEADER);
-                    if done <= from {
-                        continue;
-                    }
-                    // Records of epochs committed meanwhile by another writer
-                    // can never be committed: publishing them would change
-                    // what those epochs read.
-                    if stale_records(&cs, id, seg, from, done, old_hce) {
-                        m.voids.push(VoidMeta { shard: id, seg, from, len: done, epoch: 0, hi: old_hce });
-                    }
-                    m.seg_mut(id, seg).committed_len = done;
+                    publish_segment(&cs, m, id, seg, done, e, old_hce);
                 }
             }
             if let Some(s) = m.shard_mut(id) {
@@ -258,26 +248,60 @@ fn publish(h: &CoHandle, ok: &[u32], flushed: &Flushed) {
     h.cs.catch_up();
 }
 
-/// Whether the journal of segment `seg` on shard `shard` holds, in
-/// `[from, to)`, a record with an epoch <= `hce`.
-fn stale_records(cs: &CState, shard: u32, seg: u64, from: u64, to: u64, hce: u64) -> bool {
-    let Some(dir) = cs.shard(shard).map(|s| s.dir.clone()) else { return false };
+/// A commit of epoch `e` (HCE was `old_hce`) by the writer of segment `seg`
+/// on shard `id` (or by its master), whose journal is durable up to `done`:
+/// publishes the journal up to `done` and commits its records up to epoch
+/// `e`. Records of epochs that another writer's commit closed meanwhile
+/// (<= `old_hce`) can never be committed — publishing them would change what
+/// those epochs read — so they are voided: those newly published, and those
+/// published earlier ahead of this writer's last commit.
+fn publish_segment(cs: &CState, m: &mut super::meta::Meta, id: u32, seg: u64, done: u64, e: u64, old_hce: u64) {
+    let sm = m.seg_mut(id, seg).clone();
+    let c0 = sm.committed_len.max(HEADER);
+    let ahead = sm.max_pub > sm.upto && sm.upto < old_hce;
+    let from = if ahead { HEADER } else { c0 };
+    let mut max_new = 0;
+    let (mut stale_new, mut stale_ahead) = (false, false);
+    if done > from {
+        scan_journal(cs, id, seg, from, done, |at, ep| {
+            if at >= c0 {
+                max_new = max_new.max(ep);
+                stale_new |= ep <= old_hce;
+            } else {
+                stale_ahead |= ep > sm.upto && ep <= old_hce;
+            }
+        });
+    }
+    if stale_ahead {
+        m.voids.push(VoidMeta { shard: id, seg, from: 0, len: c0, epoch: sm.upto + 1, hi: old_hce });
+    }
+    if stale_new {
+        m.voids.push(VoidMeta { shard: id, seg, from: c0, len: done, epoch: 0, hi: old_hce });
+    }
+    let s = m.seg_mut(id, seg);
+    s.committed_len = s.committed_len.max(done);
+    s.upto = s.upto.max(e);
+    s.max_pub = s.max_pub.max(max_new);
+}
+
+/// Calls `f(offset, epoch)` for each record of the journal of segment `seg`
+/// on shard `shard` in `[from, to)` (a journal that cannot be read has none:
+/// its replay will fail the same way).
+fn scan_journal(cs: &CState, shard: u32, seg: u64, from: u64, to: u64, mut f: impl FnMut(u64, u64)) {
+    let Some(dir) = cs.shard(shard).map(|s| s.dir.clone()) else { return };
     let (_, j) = crate::shard::seg_paths(&dir, seg);
     let read = || -> std::io::Result<Vec<u8>> {
-        let f = std::fs::File::open(&j)?;
+        let file = std::fs::File::open(&j)?;
         let mut b = vec![0u8; (to - from) as usize];
-        std::os::unix::fs::FileExt::read_exact_at(&f, &mut b, from)?;
+        std::os::unix::fs::FileExt::read_exact_at(&file, &mut b, from)?;
         Ok(b)
     };
-    let Ok(b) = read() else { return false };
+    let Ok(b) = read() else { return };
     let mut pos = 0;
     while let Some((r, _, n)) = crate::shard::journal::Record::decode_view(&b[pos..]) {
-        if r.epoch <= hce {
-            return true;
-        }
+        f(from + pos as u64, r.epoch);
         pos += n;
     }
-    false
 }
 
 /// Brings every writer's staged extents in line with the metadata: those a
@@ -288,17 +312,20 @@ fn stale_records(cs: &CState, shard: u32, seg: u64, from: u64, to: u64, hce: u64
 /// another process's are seen.
 pub fn settle_all(cs: &CState) {
     let m = cs.meta.lock().clone();
-    let committed = |sh: u32, seg: u64| m.segs.iter().find(|s| s.shard == sh && s.seg == seg).map_or(0, |s| s.committed_len);
     let voided = |st: &Staged| {
         m.voids.iter().any(|v| v.shard == st.shard && v.seg == st.seg && v.covers(st.jnl_end - 1, st.epoch))
+    };
+    // Committed: published, and within what its writer committed.
+    let committed = |st: &Staged| {
+        m.seg(st.shard, st.seg).is_some_and(|s| s.committed_len >= st.jnl_end && st.epoch <= s.upto.min(s.sealed))
     };
     for h in crate::runtime::state().containers.values() {
         if !std::ptr::eq(Arc::as_ptr(&h.cs), cs) || h.writer.lock().staged.is_empty() {
             continue;
         }
-        let dead = take_staged(&h, |st| voided(st) || (st.epoch <= m.hce && committed(st.shard, st.seg) < st.jnl_end));
+        let dead = take_staged(&h, |st| voided(st) || (st.epoch <= m.hce && !committed(st)));
         settle_staged(&h, dead, false);
-        let done = take_staged(&h, |st| st.epoch <= m.hce && committed(st.shard, st.seg) >= st.jnl_end);
+        let done = take_staged(&h, |st| st.epoch <= m.hce && committed(st));
         settle_staged(&h, done, true);
     }
 }
@@ -395,10 +422,12 @@ pub fn seal_writer(h: &CoHandle) -> Result<()> {
     }
     let m = cs.meta.lock().clone();
     let hse = m.hse;
-    let committed_len = |sh: u32, seg: u64| {
-        m.segs.iter().find(|s| s.shard == sh && s.seg == seg).map_or(0, |s| s.committed_len)
-    };
-    let published = take_staged(h, |st| st.epoch <= hse && st.jnl_end <= committed_len(st.shard, st.seg));
+    let committed_len = |sh: u32, seg: u64| m.seg(sh, seg).map_or(0, |s| s.committed_len);
+    let published = take_staged(h, |st| {
+        st.epoch <= hse
+            && m.seg(st.shard, st.seg).is_some_and(|s| st.jnl_end <= s.committed_len && st.epoch <= s.upto)
+            && !m.voids.iter().any(|v| v.shard == st.shard && v.seg == st.seg && v.covers(st.jnl_end - 1, st.epoch))
+    });
     settle_staged(h, published, true);
     settle_staged(h, take_staged(h, |_| true), false);
     if matches!(h.role, Role::Peer(_)) {

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::util::{atomic_write, crc32c, io_err, Dec, Enc};
 
 const MAGIC: &[u8; 8] = b"DAOSRSCO";
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 /// `sealed` of a segment whose writer is still open.
 pub(crate) const UNSEALED: u64 = u64::MAX;
 
@@ -42,6 +42,12 @@ pub struct SegMeta {
     /// Records with an epoch above this are void (the writer closed or died
     /// without committing them); `UNSEALED` while the writer is open.
     pub sealed: u64,
+    /// The highest epoch its writer (or, for a peer, its master) committed:
+    /// records above it are not committed, even once another writer's
+    /// commit has moved HCE past them.
+    pub upto: u64,
+    /// The highest epoch of a record in the published range.
+    pub max_pub: u64,
 }
 
 /// Records of `seg` at journal offsets in `[from, len)` with an epoch in
@@ -65,6 +71,7 @@ impl VoidMeta {
     }
 
     /// Whether it voids a record at journal offset `at` with epoch `e`.
+    #[inline]
     pub fn covers(&self, at: u64, e: u64) -> bool {
         self.from <= at && at < self.len && self.epoch <= e && e <= self.hi
     }
@@ -110,7 +117,7 @@ impl Meta {
         }
         e.u32(self.segs.len() as u32);
         for s in &self.segs {
-            e.u32(s.shard).u64(s.seg).u64(s.committed_len).u64(s.sealed);
+            e.u32(s.shard).u64(s.seg).u64(s.committed_len).u64(s.sealed).u64(s.upto).u64(s.max_pub);
         }
         e.u32(self.voids.len() as u32);
         for v in &self.voids {
@@ -154,7 +161,14 @@ impl Meta {
             });
         }
         for _ in 0..d.u32()? {
-            m.segs.push(SegMeta { shard: d.u32()?, seg: d.u64()?, committed_len: d.u64()?, sealed: d.u64()? });
+            m.segs.push(SegMeta {
+                shard: d.u32()?,
+                seg: d.u64()?,
+                committed_len: d.u64()?,
+                sealed: d.u64()?,
+                upto: d.u64()?,
+                max_pub: d.u64()?,
+            });
         }
         for _ in 0..d.u32()? {
             m.voids.push(VoidMeta {
@@ -210,11 +224,15 @@ impl Meta {
         self.shards.iter_mut().find(|s| s.id == id)
     }
 
+    pub fn seg(&self, shard: u32, seg: u64) -> Option<&SegMeta> {
+        self.segs.iter().find(|s| s.shard == shard && s.seg == seg)
+    }
+
     pub fn seg_mut(&mut self, shard: u32, seg: u64) -> &mut SegMeta {
         let i = match self.segs.iter().position(|s| s.shard == shard && s.seg == seg) {
             Some(i) => i,
             None => {
-                self.segs.push(SegMeta { shard, seg, committed_len: 0, sealed: UNSEALED });
+                self.segs.push(SegMeta { shard, seg, committed_len: 0, sealed: UNSEALED, upto: 0, max_pub: 0 });
                 self.segs.len() - 1
             }
         };
@@ -250,7 +268,7 @@ mod tests {
             added_gen: 1,
             disabled_gen: 0,
         });
-        m.segs.push(SegMeta { shard: 3, seg: 99, committed_len: 640, sealed: UNSEALED });
+        m.segs.push(SegMeta { shard: 3, seg: 99, committed_len: 640, sealed: UNSEALED, upto: 5, max_pub: 6 });
         m.voids.push(VoidMeta::abort(3, 99, 128, 6));
         m.voids.push(VoidMeta { shard: 3, seg: 99, from: 256, len: 640, epoch: 0, hi: 4 });
         m.kept.push(4);

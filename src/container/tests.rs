@@ -594,3 +594,36 @@ fn only_daos_container_unlink_lets_the_data_go() {
     let _ = container::open(&st.path("other"), DAOS_COO_RW | DAOS_COO_CREATE, 1).map(|(_, h)| container::close(h));
     assert!(!cdir.exists() && !m.exists(), "swept");
 }
+
+#[test]
+fn writes_ahead_of_a_commit_are_not_committed_by_another_writer() {
+    let st = TempStore::new("ahead");
+    let p = st.path("c");
+    let a = open_rw(&p);
+    container::shard_add(a, 1, &[0], &mut [-1]).unwrap();
+    container::commit(a, 1, false).unwrap();
+    let b = open_elsewhere(&p, DAOS_COO_RW);
+    let oa = object::open(a, oid(1), DAOS_OBJ_RW).unwrap();
+    write(oa, 5, 0, &mut [5u8; 100]);
+    write(oa, 6, 100, &mut [6u8; 100]);
+    // A's commit of 5 publishes its journal, epoch-6 record included.
+    container::commit(a, 5, false).unwrap();
+    // B commits 6: A never committed its epoch-6 write, so 6 does not show it.
+    let ob = object::open(b, oid(2), DAOS_OBJ_RW).unwrap();
+    write(ob, 6, 0, &mut [0xB6; 10]);
+    container::commit(b, 6, false).unwrap();
+    let r = open_elsewhere(&p, DAOS_COO_RO);
+    let or = object::open(r, oid(1), DAOS_OBJ_RO).unwrap();
+    assert_eq!(read(or, 6, 0, 200).unwrap(), [vec![5u8; 100], vec![0u8; 100]].concat());
+    // A sees it too (after catching up), and its later commit does not revive it.
+    container::slip(a, 6).unwrap();
+    assert_eq!(read(oa, u64::MAX, 100, 100).unwrap(), vec![0u8; 100]);
+    write(oa, 7, 200, &mut [7u8; 100]);
+    container::commit(a, 7, false).unwrap();
+    let r2 = open_elsewhere(&p, DAOS_COO_RO);
+    let o2 = object::open(r2, oid(1), DAOS_OBJ_RO).unwrap();
+    assert_eq!(read(o2, 7, 0, 300).unwrap(), [vec![5u8; 100], vec![0u8; 100], vec![7u8; 100]].concat());
+    for h in [a, b, r, r2] {
+        container::close(h).unwrap();
+    }
+}

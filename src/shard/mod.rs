@@ -258,7 +258,7 @@ impl Shard {
             };
             let at = pos as u64;
             pos += n;
-            if r.epoch > s.sealed || voids.iter().any(|v| v.covers(at, r.epoch)) {
+            if r.epoch > s.sealed || r.epoch > s.upto || voids.iter().any(|v| v.covers(at, r.epoch)) {
                 continue;
             }
             *floor = (*floor).max(crate::store::slot::counter_of(r.stamp) + 1);
