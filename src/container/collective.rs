@@ -371,6 +371,12 @@ pub fn local2global(cookie: u64) -> Result<Vec<u8>> {
 /// `daos_global2local`: a peer handle from a global buffer (or `cur`
 /// refreshed from it); returns the handle.
 pub fn global2local(buf: &[u8], cur: u64) -> Result<u64> {
+    global2local_as(buf, cur, true)
+}
+
+/// [`global2local`]; with `shared == false` the peer gets a state of its
+/// own, as in another process (tests).
+pub(crate) fn global2local_as(buf: &[u8], cur: u64, shared: bool) -> Result<u64> {
     let (g, mac) = decode(buf)?;
     let body = &buf[..buf.len() - 12];
     let root = crate::store::find_root(g.path.parent().unwrap_or(Path::new("/")))?;
@@ -406,7 +412,7 @@ pub fn global2local(buf: &[u8], cur: u64) -> Result<u64> {
             return Ok(cur);
         }
     }
-    let cs = super::state_for(g.path.clone(), root, store, g.meta)?;
+    let cs = super::state_for(g.path.clone(), root, store, g.meta, shared)?;
     let n = crate::util::random_u64() & 0xffff_ffff;
     let revoked = Arc::new(AtomicBool::new(false));
     let watch = match (tpath.parent(), tpath.file_name()) {
@@ -530,4 +536,5 @@ mod tests {
         assert!(decode_report(&b).is_some());
         let _ = std::fs::remove_dir_all(&dir);
     }
+
 }

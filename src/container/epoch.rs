@@ -152,6 +152,9 @@ pub fn commit(cookie: u64, e: u64, sync: bool) -> std::result::Result<(), (Optio
     h.need_rw("commit").map_err(|e| (None, e))?;
     h.need_master("commit").map_err(|e| (None, e))?;
     let cs = h.cs.clone();
+    // The layout as it is now: a peer (or another process) may have added
+    // shards its writes went to.
+    cs.refresh();
     let _serial = cs.commit_lock.lock();
     if e <= cs.hce() {
         return Ok(());

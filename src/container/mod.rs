@@ -581,9 +581,10 @@ pub(crate) fn open_as(path: &Path, mode: u32, nprocess: u32, shared: bool) -> Re
 /// collective open: the existing one (brought up to `m` if that is newer),
 /// or one built from `m` without reading the container file, registered as
 /// a reader at `m`'s HCE.
-pub(crate) fn state_for(path: PathBuf, root: PathBuf, store: StoreConf, m: Meta) -> Result<Arc<CState>> {
+pub(crate) fn state_for(path: PathBuf, root: PathBuf, store: StoreConf, m: Meta, shared: bool) -> Result<Arc<CState>> {
     let mut reg = state().open_containers.lock();
-    if let Some(cs) = reg.get(&m.uuid).and_then(|w| w.upgrade()).filter(|c| !c.unlinked.load(Ordering::Acquire)) {
+    let found = reg.get(&m.uuid).and_then(|w| w.upgrade()).filter(|c| shared && !c.unlinked.load(Ordering::Acquire));
+    if let Some(cs) = found {
         drop(reg);
         cs.adopt(m);
         return Ok(cs);
@@ -592,8 +593,12 @@ pub(crate) fn state_for(path: PathBuf, root: PathBuf, store: StoreConf, m: Meta)
         let _lock = FileLock::acquire(&lock_file(&root, m.uuid))?;
         registry::Registration::create(&registry::registry_dir(&root, m.uuid), m.hce)?
     };
-    let cs = build_state(path, root, store, m, false, Some(r))?;
-    reg.insert(cs.uuid, Arc::downgrade(&cs));
+    let cs = build_state(path, root.clone(), store, m, false, Some(r))?;
+    if shared {
+        reg.insert(cs.uuid, Arc::downgrade(&cs));
+    } else {
+        let _ = cs.slot.set(Arc::new(Slot::claim(&root)?));
+    }
     Ok(cs)
 }
 

@@ -627,3 +627,25 @@ fn writes_ahead_of_a_commit_are_not_committed_by_another_writer() {
         container::close(h).unwrap();
     }
 }
+
+#[test]
+fn a_peer_writes_to_a_shard_it_added_and_the_master_commits_it() {
+    let st = TempStore::new("peer-shard");
+    let path = st.path("c");
+    let (_, m) = container::open(&path, DAOS_COO_RW | DAOS_COO_CREATE, 2).unwrap();
+    container::shard_add(m, 1, &[0], &mut [-1]).unwrap();
+    container::commit(m, 1, false).unwrap();
+    let g = container::collective::local2global(m).unwrap();
+    // A peer with a state of its own, as in another process.
+    let p = container::collective::global2local_as(&g, 0, false).unwrap();
+    container::shard_add(p, 2, &[0], &mut [9]).unwrap();
+    let o = object::open(p, daos_obj_id_t { o_id_hi: 9, o_id_lo: 4 }, DAOS_OBJ_RW).unwrap();
+    write(o, 2, 0, &mut [0x5A; 5000]);
+    container::flush(p, None).unwrap();
+    container::commit(m, 2, false).unwrap();
+    let o2 = object::open(m, daos_obj_id_t { o_id_hi: 9, o_id_lo: 4 }, DAOS_OBJ_RO).unwrap();
+    assert_eq!(read(o2, 2, 0, 5000).unwrap(), vec![0x5A; 5000]);
+    container::close(p).unwrap();
+    container::close(m).unwrap();
+}
+
