@@ -139,6 +139,20 @@ static inline void h_rmrf(const char *path)
 }
 
 /* xorshift pattern: deterministic bytes for `seed` */
+/* One byte through a pipe: how a parent and a child that run together take
+ * turns (h_say sends it, h_hear waits for it: 0, or -1 at EOF/error). */
+static inline void h_say(int fd)
+{
+    char c = 1;
+    if (write(fd, &c, 1) != 1) perror("write to pipe");
+}
+
+static inline int h_hear(int fd)
+{
+    char c;
+    return read(fd, &c, 1) == 1 ? 0 : -1;
+}
+
 static inline void h_fill(void *buf, size_t len, uint64_t seed)
 {
     uint64_t x = seed * 0x9E3779B97F4A7C15ULL + 0x2545F4914F6CDD1DULL;

@@ -950,19 +950,6 @@ static void test_unlink_while_open(void)
     CHECK_EQ(shard_dirs(), before);
 }
 
-/* One byte through a pipe: how a parent and a child that run together take turns. */
-static void say(int fd)
-{
-    char c = 1;
-    if (write(fd, &c, 1) != 1) perror("write to pipe");
-}
-
-static int hear(int fd)
-{
-    char c;
-    return read(fd, &c, 1) == 1 ? 0 : -1;
-}
-
 /* The other process of test_unlink_while_open_elsewhere: opens the container,
  * says so; once told (it is unlinked and closed in the parent by then),
  * reads, writes, commits and reads again, says so; once told, closes. */
@@ -971,8 +958,8 @@ static int child_keeps_working(const char *p, int up, int down)
     daos_handle_t coh = { 0 };
     daos_container_status_t st;
     if (daos_container_open(p, DAOS_COO_RW, 1, &st, &coh, NULL) != 0) return 10;
-    say(up);
-    if (hear(down) != 0) return 11;
+    h_say(up);
+    if (h_hear(down) != 0) return 11;
     char buf[20000], out[20000];
     h_fill(buf, sizeof buf, 31);
     if (get(coh, h_oid(1, 4), 1, 0, out, sizeof out) != 0) return 12;
@@ -984,8 +971,8 @@ static int child_keeps_working(const char *p, int up, int down)
     if (get(coh, h_oid(0, 4), 2, 0, out, 10) != 0) return 17;
     if (!h_all_zero(out, 5) || memcmp(out + 5, "later", 5) != 0) return 18;
     if (get(coh, h_oid(1, 4), 2, 0, out, sizeof out) != 0 || memcmp(out, buf, sizeof out) != 0) return 19;
-    say(up);
-    if (hear(down) != 0) return 20;
+    h_say(up);
+    if (h_hear(down) != 0) return 20;
     if (daos_container_close(coh, NULL) != 0) return 21;
     return 0;
 }
@@ -1026,7 +1013,7 @@ static void test_unlink_while_open_elsewhere(void)
     close(down[0]);
     close(up[1]);
     CHECK(pid > 0);
-    CHECK_RC(hear(up[0]), 0); /* open in the other process */
+    CHECK_RC(h_hear(up[0]), 0); /* open in the other process */
     CHECK_RC(daos_container_unlink(p, NULL), 0);
     struct stat sb;
     CHECK(stat(p, &sb) != 0 && errno == ENOENT);
@@ -1034,11 +1021,11 @@ static void test_unlink_while_open_elsewhere(void)
     CHECK_RC(daos_container_open(p, DAOS_COO_RO, 1, &st, &c2, NULL), -ENOENT);
     CHECK_RC(daos_container_close(coh, NULL), 0);
     CHECK_EQ(shard_dirs(), before + 2); /* the last close here, but open elsewhere */
-    say(down[1]);
-    CHECK_RC(hear(up[0]), 0); /* it read, wrote and committed */
+    h_say(down[1]);
+    CHECK_RC(h_hear(up[0]), 0); /* it read, wrote and committed */
     CHECK_EQ(shard_dirs(), before + 2);
     CHECK(stat(p, &sb) != 0); /* its commit stays in memory */
-    say(down[1]);
+    h_say(down[1]);
     close(down[1]);
     close(up[0]);
     int ws = 0;

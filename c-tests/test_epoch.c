@@ -793,19 +793,6 @@ static void test_commit_keeps_other_process_commit(void)
     CHECK_RC(daos_container_close(n, NULL), 0);
 }
 
-/* One byte through a pipe: how a parent and a child that run together take turns. */
-static void say(int fd)
-{
-    char c = 1;
-    if (write(fd, &c, 1) != 1) perror("write to pipe");
-}
-
-static int hear(int fd)
-{
-    char c;
-    return read(fd, &c, 1) == 1 ? 0 : -1;
-}
-
 /* A child that runs alongside the caller: `fn(arg, to_parent, from_parent)`
  * gives its exit status. Returns its pid; *to_child / *from_child are the
  * parent's ends of the pipes. */
@@ -848,8 +835,8 @@ static int child_reader(void *p, int up, int down)
     daos_handle_t coh = { 0 };
     daos_container_status_t st;
     if (daos_container_open(path, DAOS_COO_RO, 1, &st, &coh, NULL) != 0) return 10;
-    say(up);
-    if (hear(down) != 0) return 11;
+    h_say(up);
+    if (h_hear(down) != 0) return 11;
     struct daos_epoch_info ei;
     if (daos_epoch_query(coh, &ei, NULL) != 0) return 12;
     if (ei.epi_hce_slipped.seq != 2 || ei.epi_hce_oldest.seq > 2) return 13;
@@ -885,7 +872,7 @@ static void test_reader_elsewhere_holds_its_epoch(void)
     pid_t pid = alongside(child_reader, g_last, &to, &from);
     CHECK(pid > 0);
     if (pid <= 0) return;
-    CHECK_RC(hear(from), 0); /* the other process reads at epoch 2 */
+    CHECK_RC(h_hear(from), 0); /* the other process reads at epoch 2 */
     for (uint64_t e = 3; e <= 8; e++) {
         h_fill(buf, BIG, e);
         CHECK_RC(put(coh, 0, e, 0, buf, BIG), 0);
@@ -914,7 +901,7 @@ static void test_reader_elsewhere_holds_its_epoch(void)
     CHECK_RC(get(coh, 0, 2, 0, out, BIG), 0);
     h_fill(buf, BIG, 2);
     CHECK(memcmp(out, buf, BIG) == 0);
-    say(to); /* the other process reads epoch 2, then closes */
+    h_say(to); /* the other process reads epoch 2, then closes */
     CHECK_EQ(reaped(pid, to, from), 0);
     CHECK_RC(daos_epoch_slip(coh, H_HIGHEST, NULL), 0);
     CHECK_EQ(equery(coh).epi_hce_oldest.seq, 8);
@@ -938,8 +925,8 @@ static int child_writer(void *p, int up, int down)
     daos_handle_t coh = { 0 };
     daos_container_status_t st;
     if (daos_container_open(path, DAOS_COO_RW, 1, &st, &coh, NULL) != 0) return 10;
-    say(up);
-    if (hear(down) != 0) return 11;
+    h_say(up);
+    if (h_hear(down) != 0) return 11;
     if (put(coh, 0, 3, 0, "BBBB", 4) != 0) return 12;
     unsigned failed;
     if (daos_epoch_commit(coh, h_ep(3), false, &failed, NULL) != 0) return 13;
@@ -958,10 +945,10 @@ static void test_writers_opened_together(void)
     pid_t pid = alongside(child_writer, g_last, &to, &from);
     CHECK(pid > 0);
     if (pid <= 0) return;
-    CHECK_RC(hear(from), 0);
+    CHECK_RC(h_hear(from), 0);
     CHECK_RC(put(coh, 0, 2, 0, "AAAA", 4), 0);
     CHECK_RC(commit(coh, 2), 0);
-    say(to);
+    h_say(to);
     CHECK_EQ(reaped(pid, to, from), 0);
     daos_handle_t n = copen(g_last, DAOS_COO_RO);
     CHECK_STR(get4(n, 0, 2), "AAAA");
