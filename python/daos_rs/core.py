@@ -181,9 +181,9 @@ class EventQueue:
         self._forget()
 
     def _forget(self):
+        # The library forgot the queue's events: their wrappers see it
+        # through ``eq.destroyed`` and never call daos_event_fini again.
         self._destroyed = True
-        for ev in list(self._live.values()):
-            ev._forgotten = True
         self._pinned.clear()
 
     def __del__(self):
@@ -205,12 +205,10 @@ class Event:
     ``EventType`` of the operation it was last dispatched with. It is
     finalised by ``fini()`` (or when it is garbage collected while idle)."""
 
-    __slots__ = ("_c", "eq", "parent", "_children", "_cb", "_finalized", "_forgotten",
-                 "__weakref__")
+    __slots__ = ("_c", "eq", "parent", "_children", "_cb", "_finalized", "__weakref__")
 
     def __init__(self, eq, parent=None):
         self._finalized = True
-        self._forgotten = False
         if parent is not None:
             if not isinstance(parent, Event):
                 raise TypeError("parent must be an Event")
@@ -343,7 +341,7 @@ class Event:
         too). ``DaosError`` EBUSY while in flight."""
         if self._finalized:
             return
-        if not self._forgotten:
+        if not self.eq._destroyed:
             check(lib.daos_event_fini(byref(self._c)), "daos_event_fini")
         self._finalized = True
         self._undispatched()
@@ -359,7 +357,7 @@ class Event:
 
     def __del__(self):
         try:
-            if not self._finalized and not self._forgotten:
+            if not self._finalized and not self.eq._destroyed:
                 lib.daos_event_fini(byref(self._c))
         except Exception:
             pass
