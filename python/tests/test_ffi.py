@@ -469,6 +469,16 @@ def test_version_matches_package_metadata():
         assert dist.version == want
 
 
+def test_package_under_test_is_installed():
+    """scripts/python-tests.sh tests the installed package, not the source tree."""
+    if os.environ.get("DAOS_RS_TEST_INSTALLED") != "1":
+        pytest.skip("DAOS_RS_TEST_INSTALLED=1 not set: any daos_rs on sys.path is tested")
+    import sysconfig
+    site = {Path(sysconfig.get_paths()[k]).resolve() for k in ("purelib", "platlib")}
+    assert PKG_DIR.parent in site, "daos_rs imported from %s, not from %s" % (PKG_DIR, sorted(map(str, site)))
+    assert (ROOT / "python") not in PKG_DIR.parents
+
+
 # --- library lookup (fresh interpreters) ---------------------------------------
 
 
