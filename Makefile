@@ -1,5 +1,6 @@
 # daos-rs: build, test, demo and benchmark. Needs only the Rust toolchain, gcc
-# and python3; anything else (cbindgen) is installed under target/ on first use.
+# and python3; anything else is installed on first use (cbindgen under target/,
+# pytest and the Python package in the virtual environment build/venv).
 CARGO ?= cargo
 DEMO_STORE ?= target/demo-store
 
@@ -17,8 +18,8 @@ release:
 header:
 	scripts/cbindgen.sh --output include/daos_rs.h
 
-# Every suite: Rust unit tests, header checks, C tests and examples, each on
-# both engines (io_uring and the synchronous fallback).
+# Every suite: Rust unit tests, header checks, C tests and examples, the tool's
+# and the Python tests, each on both engines (io_uring and the synchronous fallback).
 test:
 	scripts/test-all.sh
 

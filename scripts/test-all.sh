@@ -41,6 +41,7 @@ suite "exports match header" scripts/check-exports.sh target/debug/libdaos_rs.so
 suite "C tests (uring, sync)" c-tests/run.sh "$PWD/target/debug" "$PWD/include"
 suite "examples (uring, sync)" examples-c/run.sh "$PWD/target/debug" "$PWD/include"
 suite "daos-rs tool (uring, sync)" scripts/cli-test.sh
+suite "Python tests (uring, sync)" scripts/python-tests.sh "$PWD/target/debug/libdaos_rs.so"
 suite "README examples" scripts/readme-examples.sh
 
 echo

@@ -58,7 +58,8 @@ pub extern "C" fn daos_eq_destroy(eqh: daos_handle_t) -> c_int {
 /// Retrieves completed events from an event queue.
 ///
 /// Returns up to `eventn` completed events, oldest completion first, storing
-/// their addresses in `events[0..]`, and sets each to idle (NONE) so it can be
+/// their addresses in `events[0..]`, and makes each idle (its state NONE; its
+/// `ev_type` still names the operation that completed) so it can be
 /// reused for another operation without a new init. A parent event is returned
 /// only once all its children have completed; children are never returned.
 ///
