@@ -312,6 +312,14 @@ async def _value(v):
     return v
 
 
+async def _first(aw):
+    return (await aw)[0]
+
+
+async def _attr(aw, name):
+    return getattr(await aw, name)
+
+
 def _start(prog):
     """Checks the arguments now (the first operation of a program is built
     at once); returns the coroutine that runs it."""
@@ -435,8 +443,8 @@ class Container(_AsyncHandle, _ContainerOps):
     def add_shards(self, epoch, targets, ids=None):
         return _start(self._op_add_shards(epoch, targets, ids))
 
-    async def add_shard(self, epoch, target=0, id=-1):
-        return (await self.add_shards(epoch, [target], [id]))[0]
+    def add_shard(self, epoch, target=0, id=-1):
+        return _first(self.add_shards(epoch, [target], [id]))
 
     def disable_shards(self, epoch, shards):
         return _start(self._op_disable_shards(epoch, shards))
@@ -485,20 +493,12 @@ class Container(_AsyncHandle, _ContainerOps):
     @property
     def hce(self):
         """Awaitable: the highest committed epoch."""
-        async def hce(q):
-            return (await q).hce
-        return hce(self.epoch_query())
+        return _attr(self.epoch_query(), "hce")
 
 
 class Object(_AsyncHandle, _ObjectOps):
     """``daos_rs.core.Object`` with coroutines; buffers stay referenced until
     the operation is over."""
-
-    def close(self):
-        if self.closed:
-            self._closed = True
-            return _value(None)
-        return _start(self._op_close())
 
     def write(self, epoch, offset, data):
         return _start(self._op_write(epoch, offset, data))
@@ -529,3 +529,28 @@ class Object(_AsyncHandle, _ObjectOps):
 
 
 Container._object_class = Object
+
+
+def _docs():
+    # Each coroutine method says what its synchronous twin says.
+    from . import core
+    for cls, twin in ((Store, core.Store), (Container, core.Container), (Object, core.Object)):
+        for name, member in list(vars(cls).items()):
+            if name.startswith("_"):
+                continue
+            tw = getattr(twin, name, None)
+            doc = getattr(tw, "__doc__", None)
+            if not doc:
+                continue
+            if isinstance(member, property):
+                if not member.__doc__:
+                    setattr(cls, name, property(member.fget, doc="Awaitable: " + doc))
+            elif isinstance(member, (staticmethod, classmethod)):
+                if not member.__func__.__doc__:
+                    member.__func__.__doc__ = doc
+            elif callable(member) and not member.__doc__:
+                member.__doc__ = "Awaitable. " + doc
+
+
+_docs()
+del _docs

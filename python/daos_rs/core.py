@@ -17,7 +17,6 @@ programs that drive the C event machinery themselves.
 """
 
 import sys
-import threading
 import traceback
 import weakref
 import errno as _errno
@@ -91,7 +90,6 @@ class EventQueue:
         self._live = weakref.WeakValueDictionary()  # address -> Event
         self._pinned = {}  # address -> Event in flight (top-level ones)
         self._destroyed = False
-        self._lock = threading.Lock()
 
     @property
     def handle(self):
@@ -277,9 +275,18 @@ class Event:
         t = self.type
         return "<Event %s error=%d>" % (t.name if isinstance(t, EventType) else t, self.error)
 
-    def _dispatched(self):
+    def _dispatch(self, call, fn):
+        """Makes ``fn()`` dispatch this event, pinned in its queue from just
+        before (another thread may poll it back at once) until polled."""
         top = self.parent if self.parent is not None else self
-        self.eq._pinned[top.address] = top
+        pinned = self.eq._pinned
+        was = top.address in pinned
+        pinned[top.address] = top
+        rc = fn()
+        if rc < 0:
+            if not was:
+                pinned.pop(top.address, None)
+            check(rc, call)
 
     def _undispatched(self):
         top = self.parent if self.parent is not None else self
@@ -304,8 +311,7 @@ class Event:
     def launch(self):
         """Puts this (idle) event in flight as a user event, to be finished
         by ``complete``."""
-        check(lib.daos_event_launch(byref(self._c)), "daos_event_launch")
-        self._dispatched()
+        self._dispatch("daos_event_launch", lambda: lib.daos_event_launch(byref(self._c)))
 
     def complete(self, rc=0):
         """Completes a launched user event with ``rc`` (0 or a negative errno)."""
@@ -373,8 +379,7 @@ def noop(ev=None, delay_us=0):
         return
     if not isinstance(ev, Event):
         raise TypeError("ev must be an Event or None")
-    check(lib.daos_noop(byref(ev._c), d), "daos_noop")
-    ev._dispatched()
+    ev._dispatch("daos_noop", lambda: lib.daos_noop(byref(ev._c), d))
 
 
 # =============================================================================
@@ -651,7 +656,6 @@ class _ContainerOps(_Handle):
         self.path = path
         self.mode = mode
         self.status = status
-        self._objects = weakref.WeakSet()
 
     def __repr__(self):
         return "<%s %r mode=%s%s>" % (type(self).__name__, self.path, self.mode,
@@ -728,9 +732,7 @@ class _ContainerOps(_Handle):
         cls = self._object_class
 
         def result():
-            obj = cls(self, h, ObjectId(o.o_id_hi, o.o_id_lo), mode)
-            self._objects.add(obj)
-            return obj
+            return cls(self, h, ObjectId(o.o_id_hi, o.o_id_lo), mode)
 
         return Op("daos_object_open", lambda ev: lib.daos_object_open(coh, o, m, byref(h), ev),
                   keep=(self, h), result=result)
