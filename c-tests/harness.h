@@ -135,7 +135,15 @@ static inline int h_rm_one_(const char *p, const struct stat *sb, int flag, stru
 /* rm -rf path (does not follow symbolic links or cross into other mounts). */
 static inline void h_rmrf(const char *path)
 {
-    nftw(path, h_rm_one_, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+    /* The library's background space reclamation may still be finishing a
+     * file in the tree just after the last close: go over it again then. */
+    struct stat st;
+    for (int i = 0; i < 50; i++) {
+        nftw(path, h_rm_one_, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+        if (lstat(path, &st) != 0) return;
+        struct timespec ts = { 0, 20 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
 }
 
 /* xorshift pattern: deterministic bytes for `seed` */

@@ -72,12 +72,17 @@ total_fail=0
 lines=()
 OUT="$(mktemp "${TMPDIR:-/tmp}/daos-rs-pytest.XXXXXX")"
 trap 'rm -f "$OUT"' EXIT
+# pytest's temporary directories (each test's store) go under build/, not
+# /tmp, and are removed at the end.
+BASETEMP="$PWD/build/pytest-tmp"
+trap 'rm -f "$OUT"; rm -rf "$BASETEMP"' EXIT
+mkdir -p "$BASETEMP"
 for engine in $ENGINES; do
   echo "=== pytest, engine $engine"
   (cd python/tests &&
      DAOS_RS_IO_ENGINE="$engine" DAOS_RS_LIB="$LIB" DAOS_RS_TEST_INSTALLED=1 DAOS_RS_LOG=error \
      timeout -k 10 "$TEST_TIMEOUT" "$PY" -m pytest -q -rfEs -p no:cacheprovider \
-       --import-mode=importlib --rootdir . .) 2>&1 | tee "$OUT"
+       --import-mode=importlib --rootdir . --basetemp "$BASETEMP/$engine" .) 2>&1 | tee "$OUT"
   rc=${PIPESTATUS[0]}
   # pytest's last line: "1 failed, 254 passed, 2 skipped in 0.75s", "3 errors in 0.1s"...
   summary="$(grep -E '[0-9]+ (passed|failed|errors?|skipped|deselected)|no tests ran' "$OUT" |
