@@ -233,9 +233,84 @@ static void test_fork_same_pid_bits(void)
     check_parent_state_and_clean();
 }
 
+static uint64_t oldest_of(daos_handle_t coh)
+{
+    struct daos_epoch_info info;
+    memset(&info, 0, sizeof info);
+    CHECK_RC(daos_epoch_query(coh, &info, NULL), 0);
+    return info.epi_hce_oldest.seq;
+}
+
+/* A process P that has a container open forks a child C (no exec) and dies.
+ * C shares P's open files, and so P's locks; the library closes C's copies at
+ * fork, so P is seen dead: its reader registration no longer holds back
+ * aggregation while C lives. */
+static void test_child_does_not_keep_a_dead_parents_locks(void)
+{
+    char root[128], path[256];
+    CHECK_RC(h_new_store(root, sizeof root, "fork-locks", 1), 0);
+    snprintf(path, sizeof path, "%s/c", root);
+    daos_handle_t coh, oh;
+    daos_container_status_t st;
+    CHECK_RC(daos_container_open(path, DAOS_COO_RW | DAOS_COO_CREATE, 1, &st, &coh, NULL), 0);
+    unsigned tg = 0;
+    int sh = -1;
+    CHECK_RC(daos_shard_add(coh, h_ep(1), 1, &tg, &sh, NULL), 0);
+    daos_obj_id_t oid = { (uint64_t)sh, 1 };
+    char buf[4096];
+    memset(buf, 1, sizeof buf);
+    CHECK_RC(daos_object_open(coh, oid, DAOS_OBJ_RW, &oh, NULL), 0);
+    CHECK_RC(h_write(oh, 1, 0, buf, sizeof buf), 0);
+    CHECK_RC(daos_epoch_commit(coh, h_ep(1), 0, NULL, NULL), 0);
+    CHECK_RC(daos_container_close(coh, NULL), 0);
+
+    int hold[2];
+    CHECK_RC(pipe(hold), 0);
+    pid_t p = fork();
+    if (p == 0) {
+        /* P: a reader at epoch 1 and a writer (a journal lock), then a child */
+        daos_handle_t c, o;
+        daos_container_status_t s;
+        if (daos_container_open(path, DAOS_COO_RW, 1, &s, &c, NULL) != 0) _exit(2);
+        if (daos_object_open(c, oid, DAOS_OBJ_RW, &o, NULL) != 0) _exit(3);
+        char b[100] = { 7 };
+        if (h_write(o, 2, 0, b, sizeof b) != 0) _exit(4);
+        pid_t kid = fork();
+        if (kid == 0) {
+            /* C: lives on until told, touching nothing of P's */
+            close(hold[1]);
+            char x;
+            if (read(hold[0], &x, 1) < 0) _exit(5);
+            _exit(0);
+        }
+        _exit(kid > 0 ? 0 : 6); /* dies without closing anything */
+    }
+    close(hold[0]);
+    int ws = 0;
+    CHECK(p > 0 && waitpid(p, &ws, 0) == p && WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+
+    /* P is dead, C lives: P's registration must not hold epoch 1 */
+    CHECK_RC(daos_container_open(path, DAOS_COO_RW, 1, &st, &coh, NULL), 0);
+    CHECK_EQ(st, DAOS_CONTAINER_ST_OK);
+    CHECK_RC(daos_object_open(coh, oid, DAOS_OBJ_RW, &oh, NULL), 0);
+    CHECK_RC(h_write(oh, 3, 0, buf, 10), 0);
+    CHECK_RC(daos_epoch_commit(coh, h_ep(3), 0, NULL, NULL), 0);
+    CHECK_RC(daos_epoch_slip(coh, h_ep(3), NULL), 0);
+    CHECK_EQ(oldest_of(coh), 3);
+    /* and P's uncommitted write never shows */
+    char back[100];
+    CHECK_RC(h_read(oh, DAOS_EPOCH_HIGHEST, 0, back, sizeof back), 0);
+    CHECK(back[0] == 1 && back[99] == 1);
+    CHECK_RC(daos_container_close(coh, NULL), 0);
+
+    close(hold[1]); /* C goes (it is P's child: reaped by init) */
+    h_rmrf(root);
+}
+
 int main(void)
 {
     RUN(test_fork_child);
     RUN(test_fork_same_pid_bits);
+    RUN(test_child_does_not_keep_a_dead_parents_locks);
     return harness_summary();
 }

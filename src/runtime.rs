@@ -44,6 +44,7 @@ pub struct State {
 
 extern "C" fn after_fork_in_child() {
     FORK_GEN.fetch_add(1, Ordering::SeqCst);
+    crate::util::held_locks::close_all_in_child();
 }
 
 impl State {

@@ -300,6 +300,98 @@ pub fn siphash24(k: [u64; 2], m: &[u8]) -> u64 {
     v[0] ^ v[1] ^ v[2] ^ v[3]
 }
 
+/// Descriptors holding an `flock` that tells other processes this one is
+/// alive (a writer's journal, a reader's registration, a stamp slot, a
+/// master's token, a held lock file). A child made by `fork()` shares the
+/// parent's open file descriptions, and so its locks: if the parent died,
+/// the child would keep them held and make the parent look alive. The
+/// at-fork child handler closes its copies (`close_all_in_child`), which
+/// leaves the parent's locks as they are.
+pub(crate) mod held_locks {
+    use std::os::fd::RawFd;
+    use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+
+    const SLOTS: usize = 16384;
+    static FDS: [AtomicI32; SLOTS] = [const { AtomicI32::new(-1) }; SLOTS];
+    static HINT: AtomicUsize = AtomicUsize::new(0);
+
+    /// Records `fd` as holding a liveness lock.
+    pub fn add(fd: RawFd) {
+        let start = HINT.load(Ordering::Relaxed);
+        for i in 0..SLOTS {
+            let k = (start + i) % SLOTS;
+            if FDS[k].compare_exchange(-1, fd, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+                HINT.store(k + 1, Ordering::Relaxed);
+                return;
+            }
+        }
+        crate::log!(Warn, "more than {SLOTS} liveness locks held: a forked child may keep one of them");
+    }
+
+    /// Forgets `fd` (before it is closed); nothing if it was not recorded.
+    pub fn remove(fd: RawFd) {
+        for (k, slot) in FDS.iter().enumerate() {
+            if slot.compare_exchange(fd, -1, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+                HINT.store(k, Ordering::Relaxed);
+                return;
+            }
+        }
+    }
+
+    /// In a child just made by `fork()`: closes the copies of the parent's
+    /// lock descriptors. Async-signal-safe (atomics and close(2) only).
+    pub fn close_all_in_child() {
+        for slot in FDS.iter() {
+            let fd = slot.swap(-1, Ordering::AcqRel);
+            if fd >= 0 {
+                // SAFETY: the descriptor is the child's copy of one the
+                // parent's (now unreachable) state owns; nothing in the child
+                // uses it, and close is async-signal-safe.
+                unsafe { libc::close(fd) };
+            }
+        }
+    }
+}
+
+/// A file on which this process holds an `flock` that says it is alive;
+/// unlocked and closed on drop (see [`held_locks`]).
+pub(crate) struct Held(fs::File);
+
+impl Held {
+    /// Takes `op` (`LOCK_EX`, `LOCK_SH`, optionally `| LOCK_NB`) on `f`.
+    pub fn lock(f: fs::File, op: i32) -> std::io::Result<Held> {
+        use std::os::fd::AsRawFd;
+        loop {
+            // SAFETY: flock on a descriptor `f` owns.
+            if unsafe { libc::flock(f.as_raw_fd(), op) } == 0 {
+                held_locks::add(f.as_raw_fd());
+                return Ok(Held(f));
+            }
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::EINTR) {
+                return Err(e);
+            }
+        }
+    }
+
+    pub fn file(&self) -> &fs::File {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Held {
+    type Target = fs::File;
+    fn deref(&self) -> &fs::File {
+        &self.0
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        held_locks::remove(std::os::fd::AsRawFd::as_raw_fd(&self.0));
+    }
+}
+
 /// Little-endian encoder.
 #[derive(Default)]
 pub struct Enc(pub Vec<u8>);

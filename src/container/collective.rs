@@ -59,7 +59,7 @@ pub struct Master {
     path: PathBuf,
     /// Holds the token's lock while the master lives (never read: its
     /// descriptor is the lock).
-    _lock: File,
+    _lock: crate::util::Held,
 }
 
 /// A peer's link to its master's token.
@@ -146,10 +146,9 @@ impl Master {
             .mode(0o600)
             .open(&path)
             .map_err(|e| io_err(e, format!("create token {}", path.display())))?;
-        if !try_lock(&file, false) {
-            return Err(Error::Os { errno: libc::EIO, msg: format!("could not lock token {}", path.display()) });
-        }
-        std::os::unix::fs::FileExt::write_all_at(&file, &b, 0)
+        let file = crate::util::Held::lock(file, libc::LOCK_EX | libc::LOCK_NB)
+            .map_err(|e| io_err(e, format!("lock token {}", path.display())))?;
+        std::os::unix::fs::FileExt::write_all_at(&*file, &b, 0)
             .map_err(|e| io_err(e, format!("write token {}", path.display())))?;
         Ok(Master { token, key, path, _lock: file })
     }

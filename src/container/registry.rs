@@ -67,7 +67,7 @@ pub(crate) fn registry_dir(root: &Path, uuid: [u64; 2]) -> PathBuf {
 /// This process's registration as a reader of one container.
 pub struct Registration {
     /// Holds the `flock` that says the process is alive.
-    file: File,
+    file: crate::util::Held,
     path: PathBuf,
     /// The reference last written.
     published: u64,
@@ -86,12 +86,13 @@ impl Registration {
             .mode(0o644)
             .open(&path)
             .map_err(|e| io_err(e, format!("create {}", path.display())))?;
-        // SAFETY: flock on a descriptor we own; the lock lives as long as `file`.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            let e = std::io::Error::last_os_error();
-            let _ = std::fs::remove_file(&path);
-            return Err(io_err(e, format!("lock {}", path.display())));
-        }
+        let file = match crate::util::Held::lock(file, libc::LOCK_EX | libc::LOCK_NB) {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = std::fs::remove_file(&path);
+                return Err(io_err(e, format!("lock {}", path.display())));
+            }
+        };
         let mut r = Registration { file, path, published: !lowest };
         if let Err(e) = r.publish(lowest) {
             r.remove();
@@ -104,7 +105,7 @@ impl Registration {
     /// holds the container's lock (readers read under it: no torn values).
     pub(crate) fn publish(&mut self, lowest: u64) -> Result<()> {
         if lowest != self.published {
-            self.file.write_all_at(&lowest.to_le_bytes(), 0).map_err(|e| io_err(e, format!("write {}", self.path.display())))?;
+            self.file.file().write_all_at(&lowest.to_le_bytes(), 0).map_err(|e| io_err(e, format!("write {}", self.path.display())))?;
             self.published = lowest;
         }
         Ok(())

@@ -25,6 +25,13 @@ pub struct SegFile {
     pub jnl: File,
 }
 
+impl Drop for SegFile {
+    fn drop(&mut self) {
+        // A writer's journal holds its liveness lock (see `create_seg`).
+        crate::util::held_locks::remove(std::os::fd::AsRawFd::as_raw_fd(&self.jnl));
+    }
+}
+
 /// One shard of an open container, shared by all handles of this process.
 pub struct Shard {
     pub id: u32,
@@ -175,7 +182,10 @@ impl Shard {
         // The writer's lock on its journal tells other processes it is alive
         // (see `writer_alive`); it goes with the last descriptor.
         // SAFETY: flock on a descriptor we own.
-        unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&f.jnl), libc::LOCK_EX | libc::LOCK_NB) };
+        if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&f.jnl), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            // A forked child closes its copy (see `util::held_locks`).
+            crate::util::held_locks::add(std::os::fd::AsRawFd::as_raw_fd(&f.jnl));
+        }
         fsync_dir(&self.dir)?;
         let i = self.add_seg(f.clone());
         Ok((i, f))

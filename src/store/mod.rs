@@ -18,8 +18,7 @@ pub use sys::{
     lower_health, lower_health_later, sys_close, sys_listen, sys_open, sys_query, sys_query_target, sys_set_status, SysHandle, SysListener,
 };
 
-use std::fs::{self, File, OpenOptions};
-use std::os::fd::AsRawFd;
+use std::fs::{self, OpenOptions};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -48,7 +47,7 @@ pub fn find_root(path: &Path) -> Result<PathBuf> {
 }
 
 /// An exclusive `flock` on a lock file, released on drop.
-pub struct FileLock(#[allow(dead_code)] File);
+pub struct FileLock(#[allow(dead_code)] crate::util::Held);
 
 impl FileLock {
     pub fn acquire(path: &Path) -> Result<FileLock> {
@@ -59,16 +58,9 @@ impl FileLock {
             .truncate(false)
             .open(path)
             .map_err(|e| io_err(e, format!("open lock {}", path.display())))?;
-        loop {
-            // SAFETY: flock on a descriptor we own.
-            if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } == 0 {
-                return Ok(FileLock(f));
-            }
-            let e = std::io::Error::last_os_error();
-            if e.raw_os_error() != Some(libc::EINTR) {
-                return Err(io_err(e, format!("lock {}", path.display())));
-            }
-        }
+        crate::util::Held::lock(f, libc::LOCK_EX)
+            .map(FileLock)
+            .map_err(|e| io_err(e, format!("lock {}", path.display())))
     }
 }
 

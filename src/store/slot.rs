@@ -15,8 +15,7 @@
 //! Within a process the counter only grows, so a later call gets a higher
 //! stamp (it wins within an epoch).
 
-use std::fs::{File, OpenOptions};
-use std::os::fd::AsRawFd;
+use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -48,7 +47,7 @@ pub(crate) fn counter_of(stamp: u64) -> u64 {
 pub struct Slot {
     pub n: u32,
     /// Holds the slot's `flock` while open.
-    file: File,
+    file: crate::util::Held,
     /// Next counter to hand out.
     next: AtomicU64,
     /// Counters below this are reserved in the slot file.
@@ -77,14 +76,11 @@ impl Slot {
                 .truncate(false)
                 .open(&p)
                 .map_err(|e| io_err(e, format!("open slot {}", p.display())))?;
-            // SAFETY: flock on a descriptor we own; the lock lives as long as `f`.
-            if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-                let e = std::io::Error::last_os_error();
-                if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
-                    continue;
-                }
-                return Err(io_err(e, format!("lock slot {}", p.display())));
-            }
+            let f = match crate::util::Held::lock(f, libc::LOCK_EX | libc::LOCK_NB) {
+                Ok(f) => f,
+                Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => continue,
+                Err(e) => return Err(io_err(e, format!("lock slot {}", p.display()))),
+            };
             let mut b = [0u8; 8];
             let got = f.read_at(&mut b, 0).map_err(|e| io_err(e, format!("read slot {}", p.display())))?;
             let mark = if got == 8 { u64::from_le_bytes(b) } else { 0 };
