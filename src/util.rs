@@ -331,7 +331,7 @@ pub(crate) mod held_locks {
     /// Forgets `fd` (before it is closed); nothing if it was not recorded.
     pub fn remove(fd: RawFd) {
         for (k, slot) in FDS.iter().enumerate() {
-            if slot.compare_exchange(fd, -1, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+            if slot.load(Ordering::Relaxed) == fd && slot.compare_exchange(fd, -1, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
                 HINT.store(k, Ordering::Relaxed);
                 return;
             }

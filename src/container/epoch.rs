@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::meta::{VoidMeta, UNSEALED};
+use super::meta::{Meta, VoidMeta, UNSEALED};
 use super::collective::Role;
 use super::{handle, CState, CoHandle, Waiter};
 use crate::error::{Error, Result};
@@ -258,7 +258,7 @@ fn publish(h: &CoHandle, ok: &[u32], flushed: &Flushed) {
 /// (<= `old_hce`) can never be committed — publishing them would change what
 /// those epochs read — so they are voided: those newly published, and those
 /// published earlier ahead of this writer's last commit.
-fn publish_segment(cs: &CState, m: &mut super::meta::Meta, id: u32, seg: u64, done: u64, e: u64, old_hce: u64) {
+fn publish_segment(cs: &CState, m: &mut Meta, id: u32, seg: u64, done: u64, e: u64, old_hce: u64) {
     let sm = m.seg_mut(id, seg).clone();
     let c0 = sm.committed_len.max(HEADER);
     let ahead = sm.max_pub > sm.upto && sm.upto < old_hce;
@@ -315,22 +315,27 @@ fn scan_journal(cs: &CState, shard: u32, seg: u64, from: u64, to: u64, mut f: im
 /// another process's are seen.
 pub fn settle_all(cs: &CState) {
     let m = cs.meta.lock().clone();
-    let voided = |st: &Staged| {
-        m.voids.iter().any(|v| v.shard == st.shard && v.seg == st.seg && v.covers(st.jnl_end - 1, st.epoch))
-    };
-    // Committed: published, and within what its writer committed.
-    let committed = |st: &Staged| {
-        m.seg(st.shard, st.seg).is_some_and(|s| s.committed_len >= st.jnl_end && st.epoch <= s.upto.min(s.sealed))
-    };
     for h in crate::runtime::state().containers.values() {
         if !std::ptr::eq(Arc::as_ptr(&h.cs), cs) || h.writer.lock().staged.is_empty() {
             continue;
         }
-        let dead = take_staged(&h, |st| voided(st) || (st.epoch <= m.hce && !committed(st)));
+        let dead = take_staged(&h, |st| voided(&m, st) || (st.epoch <= m.hce && !committed(&m, st)));
         settle_staged(&h, dead, false);
-        let done = take_staged(&h, |st| st.epoch <= m.hce && committed(st));
+        let done = take_staged(&h, |st| st.epoch <= m.hce && committed(&m, st));
         settle_staged(&h, done, true);
     }
+}
+
+/// Whether a void of `m` covers the staged extent's journal record.
+fn voided(m: &Meta, st: &Staged) -> bool {
+    m.voids.iter().any(|v| v.shard == st.shard && v.seg == st.seg && v.covers(st.jnl_end - 1, st.epoch))
+}
+
+/// Whether `m` commits the staged extent's record: published, within what
+/// its writer committed and its seal, not void.
+fn committed(m: &Meta, st: &Staged) -> bool {
+    m.seg(st.shard, st.seg).is_some_and(|s| s.committed_len >= st.jnl_end && st.epoch <= s.upto.min(s.sealed))
+        && !voided(m, st)
 }
 
 /// Completes the waits that the current HCE satisfies.
@@ -381,7 +386,6 @@ pub fn abort(cookie: u64, e: u64) -> Result<()> {
             Ok(())
         })?;
     }
-    settle_staged(&h, take_staged(&h, |st| st.epoch >= e), false);
     settle_all(&cs);
     Ok(())
 }
@@ -426,11 +430,7 @@ pub fn seal_writer(h: &CoHandle) -> Result<()> {
     let m = cs.meta.lock().clone();
     let hse = m.hse;
     let committed_len = |sh: u32, seg: u64| m.seg(sh, seg).map_or(0, |s| s.committed_len);
-    let published = take_staged(h, |st| {
-        st.epoch <= hse
-            && m.seg(st.shard, st.seg).is_some_and(|s| st.jnl_end <= s.committed_len && st.epoch <= s.upto)
-            && !m.voids.iter().any(|v| v.shard == st.shard && v.seg == st.seg && v.covers(st.jnl_end - 1, st.epoch))
-    });
+    let published = take_staged(h, |st| st.epoch <= hse && committed(&m, st));
     settle_staged(h, published, true);
     settle_staged(h, take_staged(h, |_| true), false);
     if matches!(h.role, Role::Peer(_)) {

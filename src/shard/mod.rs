@@ -23,12 +23,15 @@ pub struct SegFile {
     pub id: u64,
     pub dat: File,
     pub jnl: File,
+    /// This process writes it: `jnl` holds the writer's liveness lock.
+    pub locked: bool,
 }
 
 impl Drop for SegFile {
     fn drop(&mut self) {
-        // A writer's journal holds its liveness lock (see `create_seg`).
-        crate::util::held_locks::remove(std::os::fd::AsRawFd::as_raw_fd(&self.jnl));
+        if self.locked {
+            crate::util::held_locks::remove(std::os::fd::AsRawFd::as_raw_fd(&self.jnl));
+        }
     }
 }
 
@@ -159,7 +162,7 @@ impl Shard {
         let open = |p: &Path| {
             OpenOptions::new().read(true).open(p).map_err(|e| io_err(e, format!("open segment {}", p.display())))
         };
-        Ok(Arc::new(SegFile { id: seg, dat: open(&d)?, jnl: open(&j)? }))
+        Ok(Arc::new(SegFile { id: seg, dat: open(&d)?, jnl: open(&j)?, locked: false }))
     }
 
     /// Creates a new segment for a writer, durably named.
@@ -178,14 +181,16 @@ impl Shard {
                 .map_err(|e| io_err(e, format!("write {}", p.display())))?;
             Ok(f)
         };
-        let f = Arc::new(SegFile { id: seg, dat: create(&d, true)?, jnl: create(&j, false)? });
+        let mut f = SegFile { id: seg, dat: create(&d, true)?, jnl: create(&j, false)?, locked: false };
         // The writer's lock on its journal tells other processes it is alive
         // (see `writer_alive`); it goes with the last descriptor.
         // SAFETY: flock on a descriptor we own.
         if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&f.jnl), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
             // A forked child closes its copy (see `util::held_locks`).
             crate::util::held_locks::add(std::os::fd::AsRawFd::as_raw_fd(&f.jnl));
+            f.locked = true;
         }
+        let f = Arc::new(f);
         fsync_dir(&self.dir)?;
         let i = self.add_seg(f.clone());
         Ok((i, f))
