@@ -29,8 +29,10 @@ pub struct State {
     pub objects: HandleTable<crate::object::ObjHandle>,
     /// Pending `daos_sys_listen` calls.
     pub sys_listeners: parking_lot::Mutex<Vec<crate::store::SysListener>>,
-    /// The thread that runs asynchronous metadata calls.
-    pub meta_worker: crate::event::MetaWorker,
+    /// The threads that run asynchronous metadata calls.
+    pub meta_pool: crate::event::MetaPool,
+    /// Reaps, for completion callbacks, the rings nobody polls.
+    pub cb_reaper: crate::event::CbReaper,
     /// The in-memory state of each open container, by container identity.
     pub open_containers: parking_lot::Mutex<
         std::collections::HashMap<[u64; 2], std::sync::Weak<crate::container::CState>>,
@@ -61,7 +63,8 @@ impl State {
             ),
             objects: HandleTable::new(HandleType::Object, pid, previous.map_or(1, |p| p.objects.next_value())),
             sys_listeners: parking_lot::Mutex::new(Vec::new()),
-            meta_worker: Default::default(),
+            meta_pool: Default::default(),
+            cb_reaper: Default::default(),
             open_containers: parking_lot::Mutex::new(std::collections::HashMap::new()),
             notifier: Default::default(),
             slots: parking_lot::Mutex::new(std::collections::HashMap::new()),
@@ -109,13 +112,13 @@ pub fn state() -> &'static State {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineKind {
     Uring,
-    Sync,
+    Threads,
 }
 
 const ENGINE_UNSET: u8 = 0;
 const ENGINE_AUTO: u8 = 1;
 const ENGINE_URING: u8 = 2;
-const ENGINE_SYNC: u8 = 3;
+const ENGINE_THREADS: u8 = 3;
 static ENGINE: AtomicU8 = AtomicU8::new(ENGINE_UNSET);
 
 fn engine_setting() -> u8 {
@@ -125,10 +128,10 @@ fn engine_setting() -> u8 {
     }
     let e = match std::env::var("DAOS_RS_IO_ENGINE").as_deref() {
         Ok("uring") => ENGINE_URING,
-        Ok("sync") => ENGINE_SYNC,
+        Ok("threads") => ENGINE_THREADS,
         Ok("") | Ok("auto") | Err(_) => ENGINE_AUTO,
         Ok(other) => {
-            crate::log!(Warn, "DAOS_RS_IO_ENGINE={other:?} is not uring|sync; choosing automatically");
+            crate::log!(Warn, "DAOS_RS_IO_ENGINE={other:?} is not uring|threads; choosing automatically");
             ENGINE_AUTO
         }
     };
@@ -137,23 +140,43 @@ fn engine_setting() -> u8 {
 }
 
 /// The engine to try: `(kind, forced)`. Not forced means a refused io_uring
-/// falls back to the synchronous engine.
+/// falls back to the thread-pool engine.
 pub fn engine_choice() -> (EngineKind, bool) {
     match engine_setting() {
         ENGINE_URING => (EngineKind::Uring, true),
-        ENGINE_SYNC => (EngineKind::Sync, true),
+        ENGINE_THREADS => (EngineKind::Threads, true),
         _ => (EngineKind::Uring, false),
     }
 }
 
-/// Records that io_uring was refused: every later ring is synchronous. Says so once.
+/// Records that io_uring was refused: every later EQ uses the thread-pool
+/// engine. Says so once.
 pub fn uring_refused(why: &std::io::Error) {
     if ENGINE
-        .compare_exchange(ENGINE_AUTO, ENGINE_SYNC, Ordering::Relaxed, Ordering::Relaxed)
+        .compare_exchange(ENGINE_AUTO, ENGINE_THREADS, Ordering::Relaxed, Ordering::Relaxed)
         .is_ok()
     {
-        crate::log!(Warn, "io_uring is not available ({why}); using the synchronous engine");
+        crate::log!(Warn, "io_uring is not available ({why}); using the thread-pool engine");
     }
+}
+
+/// `DAOS_RS_IO_THREADS`: the most I/O worker threads of the thread-pool
+/// engine (default: the number of CPUs, at least 2). Read once per process.
+pub fn io_threads() -> usize {
+    static N: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *N.get_or_init(|| {
+        let auto = std::thread::available_parallelism().map_or(2, |n| n.get()).max(2);
+        match std::env::var("DAOS_RS_IO_THREADS") {
+            Ok(v) => match v.trim().parse::<usize>() {
+                Ok(n) if (1..=1024).contains(&n) => n,
+                _ => {
+                    crate::log!(Warn, "DAOS_RS_IO_THREADS={v:?} is not a number from 1 to 1024; using {auto}");
+                    auto
+                }
+            },
+            Err(_) => auto,
+        }
+    })
 }
 
 /// `DAOS_RS_EQ_MAX_EVENTS`, read when an EQ is created.

@@ -417,7 +417,7 @@ fn lock_file(root: &Path, uuid: [u64; 2]) -> PathBuf {
 }
 
 /// Absolute form of a container path, with its parent resolved.
-fn abs_path(path: &Path) -> Result<PathBuf> {
+pub(crate) fn abs_path(path: &Path) -> Result<PathBuf> {
     let name = path
         .file_name()
         .ok_or_else(|| Error::Inval(format!("{} does not name a file", path.display())))?;

@@ -1,4 +1,14 @@
 //! The io_uring engine: one ring per event queue.
+//!
+//! Requests are pushed to the submission queue under the EQ lock and
+//! submitted (`io_uring_enter`) by the dispatching call before it returns,
+//! unless the EQ is plugged. A read or write of [`ASYNC_MIN`] bytes or more
+//! carries `IOSQE_ASYNC`: without it the kernel first tries it inline, in
+//! `io_uring_enter`, and a read served from the page cache is then copied
+//! there, in the caller's time (measured: 14 ms for 64 MiB, 47 ms for
+//! 256 MiB); with it the submission takes a few µs and a kernel worker does
+//! the copy. Smaller requests stay inline: punting costs a worker wake-up
+//! (about 10 µs of latency), more than the copy of a few pages.
 
 use std::collections::HashMap;
 use std::io;
@@ -14,6 +24,8 @@ use crate::error::{Error, Result};
 const SQ_ENTRIES: u32 = 256;
 const CQ_ENTRIES: u32 = 4096;
 const WAKE: u64 = INTERNAL | 1;
+/// Reads and writes at least this long go to the kernel's workers at once.
+pub const ASYNC_MIN: u32 = 256 << 10;
 
 /// Submission and completion side; lives under the EQ lock.
 pub struct Local {
@@ -54,11 +66,23 @@ fn entry_for(req: &Req, pinned: &mut HashMap<u64, Box<types::Timespec>>, ud: u64
             e
         }
         Req::Cancel { target } => opcode::AsyncCancel::new(*target).build(),
-        Req::Read { fd, buf, len, off } => opcode::Read::new(types::Fd(*fd), *buf, *len).offset(*off).build(),
-        Req::Write { fd, buf, len, off } => opcode::Write::new(types::Fd(*fd), *buf, *len).offset(*off).build(),
+        Req::Read { fd, buf, len, off } => {
+            async_if_large(opcode::Read::new(types::Fd(*fd), *buf, *len).offset(*off).build(), *len)
+        }
+        Req::Write { fd, buf, len, off } => {
+            async_if_large(opcode::Write::new(types::Fd(*fd), *buf, *len).offset(*off).build(), *len)
+        }
         Req::Fsync { fd } => opcode::Fsync::new(types::Fd(*fd)).flags(types::FsyncFlags::DATASYNC).build(),
     }
     .user_data(ud)
+}
+
+fn async_if_large(e: squeue::Entry, len: u32) -> squeue::Entry {
+    if len >= ASYNC_MIN {
+        e.flags(squeue::Flags::ASYNC)
+    } else {
+        e
+    }
 }
 
 impl Local {
@@ -109,6 +133,37 @@ impl Local {
         }
     }
 
+    /// Collects completions without submitting what is queued; completions
+    /// held back in the kernel (CQ overflow) are fetched too.
+    pub fn reap_completed(&mut self, out: &mut Vec<Cqe>) {
+        // SAFETY: as in `push`: only read under the EQ lock.
+        let overflow = unsafe { self.ring.submission_shared() }.cq_overflow();
+        if overflow {
+            // SAFETY: no submission (0 entries), no argument.
+            let _ = unsafe { self.ring.submitter().enter::<libc::sigset_t>(0, 0, 1 /* GETEVENTS */, None) };
+        }
+        self.drain_cq(out);
+    }
+
+    /// Submits what is queued, if anything.
+    pub fn flush(&mut self, out: &mut Vec<Cqe>) {
+        // SAFETY: as in `push`: only read under the EQ lock.
+        if unsafe { self.ring.submission_shared() }.is_empty() {
+            return;
+        }
+        self.reap_submit(out);
+    }
+
+    fn reap_submit(&mut self, out: &mut Vec<Cqe>) {
+        if let Err(e) = self.ring.submitter().submit() {
+            match e.raw_os_error() {
+                Some(libc::EBUSY) => self.drain_cq(out),
+                Some(libc::EINTR | libc::EAGAIN) => {}
+                _ => crate::log!(Error, "io_uring submit failed: {e}"),
+            }
+        }
+    }
+
     pub fn reap(&mut self, out: &mut Vec<Cqe>) {
         if self.needs_enter() {
             if let Err(e) = self.ring.submitter().submit() {
@@ -139,6 +194,11 @@ impl Local {
 }
 
 impl Shared {
+    pub fn ring_fd(&self) -> RawFd {
+        use std::os::fd::AsRawFd;
+        self.ring.as_raw_fd()
+    }
+
     pub fn submit(&self) {
         if let Err(e) = self.ring.submitter().submit() {
             if !matches!(e.raw_os_error(), Some(libc::EBUSY | libc::EINTR | libc::EAGAIN)) {

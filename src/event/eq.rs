@@ -2,7 +2,7 @@
 
 use std::cell::RefCell;
 use std::os::fd::OwnedFd;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
@@ -83,11 +83,19 @@ struct Inner {
     fd_mode: bool,
     cqes: Vec<Cqe>,
     cbs: Vec<CbCall>,
+    /// `daos_eq_plug`: dispatched operations stay queued until the unplug or
+    /// the next poll, query or test.
+    plugged: bool,
+    /// In-flight (DISPATCH or ABORT) events with a completion callback.
+    cb_armed: usize,
+    /// The callback reaper watches this EQ's ring.
+    watched: bool,
 }
 
 /// An event queue.
 pub struct Eq {
     cookie: u64,
+    me: Weak<Eq>,
     inner: Mutex<Inner>,
     cond: Condvar,
     shared: Arc<engine::Shared>,
@@ -193,11 +201,21 @@ impl Inner {
         } else {
             self.engine.reap_completed(&mut self.cqes);
         }
-        let mut cqes = std::mem::take(&mut self.cqes);
-        for c in cqes.drain(..) {
-            self.on_cqe(c);
+        loop {
+            let mut cqes = std::mem::take(&mut self.cqes);
+            for c in cqes.drain(..) {
+                self.on_cqe(c);
+            }
+            self.cqes = cqes;
+            // Follow-up requests the operations queued go at once too.
+            if !self.plugged {
+                self.engine.flush(&mut self.cqes);
+            }
+            if !self.engine.has_ready() && self.cqes.is_empty() {
+                break;
+            }
+            self.engine.reap_completed(&mut self.cqes);
         }
-        self.cqes = cqes;
     }
 
     fn on_cqe(&mut self, c: Cqe) {
@@ -228,6 +246,9 @@ impl Inner {
     /// The operation of an in-flight event is over with `rc`.
     fn complete_event(&mut self, slot: usize, rc: i32) {
         let k = &mut self.events[slot];
+        if k.cb.is_some() && matches!(k.state, EvState::Dispatch | EvState::Abort) {
+            self.cb_armed = self.cb_armed.saturating_sub(1);
+        }
         k.op = None;
         k.outstanding.clear();
         if let Some(cb) = k.cb.take() {
@@ -313,12 +334,14 @@ impl Inner {
 }
 
 impl Eq {
-    /// A new EQ with its own engine.
-    pub fn new(cookie: u64) -> Result<Eq> {
+    /// A new EQ with its own engine (`private`: a thread's EQ for its
+    /// synchronous calls).
+    pub fn new(cookie: u64, private: bool) -> Result<Arc<Eq>> {
         let notify = Arc::new(engine::new_eventfd()?);
-        let (local, shared, _kind) = engine::new_engine(notify.clone())?;
-        Ok(Eq {
+        let (local, shared) = engine::new_engine(notify.clone(), private)?;
+        let eq = Arc::new_cyclic(|me| Eq {
             cookie,
+            me: me.clone(),
             inner: Mutex::new(Inner {
                 events: Slab::new(),
                 max_events: runtime::eq_max_events().min(MAX_SLOTS),
@@ -337,10 +360,83 @@ impl Eq {
                 fd_mode: false,
                 cqes: Vec::new(),
                 cbs: Vec::new(),
+                plugged: false,
+                cb_armed: 0,
+                watched: false,
             }),
             cond: Condvar::new(),
             shared,
-        })
+        });
+        let sink: Weak<dyn engine::Sink> = Arc::downgrade(&eq) as Weak<dyn engine::Sink>;
+        eq.inner.lock().engine.set_sink(sink);
+        Ok(eq)
+    }
+
+    /// Has the callback reaper watch this EQ's ring while an in-flight event
+    /// has a callback (io_uring only: the other engines complete events
+    /// without a reaper).
+    fn arm_cb(&self, g: &mut Inner) {
+        g.cb_armed += 1;
+        if g.watched || self.cookie == 0 {
+            return;
+        }
+        if let Some(fd) = self.shared.ring_fd() {
+            g.watched = runtime::state().cb_reaper.watch(self.cookie, self.me.clone(), fd);
+        }
+    }
+
+    fn unwatch(&self, g: &mut Inner) {
+        if g.watched {
+            if let Some(fd) = self.shared.ring_fd() {
+                runtime::state().cb_reaper.unwatch(self.cookie, fd);
+            }
+            g.watched = false;
+        }
+    }
+
+    /// The callback reaper found this EQ's ring readable: takes in what has
+    /// completed (running callbacks), and stops being watched once no
+    /// in-flight event has a callback.
+    pub fn reap_for_callbacks(&self) {
+        let mut g = self.inner.lock();
+        if !g.destroyed {
+            self.progress(&mut g, false);
+            self.fd_settle(&mut g);
+        }
+        if g.cb_armed == 0 || g.destroyed {
+            self.unwatch(&mut g);
+        }
+    }
+
+    /// `daos_eq_plug`.
+    pub fn plug(&self) -> Result<()> {
+        self.lock()?.plugged = true;
+        Ok(())
+    }
+
+    /// `daos_eq_unplug`: hands over everything queued while plugged.
+    pub fn unplug(&self) -> Result<()> {
+        let mut g = self.lock()?;
+        if !g.plugged {
+            return Ok(());
+        }
+        g.plugged = false;
+        self.launch(g);
+        Ok(())
+    }
+
+    /// Hands what is queued to the engine before the call returns: the
+    /// thread-pool engine's workers get it under the lock, io_uring's
+    /// `io_uring_enter` is made after the lock is dropped. Completions made
+    /// at once (NOPs of the thread-pool engine) are taken in first.
+    fn launch(&self, mut g: MutexGuard<'_, Inner>) {
+        g.engine.launch();
+        if g.engine.has_ready() {
+            self.progress(&mut g, false);
+            self.fd_settle(&mut g);
+        }
+        drop(g);
+        self.shared.submit();
     }
 
     /// Sets this EQ's event limit (tests; callers use `DAOS_RS_EQ_MAX_EVENTS`).
@@ -434,6 +530,9 @@ impl Eq {
         on_timeout: impl FnOnce() -> R,
     ) -> Result<R> {
         let mut submit = deadline.is_some_and(|d| d <= Instant::now());
+        // A poll or test hands over what a plugged EQ holds (io_uring: the
+        // wait submits it).
+        g.engine.launch();
         loop {
             if g.destroyed {
                 return Err(Error::BadF(format!("EQ {:#x} was destroyed", self.cookie)));
@@ -624,11 +723,13 @@ impl Eq {
             Some(_) => {}
             None => g.inflight += 1,
         }
-        let kick = g.waiter || g.fd_mode;
-        drop(g);
-        if kick {
-            self.shared.submit();
+        if g.events[slot].cb.is_some() {
+            self.arm_cb(&mut g);
         }
+        if g.plugged {
+            return Ok(gen);
+        }
+        self.launch(g);
         Ok(gen)
     }
 
@@ -661,10 +762,8 @@ impl Eq {
             return Ok(());
         }
         g.abort_event(slot);
-        self.settle(&mut g);
-        self.fd_settle(&mut g);
-        drop(g);
-        self.shared.submit();
+        // Cancels go at once, plugged or not (with what is queued before them).
+        self.launch(g);
         Ok(())
     }
 
@@ -719,7 +818,12 @@ impl Eq {
     pub fn register_cb(&self, key: EvKey, ev: EvPtr, cb: CompCb) -> Result<()> {
         let mut g = self.lock().map_err(|_| gone(Some(ev)))?;
         let slot = g.slot_of(key, Some(ev))?;
-        g.events[slot].cb = Some(cb);
+        let k = &mut g.events[slot];
+        let arm = k.cb.is_none() && matches!(k.state, EvState::Dispatch | EvState::Abort);
+        k.cb = Some(cb);
+        if arm {
+            self.arm_cb(&mut g);
+        }
         Ok(())
     }
 
@@ -759,7 +863,12 @@ impl Eq {
                 }
                 EvState::Complete => g.unlink(slot),
                 EvState::None => {}
-                _ => g.inflight -= 1,
+                s => {
+                    if g.events[slot].cb.is_some() && matches!(s, EvState::Dispatch | EvState::Abort) {
+                        g.cb_armed = g.cb_armed.saturating_sub(1);
+                    }
+                    g.inflight -= 1
+                }
             }
             let k = g.events.remove(slot);
             for c in k.children {
@@ -778,7 +887,8 @@ impl Eq {
     /// `daos_eq_get_fd`.
     pub fn notify_fd(&self) -> Result<i32> {
         let mut g = self.lock()?;
-        let fd = g.engine.enable_notify()?;
+        let inner = &mut *g;
+        let fd = inner.engine.enable_notify(&inner.notify)?;
         g.fd_mode = true;
         if g.ncompleted > 0 {
             engine::signal_eventfd(engine::raw(&g.notify));
@@ -809,13 +919,15 @@ impl Eq {
                     g.complete_event(s, -libc::EINTR);
                 }
             }
-            self.settle(&mut g);
+            g.engine.launch();
+            self.progress(&mut g, false);
             MutexGuard::unlocked(&mut g, || self.shared.submit());
             self.wait_for(&mut g, None, |g| (g.inflight == 0).then_some(Ok(())), || ())?;
         } else if g.inflight > 0 {
             return Err(Error::Busy(format!("{} events are in flight on this EQ", g.inflight)));
         }
         g.destroyed = true;
+        self.unwatch(&mut g);
         if g.waiter {
             let g = &mut *g;
             g.engine.wake(&mut g.cqes);
@@ -844,7 +956,7 @@ fn private_eq() -> Result<(Arc<Eq>, EvKey)> {
             // Inherited from the parent process: never touch it again.
             std::mem::forget(stale);
         }
-        let eq = Arc::new(Eq::new(0)?);
+        let eq = Eq::new(0, true)?;
         let key = eq.init_event(None)?;
         *p = Some((gen, eq.clone(), key));
         Ok((eq, key))
@@ -858,5 +970,20 @@ pub fn run_sync(op: Box<dyn Op>) -> Result<()> {
     match eq.test_inner(key, None, Timeout::Forever)? {
         Some(0) | None => Ok(()),
         Some(rc) => Err(Error::Os { errno: -rc, msg: "synchronous operation failed".into() }),
+    }
+}
+
+impl engine::Sink for Eq {
+    /// A worker of the thread-pool engine finished a request: its operation
+    /// goes on or completes here, callbacks run (outside the lock), pollers
+    /// and the EQ's fd are woken — nobody has to poll for any of it.
+    fn deliver(&self, c: Cqe) {
+        let mut g = self.inner.lock();
+        if g.destroyed {
+            return;
+        }
+        g.engine.completed(c);
+        self.progress(&mut g, false);
+        self.fd_settle(&mut g);
     }
 }

@@ -1,18 +1,26 @@
 //! Event queues and events (SPEC §3).
 //!
 //! Each EQ owns a slab of k-events (the library's record of each caller event),
-//! a list of completed events in completion order, and an engine (a ring). All
-//! of it sits behind one mutex per EQ; system calls that may sleep are made
-//! without it. Completions are driven by the threads that poll: one of them at
-//! a time sleeps in the engine (the "ring waiter"), the others on a condvar.
+//! a list of completed events in completion order, and an engine (a ring, or
+//! the thread-pool engine). All of it sits behind one mutex per EQ; system
+//! calls that may sleep are made without it. A dispatched operation is handed
+//! to the engine before the call returns (unless the EQ is plugged). With
+//! io_uring, completions are reaped by the threads that poll: one of them at a
+//! time sleeps in the engine (the "ring waiter"), the others on a condvar; the
+//! [`CbReaper`] reaps for completion callbacks when nobody polls. The
+//! thread-pool engine's workers deliver completions themselves.
 
 mod eq;
 mod kevent;
+mod meta;
 mod op;
+mod reaper;
 
 pub use eq::{Eq, Timeout};
 pub use kevent::EvState;
+pub use meta::{MetaKey, MetaPool};
 pub use op::{ExternalOp, NoopOp, Op, Submit};
+pub use reaper::CbReaper;
 
 use std::cell::RefCell;
 use std::sync::{Arc, Weak};
@@ -113,7 +121,7 @@ pub fn find_eq(cookie: u64) -> Result<Arc<Eq>> {
 
 /// `daos_eq_create`.
 pub fn eq_create() -> Result<u64> {
-    state().eqs.insert_with(|cookie| Eq::new(cookie).map(Arc::new))
+    state().eqs.insert_with(|cookie| Eq::new(cookie, false))
 }
 
 /// `daos_eq_destroy`.
@@ -149,6 +157,16 @@ pub fn eq_query(
     out: Option<(usize, EvSink<'_>)>,
 ) -> Result<usize> {
     find_eq(cookie)?.query(completed, inflight, out)
+}
+
+/// `daos_eq_plug`.
+pub fn eq_plug(cookie: u64) -> Result<()> {
+    find_eq(cookie)?.plug()
+}
+
+/// `daos_eq_unplug`.
+pub fn eq_unplug(cookie: u64) -> Result<()> {
+    find_eq(cookie)?.unplug()
 }
 
 /// `daos_eq_get_fd`.
@@ -303,73 +321,36 @@ pub fn run_deferred(
 /// Runs `work` and delivers its output with `deliver` on success. Without an
 /// event it runs in the calling thread and the result is returned. With an
 /// event, the event is dispatched, the call returns at once, and the work runs
-/// on the process's metadata thread (in submission order), which then
-/// completes the event. Object I/O never takes this path: it is driven by the
-/// thread that polls.
+/// on the process's metadata pool, after the calls made before it with the
+/// same `key` (one container) and beside the others; the worker then
+/// completes the event. Object I/O never takes this path: it goes to the engine.
 pub fn run_work<T: 'static>(
     ev: Option<EvPtr>,
     ev_type: crate::ffi::types::daos_ev_type_t,
+    key: impl FnOnce() -> MetaKey,
     work: impl FnOnce() -> Result<T> + Send + 'static,
     deliver: impl FnOnce(T) + Send + 'static,
 ) -> Result<()> {
     match ev {
         None => work().map(deliver),
         Some(ev) => run_deferred(Some(ev), ev_type, false, |c| {
-            crate::runtime::state().meta_worker.submit(Box::new(move || {
-                let res = work();
-                if let Err(e) = &res {
-                    crate::log!(Info, "asynchronous operation failed: {e}");
-                }
-                c.complete(|| match res {
-                    Ok(v) => {
-                        deliver(v);
-                        0
+            crate::runtime::state().meta_pool.submit(
+                key(),
+                Box::new(move || {
+                    let res = work();
+                    if let Err(e) = &res {
+                        crate::log!(Info, "asynchronous operation failed: {e}");
                     }
-                    Err(e) => e.to_rc(),
-                });
-            }));
+                    c.complete(|| match res {
+                        Ok(v) => {
+                            deliver(v);
+                            0
+                        }
+                        Err(e) => e.to_rc(),
+                    });
+                }),
+            );
         }),
-    }
-}
-
-/// A metadata call to run on the metadata thread.
-pub type MetaJob = Box<dyn FnOnce() + Send>;
-
-/// The process's metadata thread: runs asynchronous metadata calls in the
-/// order they were made. Started on first use (again in a forked child).
-#[derive(Default)]
-pub struct MetaWorker {
-    tx: parking_lot::Mutex<Option<std::sync::mpsc::Sender<MetaJob>>>,
-}
-
-impl MetaWorker {
-    pub fn submit(&self, job: MetaJob) {
-        let mut tx = self.tx.lock();
-        if tx.is_none() {
-            let (t, rx) = std::sync::mpsc::channel::<MetaJob>();
-            let spawned = std::thread::Builder::new().name("daos-rs-meta".into()).spawn(move || {
-                while let Ok(job) = rx.recv() {
-                    // A panic in one call must not end the thread.
-                    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
-                        crate::log!(Error, "internal error in an asynchronous metadata call");
-                    }
-                }
-            });
-            match spawned {
-                Ok(_) => *tx = Some(t),
-                Err(e) => {
-                    crate::log!(Error, "cannot start the metadata thread ({e}); running the call inline");
-                    drop(tx);
-                    job();
-                    return;
-                }
-            }
-        }
-        if let Err(std::sync::mpsc::SendError(job)) = tx.as_ref().unwrap().send(job) {
-            *tx = None;
-            drop(tx);
-            job();
-        }
     }
 }
 

@@ -181,3 +181,44 @@ pub fn iod_arg<'a>(iod: *const daos_iod) -> Result<&'a [daos_io_frag]> {
     let frags: &[daos_io_frag] = unsafe { std::slice::from_raw_parts(std::ptr::addr_of!((*iod).iod_frag).cast(), n as usize) };
     Ok(frags)
 }
+
+/// Keys that order asynchronous metadata calls (see `event::MetaKey`): one
+/// per container (its absolute path), one per store. Computed only for a
+/// call given an event.
+pub mod key {
+    use std::path::Path;
+
+    use crate::event::MetaKey;
+
+    /// The container (or store) at `path`.
+    pub fn path(path: &Path) -> MetaKey {
+        match crate::container::abs_path(path) {
+            Ok(p) => MetaKey::path(&p),
+            Err(_) => MetaKey::path(path),
+        }
+    }
+
+    /// The container of a container handle.
+    pub fn co(coh: u64) -> MetaKey {
+        match crate::container::handle_any(coh) {
+            Ok(h) => MetaKey::path(&h.cs.path),
+            Err(_) => MetaKey::unordered(),
+        }
+    }
+
+    /// The container of an object handle.
+    pub fn obj(oh: u64) -> MetaKey {
+        match crate::runtime::state().objects.get(oh) {
+            Ok(h) => MetaKey::path(&h.co.cs.path),
+            Err(_) => MetaKey::unordered(),
+        }
+    }
+
+    /// The store of a system container handle.
+    pub fn sys(sysh: u64) -> MetaKey {
+        match crate::runtime::state().sys.get(sysh) {
+            Ok(h) => MetaKey::path(&h.root),
+            Err(_) => MetaKey::unordered(),
+        }
+    }
+}

@@ -3,6 +3,7 @@
 use std::ffi::{c_int, c_uint, c_void};
 
 use super::args::{opt_ev, Out};
+use crate::event::MetaKey;
 use super::boundary::rc;
 use super::types::*;
 use crate::container::collective;
@@ -89,7 +90,7 @@ pub unsafe extern "C" fn daos_global2local(
         }
         let cur = super::args::input(handle as *const daos_handle_t, "handle")?;
         let out = Out::new(handle, "handle")?;
-        run_work(opt_ev(ev)?, DAOS_EV_G2L, move || collective::global2local(&buf, cur.cookie), move |c| {
+        run_work(opt_ev(ev)?, DAOS_EV_G2L, MetaKey::unordered, move || collective::global2local(&buf, cur.cookie), move |c| {
             out.put(daos_handle_t { cookie: c })
         })?;
         Ok(0)

@@ -2,7 +2,7 @@
 
 use std::ffi::{c_char, c_int, c_uint};
 
-use super::args::{input, opt_ev, path_arg, Out, OutSlice};
+use super::args::{key, input, opt_ev, path_arg, Out, OutSlice};
 use super::boundary::rc;
 use super::types::*;
 use crate::container;
@@ -47,7 +47,7 @@ pub unsafe extern "C" fn daos_container_open(
         let path = path_arg(path, "path")?;
         let st = Out::new(status, "status")?;
         let h = Out::new(coh, "coh")?;
-        run_work(opt_ev(event)?, DAOS_EV_CO_OPEN, move || container::open(&path, mode, nprocess), move |(s, c)| {
+        run_work(opt_ev(event)?, DAOS_EV_CO_OPEN, { let p = path.clone(); move || key::path(&p) }, move || container::open(&path, mode, nprocess), move |(s, c)| {
             st.put(s);
             h.put(daos_handle_t { cookie: c });
         })?;
@@ -72,7 +72,7 @@ pub unsafe extern "C" fn daos_container_close(coh: daos_handle_t, event: *mut da
     rc("daos_container_close", || {
         let ev = opt_ev(event)?;
         container::handle_any(coh.cookie)?;
-        run_work(ev, DAOS_EV_CO_CLOSE, move || container::close(coh.cookie), |_| {})?;
+        run_work(ev, DAOS_EV_CO_CLOSE, move || key::co(coh.cookie), move || container::close(coh.cookie), |_| {})?;
         Ok(0)
     })
 }
@@ -92,7 +92,7 @@ pub unsafe extern "C" fn daos_container_close(coh: daos_handle_t, event: *mut da
 pub unsafe extern "C" fn daos_container_unlink(path: *const c_char, event: *mut daos_event) -> c_int {
     rc("daos_container_unlink", || {
         let path = path_arg(path, "path")?;
-        run_work(opt_ev(event)?, DAOS_EV_CO_UNLINK, move || container::unlink(&path), |_| {})?;
+        run_work(opt_ev(event)?, DAOS_EV_CO_UNLINK, { let p = path.clone(); move || key::path(&p) }, move || container::unlink(&path), |_| {})?;
         Ok(0)
     })
 }
@@ -121,7 +121,7 @@ pub unsafe extern "C" fn daos_container_snapshot(
     rc("daos_container_snapshot", || {
         let path = path_arg(snapshot, "snapshot")?;
         container::handle(coh.cookie)?;
-        run_work(opt_ev(event)?, DAOS_EV_CO_SNAPSHOT, move || container::snapshot(coh.cookie, epoch.seq, &path), |_| {})?;
+        run_work(opt_ev(event)?, DAOS_EV_CO_SNAPSHOT, move || key::co(coh.cookie), move || container::snapshot(coh.cookie, epoch.seq, &path), |_| {})?;
         Ok(0)
     })
 }
@@ -147,7 +147,7 @@ pub unsafe extern "C" fn daos_container_query(
         let e_out = Out::new(epoch, "epoch")?;
         let i_out = Out::new(info, "info")?;
         container::handle(coh.cookie)?;
-        run_work(opt_ev(event)?, DAOS_EV_CO_QUERY, move || container::query(coh.cookie, e.seq), move |(e, i)| {
+        run_work(opt_ev(event)?, DAOS_EV_CO_QUERY, move || key::co(coh.cookie), move || container::query(coh.cookie, e.seq), move |(e, i)| {
             e_out.put(daos_epoch_t { seq: e });
             i_out.put(i);
         })?;
@@ -192,6 +192,7 @@ pub unsafe extern "C" fn daos_container_list_shard(
         run_work(
             opt_ev(event)?,
             DAOS_EV_CO_LS_SHARD,
+            move || key::co(coh.cookie),
             move || {
                 let mut v = vec![0u32; n];
                 container::list_shard(coh.cookie, opc, a, &mut v).map(|next| (v, next))
@@ -261,7 +262,7 @@ pub unsafe extern "C" fn daos_container_flush(coh: daos_handle_t, epoch: daos_ep
     rc("daos_container_flush", || {
         let _ = epoch;
         container::handle(coh.cookie)?;
-        run_work(opt_ev(event)?, DAOS_EV_CO_FLUSH, move || container::flush(coh.cookie, None), |_| {})?;
+        run_work(opt_ev(event)?, DAOS_EV_CO_FLUSH, move || key::co(coh.cookie), move || container::flush(coh.cookie, None), |_| {})?;
         Ok(0)
     })
 }

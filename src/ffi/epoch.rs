@@ -2,7 +2,7 @@
 
 use std::ffi::{c_int, c_uint};
 
-use super::args::{input, opt_ev, Out};
+use super::args::{key, input, opt_ev, Out};
 use super::boundary::rc;
 use super::types::*;
 use crate::container;
@@ -21,7 +21,7 @@ use crate::event::{run_deferred, run_work};
 pub unsafe extern "C" fn daos_epoch_slip(coh: daos_handle_t, epoch: daos_epoch_t, ev: *mut daos_event) -> c_int {
     rc("daos_epoch_slip", || {
         container::handle(coh.cookie)?;
-        run_work(opt_ev(ev)?, DAOS_EV_EP_SLIP, move || container::slip(coh.cookie, epoch.seq), |_| {})?;
+        run_work(opt_ev(ev)?, DAOS_EV_EP_SLIP, move || key::co(coh.cookie), move || container::slip(coh.cookie, epoch.seq), |_| {})?;
         Ok(0)
     })
 }
@@ -74,7 +74,7 @@ pub unsafe extern "C" fn daos_epoch_query(coh: daos_handle_t, info: *mut daos_ep
     rc("daos_epoch_query", || {
         let out = Out::new(info, "info")?;
         container::handle(coh.cookie)?;
-        run_work(opt_ev(ev)?, DAOS_EV_EP_QUERY, move || container::query_epoch(coh.cookie), move |i| out.put(i))?;
+        run_work(opt_ev(ev)?, DAOS_EV_EP_QUERY, move || key::co(coh.cookie), move || container::query_epoch(coh.cookie), move |i| out.put(i))?;
         Ok(0)
     })
 }
@@ -118,6 +118,7 @@ pub unsafe extern "C" fn daos_epoch_commit(
         run_work(
             opt_ev(ev)?,
             DAOS_EV_EP_COMMIT,
+            move || key::co(coh.cookie),
             move || {
                 container::commit(coh.cookie, epoch.seq, sync).map_err(|(shard, e)| {
                     if let (Some(s), Some(f)) = (shard, &failed) {
@@ -158,7 +159,7 @@ pub unsafe extern "C" fn daos_epoch_abort(
         if epoch.seq <= h.cs.hce() {
             return Err(Error::Perm(format!("epoch {} is already committed (HCE {})", epoch.seq, h.cs.hce())));
         }
-        run_work(opt_ev(ev)?, DAOS_EV_EP_ABORT, move || container::abort(coh.cookie, epoch.seq), |_| {})?;
+        run_work(opt_ev(ev)?, DAOS_EV_EP_ABORT, move || key::co(coh.cookie), move || container::abort(coh.cookie, epoch.seq), |_| {})?;
         Ok(0)
     })
 }

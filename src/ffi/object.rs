@@ -2,7 +2,7 @@
 
 use std::ffi::{c_int, c_uint};
 
-use super::args::{iod_arg, mmd_arg, opt_ev, Out};
+use super::args::{key, iod_arg, mmd_arg, opt_ev, Out};
 use super::boundary::rc;
 use super::types::*;
 use crate::event::{self, run_work};
@@ -33,7 +33,7 @@ pub unsafe extern "C" fn daos_object_open(
     rc("daos_object_open", || {
         let out = Out::new(oh, "oh")?;
         object::check_open(coh.cookie, mode)?;
-        run_work(opt_ev(event)?, DAOS_EV_OBJ_OPEN, move || object::open(coh.cookie, oid, mode), move |c| {
+        run_work(opt_ev(event)?, DAOS_EV_OBJ_OPEN, move || key::co(coh.cookie), move || object::open(coh.cookie, oid, mode), move |c| {
             out.put(daos_handle_t { cookie: c })
         })?;
         Ok(0)
@@ -51,7 +51,7 @@ pub unsafe extern "C" fn daos_object_close(oh: daos_handle_t, event: *mut daos_e
     rc("daos_object_close", || {
         let ev = opt_ev(event)?;
         crate::runtime::state().objects.get(oh.cookie)?;
-        run_work(ev, DAOS_EV_OBJ_CLOSE, move || object::close(oh.cookie), |_| {})?;
+        run_work(ev, DAOS_EV_OBJ_CLOSE, move || key::obj(oh.cookie), move || object::close(oh.cookie), |_| {})?;
         Ok(0)
     })
 }
@@ -157,7 +157,7 @@ pub unsafe extern "C" fn daos_object_punch(
         let ev = opt_ev(event)?;
         match object::punch(coh.cookie, epoch.seq, oid, begin, end)? {
             Some(op) => event::run_op(ev, op)?,
-            None => run_work(ev, DAOS_EV_OBJ_PUNCH, move || Ok(()), |_: ()| {})?,
+            None => run_work(ev, DAOS_EV_OBJ_PUNCH, move || key::co(coh.cookie), move || Ok(()), |_: ()| {})?,
         }
         Ok(0)
     })

@@ -2,7 +2,7 @@
 
 use std::ffi::{c_int, c_uint};
 
-use super::args::{input, opt_ev, Out, OutSlice};
+use super::args::{key, input, opt_ev, Out, OutSlice};
 use super::boundary::rc;
 use super::types::*;
 use crate::container;
@@ -45,6 +45,7 @@ pub unsafe extern "C" fn daos_shard_add(
         run_work(
             opt_ev(event)?,
             DAOS_EV_SHARD_ADD,
+            move || key::co(coh.cookie),
             move || {
                 let r = container::shard_add(coh.cookie, epoch.seq, &t, &mut ids);
                 arr.write(&ids);
@@ -84,6 +85,7 @@ pub unsafe extern "C" fn daos_shard_disable(
         run_work(
             opt_ev(event)?,
             DAOS_EV_SHARD_DISABLE,
+            move || key::co(coh.cookie),
             move || {
                 let r = container::shard_disable(coh.cookie, epoch.seq, &mut ids);
                 arr.write(&ids);
@@ -121,7 +123,7 @@ pub unsafe extern "C" fn daos_shard_query(
         let e_out = Out::new(epoch, "epoch")?;
         let i_out = Out::new(info, "info")?;
         container::handle(coh.cookie)?;
-        run_work(opt_ev(event)?, DAOS_EV_SHARD_QUERY, move || container::shard_query(coh.cookie, e.seq, shard), move |(e, i)| {
+        run_work(opt_ev(event)?, DAOS_EV_SHARD_QUERY, move || key::co(coh.cookie), move || container::shard_query(coh.cookie, e.seq, shard), move |(e, i)| {
             e_out.put(daos_epoch_t { seq: e });
             i_out.put(i);
         })?;
@@ -142,7 +144,7 @@ pub unsafe extern "C" fn daos_shard_flush(coh: daos_handle_t, epoch: daos_epoch_
     rc("daos_shard_flush", || {
         let _ = epoch;
         container::handle(coh.cookie)?;
-        run_work(opt_ev(event)?, DAOS_EV_SHARD_FLUSH, move || container::flush(coh.cookie, Some(shard)), |_| {})?;
+        run_work(opt_ev(event)?, DAOS_EV_SHARD_FLUSH, move || key::co(coh.cookie), move || container::flush(coh.cookie, Some(shard)), |_| {})?;
         Ok(0)
     })
 }
@@ -179,6 +181,7 @@ pub unsafe extern "C" fn daos_shard_list_obj(
         run_work(
             opt_ev(event)?,
             DAOS_EV_SHARD_LS_OBJ,
+            move || key::co(coh.cookie),
             move || {
                 let mut v = vec![daos_obj_id_t::default(); n];
                 container::list_obj(coh.cookie, epoch.seq, shard, a, &mut v).map(|next| (v, next))

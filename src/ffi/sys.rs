@@ -2,7 +2,7 @@
 
 use std::ffi::{c_char, c_int, c_uint};
 
-use super::args::{input, input_slice, opt_ev, path_arg, Out, OutSlice};
+use super::args::{key, input, input_slice, opt_ev, path_arg, Out, OutSlice};
 use super::boundary::rc;
 use super::types::*;
 use crate::error::Error;
@@ -68,7 +68,7 @@ pub unsafe extern "C" fn daos_sys_open(daos_path: *const c_char, handle: *mut da
     rc("daos_sys_open", || {
         let path = path_arg(daos_path, "daos_path")?;
         let out = Out::new(handle, "handle")?;
-        run_work(opt_ev(ev)?, DAOS_EV_SYS_OPEN, move || store::sys_open(&path), move |c| out.put(daos_handle_t { cookie: c }))?;
+        run_work(opt_ev(ev)?, DAOS_EV_SYS_OPEN, { let p = path.clone(); move || key::path(&p) }, move || store::sys_open(&path), move |c| out.put(daos_handle_t { cookie: c }))?;
         Ok(0)
     })
 }
@@ -85,7 +85,7 @@ pub unsafe extern "C" fn daos_sys_close(handle: daos_handle_t, ev: *mut daos_eve
     rc("daos_sys_close", || {
         let ev = opt_ev(ev)?;
         crate::runtime::state().sys.get(handle.cookie)?;
-        run_work(ev, DAOS_EV_SYS_CLOSE, move || store::sys_close(handle.cookie), |_| {})?;
+        run_work(ev, DAOS_EV_SYS_CLOSE, move || key::sys(handle.cookie), move || store::sys_close(handle.cookie), |_| {})?;
         Ok(0)
     })
 }
@@ -171,7 +171,7 @@ pub unsafe extern "C" fn daos_sys_query(
         let n_out = Out::new(lkn, "lkn")?;
         let arr = if lks.is_null() { None } else { Some(OutSlice::new(lks, cap, "lks")?) };
         crate::runtime::state().sys.get(handle.cookie)?;
-        run_work(opt_ev(ev)?, DAOS_EV_SYS_QUERY, move || store::sys_query(handle.cookie, l, depth), move |v| {
+        run_work(opt_ev(ev)?, DAOS_EV_SYS_QUERY, move || key::sys(handle.cookie), move || store::sys_query(handle.cookie, l, depth), move |v| {
             if let Some(a) = &arr {
                 a.write(&v);
             }
@@ -204,7 +204,7 @@ pub unsafe extern "C" fn daos_sys_query_target(
     rc("daos_sys_query_target", || {
         let out = Out::new(info, "info")?;
         crate::runtime::state().sys.get(handle.cookie)?;
-        run_work(opt_ev(ev)?, DAOS_EV_SYS_QUERY_TGT, move || store::sys_query_target(handle.cookie, target), move |i| out.put(i))?;
+        run_work(opt_ev(ev)?, DAOS_EV_SYS_QUERY_TGT, move || key::sys(handle.cookie), move || store::sys_query_target(handle.cookie, target), move |i| out.put(i))?;
         Ok(0)
     })
 }

@@ -1,7 +1,9 @@
-//! The synchronous engine: the same requests, carried out with ordinary system
-//! calls by the thread that submits or reaps. Timeouts are kept in a timer list
-//! backed by a timerfd, so a sleeper (or an epoll loop on `daos_eq_get_fd`)
-//! wakes when one expires.
+//! The inline executor: the same requests, carried out with ordinary system
+//! calls by the thread that submits them. It is the engine of the private EQs
+//! of synchronous calls (`ev == NULL`) under the thread-pool engine: the caller
+//! waits for the result anyway, so running the request in its own thread saves
+//! the hand-off to a worker and back. Timeouts are kept in a timer list backed
+//! by a timerfd, so a sleeper (or an epoll loop on its fd) wakes when one expires.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io;
@@ -9,7 +11,7 @@ use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{drain_eventfd, new_eventfd, raw, signal_eventfd, Cqe, Req, INTERNAL};
+use super::{drain_eventfd, new_eventfd, raw, signal_eventfd, sys_result, Cqe, Req, INTERNAL};
 use crate::error::{Error, Result};
 
 /// The locked half.
@@ -64,14 +66,6 @@ pub fn new(notify: Arc<OwnedFd>) -> Result<(Local, Shared)> {
     ))
 }
 
-/// A system call's return value as a completion result (count or -errno).
-fn sys_result(r: isize) -> i32 {
-    if r < 0 {
-        -io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
-    } else {
-        r as i32
-    }
-}
 
 fn set_timer(fd: RawFd, after: Option<Duration>) {
     let mut spec: libc::itimerspec = unsafe { std::mem::zeroed() };
@@ -142,6 +136,10 @@ impl Local {
         Ok(())
     }
 
+    pub fn has_ready(&self) -> bool {
+        !self.ready.is_empty()
+    }
+
     pub fn reap(&mut self, out: &mut Vec<Cqe>) {
         if !self.timers.is_empty() {
             drain_eventfd(raw(&self.timerfd));
@@ -193,10 +191,6 @@ impl Local {
 }
 
 impl Shared {
-    pub fn kick(&self) {
-        signal_eventfd(raw(&self.wake_fd));
-    }
-
     pub fn wait(&self, deadline: Option<Instant>) {
         let mut fds = [
             libc::pollfd { fd: raw(&self.wake_fd), events: libc::POLLIN, revents: 0 },
