@@ -275,6 +275,8 @@ PROTOTYPES = {
     "daos_eq_query": (c_int, [H, daos_ev_query_t, c_uint, POINTER(PEV)]),
     "daos_eq_destroy_force": (c_int, [H]),
     "daos_eq_get_fd": (c_int, [H, POINTER(c_int)]),
+    "daos_eq_plug": (c_int, [H]),
+    "daos_eq_unplug": (c_int, [H]),
     "daos_event_init": (c_int, [PEV, H, PEV]),
     "daos_event_fini": (c_int, [PEV]),
     "daos_event_next": (PEV, [PEV, PEV]),

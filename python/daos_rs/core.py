@@ -16,6 +16,7 @@ queues and events (``EventQueue``, ``Event``, ``noop``) are here for
 programs that drive the C event machinery themselves.
 """
 
+import contextlib
 import sys
 import traceback
 import weakref
@@ -116,6 +117,27 @@ class EventQueue:
         fd = c_int(-1)
         check(lib.daos_eq_get_fd(self._h, byref(fd)), "daos_eq_get_fd")
         return fd.value
+
+    def plug(self):
+        """Starts batching (``daos_eq_plug``): operations dispatched on this
+        queue are held until ``unplug()`` (or the next poll, query or test)
+        hands them all to the kernel in one system call. Not nested."""
+        check(lib.daos_eq_plug(self._h), "daos_eq_plug")
+
+    def unplug(self):
+        """Ends batching (``daos_eq_unplug``): hands over what was held."""
+        check(lib.daos_eq_unplug(self._h), "daos_eq_unplug")
+
+    @contextlib.contextmanager
+    def plugged(self):
+        """``with eq.plugged(): ...``: plugged inside the block, unplugged
+        when it ends (also on an exception)."""
+        self.plug()
+        try:
+            yield self
+        finally:
+            if not self._destroyed:
+                self.unplug()
 
     def event(self, parent=None):
         """A new ``Event`` on this queue (or a child of ``parent``)."""

@@ -10,9 +10,11 @@ use crate::event::{self, Timeout};
 
 /// Creates an empty event queue (EQ).
 ///
-/// Each EQ has its own io_uring (or, with the synchronous engine, its own timer
-/// and wake-up descriptors); operations dispatched with its events are driven
-/// by the threads that poll it.
+/// Each EQ has its own io_uring (with the thread-pool engine, its own wake-up
+/// descriptor; the pool is shared by the process). Operations dispatched with
+/// its events are handed to the kernel or to a worker thread by the call that
+/// dispatches them (see `daos_eq_plug` for batching) and run while the caller
+/// does other things; the threads that poll the EQ take in their completions.
 ///
 /// \param eqh [OUT] the new EQ handle; written only on success.
 ///
@@ -69,9 +71,10 @@ pub extern "C" fn daos_eq_destroy(eqh: daos_handle_t) -> c_int {
 /// on an empty EQ when `wait_inf == 0`), a positive value waits at most that
 /// many microseconds and then returns 0. A blocked caller sleeps in the kernel.
 ///
-/// Operations dispatched on the EQ are handed to the kernel in batches: at the
-/// latest when the EQ is next polled, queried or tested, and at once when a
-/// thread is blocked in `daos_eq_poll` on it or `daos_eq_get_fd` was called.
+/// Operations are handed to the kernel (or to a library worker thread) by the
+/// call that dispatches them, and run whether or not anyone polls: a poll only
+/// takes in what has completed (it also hands over what a plugged EQ holds,
+/// see `daos_eq_plug`). Completion callbacks run without a poll too.
 ///
 /// \param eqh      [IN] the EQ.
 /// \param wait_inf [IN] non-zero: wait only if an event is in flight.
@@ -182,11 +185,10 @@ pub extern "C" fn daos_eq_destroy_force(eqh: daos_handle_t) -> c_int {
 /// until another completes; it may occasionally be readable with nothing to
 /// poll (a poll then clears it). The EQ owns the descriptor: do not close or
 /// read it; it is closed by `daos_eq_destroy`. Every call returns the same fd.
-/// Once it has been asked for, operations are handed to the kernel as soon as
-/// they are dispatched. With the io_uring engine the kernel finishes an
-/// operation in the thread that submitted it, which can interrupt that thread's
-/// `epoll_wait`/`poll` with EINTR (no signal is involved): retry, as event
-/// loops do.
+/// It becomes readable when an operation completes, without any library call.
+/// With the io_uring engine the kernel may finish an operation in the thread
+/// that submitted it, which can interrupt that thread's `epoll_wait`/`poll`
+/// with EINTR (no signal is involved): retry, as event loops do.
 ///
 /// \param eqh [IN] the EQ.
 /// \param fd  [OUT] the descriptor; written only on success.
@@ -203,4 +205,41 @@ pub unsafe extern "C" fn daos_eq_get_fd(eqh: daos_handle_t, fd: *mut c_int) -> c
         unsafe { put(fd, v) };
         Ok(0)
     })
+}
+
+/// Starts batching on an event queue (extension).
+///
+/// While the EQ is plugged, the operations dispatched with its events (object
+/// reads, writes and punches, `daos_noop`) are queued, not handed to the
+/// kernel: they are handed over together, in one system call, by
+/// `daos_eq_unplug`, or earlier by a `daos_eq_poll`, `daos_eq_query` or
+/// `daos_event_test` on the EQ (the EQ stays plugged then), or by a
+/// `daos_event_abort` (its cancel goes with them). Nothing else defers
+/// submission: an unplugged EQ hands each operation over before its call
+/// returns. Metadata calls given an event (open, commit, query, ...) are not
+/// affected: they start at once. Plugging is not nested: plugging a plugged EQ
+/// does nothing, and one `daos_eq_unplug` ends it.
+///
+/// \param eqh [IN] the EQ.
+///
+/// \return 0 on success; -EBADF bad or destroyed handle.
+///
+/// Thread-safe: the plug is the EQ's, whichever thread dispatches.
+#[no_mangle]
+pub extern "C" fn daos_eq_plug(eqh: daos_handle_t) -> c_int {
+    rc("daos_eq_plug", || event::eq_plug(eqh.cookie).map(|_| 0))
+}
+
+/// Ends batching on an event queue (extension): hands every operation queued
+/// since `daos_eq_plug` to the kernel (or to the worker threads) in one go,
+/// before returning. On an EQ that is not plugged it does nothing.
+///
+/// \param eqh [IN] the EQ.
+///
+/// \return 0 on success; -EBADF bad or destroyed handle.
+///
+/// Thread-safe.
+#[no_mangle]
+pub extern "C" fn daos_eq_unplug(eqh: daos_handle_t) -> c_int {
+    rc("daos_eq_unplug", || event::eq_unplug(eqh.cookie).map(|_| 0))
 }
