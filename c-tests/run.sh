@@ -4,7 +4,7 @@
 #   c-tests/run.sh [LIBDIR] [INCDIR]
 #
 # LIBDIR holds libdaos_rs.so (default: <repo>/target/debug), INCDIR holds
-# daos_rs.h (default: <repo>/include). ENGINES (default "uring sync") picks the
+# daos_rs.h (default: <repo>/include). ENGINES (default "uring threads") picks the
 # engines; TEST_TIMEOUT (default 300 s) bounds each run. Each test program, and
 # each helper program in c-tests/helpers/ (other processes a test starts), is
 # built with ASan/UBSan into build/c-tests/; each test runs once per engine and
@@ -15,7 +15,7 @@ set -u
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LIB="$(cd "${1:-$ROOT/target/debug}" && pwd)" || { echo "no library dir"; exit 2; }
 INC="$(cd "${2:-$ROOT/include}" && pwd)" || { echo "no include dir"; exit 2; }
-ENGINES="${ENGINES:-uring sync}"
+ENGINES="${ENGINES:-uring threads}"
 TEST_TIMEOUT="${TEST_TIMEOUT:-300}"
 OUT="$ROOT/build/c-tests"
 mkdir -p "$OUT"

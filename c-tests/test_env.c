@@ -1,7 +1,7 @@
 /* Environment and process-wide behaviour, each scenario in a fresh child
  * process (the engine choice and log level are read once per process):
  *  - io_uring_setup refused (seccomp) and no DAOS_RS_IO_ENGINE: the library
- *    falls back to the synchronous engine, says so once on stderr, and works;
+ *    falls back to the thread-pool engine, says so once on stderr, and works;
  *  - DAOS_RS_IO_ENGINE=uring with io_uring refused: daos_eq_create fails
  *    cleanly with the kernel's errno;
  *  - bad input is logged as one line at the default level, and not at
@@ -108,7 +108,7 @@ static void child_fallback(void)
     CHECK_EQ(syscall(__NR_io_uring_setup, 8, NULL), -1); /* really refused */
     noop_round_trip();
     noop_round_trip();
-    CHECK_EQ(count_lines_with(fd, "using the synchronous engine"), 1);
+    CHECK_EQ(count_lines_with(fd, "using the thread-pool engine"), 1);
 }
 
 static void child_forced_uring_refused(void)

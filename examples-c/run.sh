@@ -4,7 +4,7 @@
 #
 #   examples-c/run.sh [LIBDIR] [INCDIR]
 #
-# Defaults: <repo>/target/debug and <repo>/include; ENGINES="uring sync".
+# Defaults: <repo>/target/debug and <repo>/include; ENGINES="uring threads".
 # The examples that take a store (STORE_EXAMPLES) each get a fresh empty
 # directory from mktemp -d, which they format, removed after a successful run.
 # Prints one line per run, then "N passed, N failed" counting example runs;
@@ -13,7 +13,7 @@ set -u
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LIB="$(cd "${1:-$ROOT/target/debug}" && pwd)" || { echo "no library dir"; exit 2; }
 INC="$(cd "${2:-$ROOT/include}" && pwd)" || { echo "no include dir"; exit 2; }
-ENGINES="${ENGINES:-uring sync}"
+ENGINES="${ENGINES:-uring threads}"
 OUT="$ROOT/build/examples-c"
 STORE_EXAMPLES=" object_io epochs collective "
 mkdir -p "$OUT"

@@ -11,7 +11,7 @@
 # ./python) whenever python/pyproject.toml or python/daos_rs/ changed. pytest
 # runs from python/tests/ with --import-mode=importlib, so the tests import the
 # INSTALLED daos_rs, as users do, not the source tree (DAOS_RS_TEST_INSTALLED=1
-# makes test_ffi.py check that). ENGINES (default "uring sync") picks the
+# makes test_ffi.py check that). ENGINES (default "uring threads") picks the
 # engines; TEST_TIMEOUT (default 300 s) bounds each run. Full output goes to
 # stdout; the last line is the total "N passed, N failed" (errors count as
 # failures; a run that fails without reporting counts as one failure). Exits
@@ -20,7 +20,7 @@ set -u
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 VENV="${VENV:-$ROOT/build/venv}"
-ENGINES="${ENGINES:-uring sync}"
+ENGINES="${ENGINES:-uring threads}"
 TEST_TIMEOUT="${TEST_TIMEOUT:-300}"
 
 # die MESSAGE: the environment could not be made; the suite fails (never skipped).
