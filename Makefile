@@ -19,7 +19,7 @@ header:
 	scripts/cbindgen.sh --output include/daos_rs.h
 
 # Every suite: Rust unit tests, header checks, C tests and examples, the tool's
-# and the Python tests, each on both engines (io_uring and the synchronous fallback).
+# and the Python tests, each on both engines (io_uring and the thread pool).
 test:
 	scripts/test-all.sh
 

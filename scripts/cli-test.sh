@@ -2,14 +2,14 @@
 # Tests the daos-rs command-line tool end to end: builds it, formats temporary
 # stores and runs every command, checking output, exit status (0 success,
 # 1 failed operation, 2 bad usage) and error messages. Runs the whole suite
-# once per I/O engine: DAOS_RS_IO_ENGINE if set, else both uring and sync.
+# once per I/O engine: DAOS_RS_IO_ENGINE if set, else both uring and threads.
 # Ends with "N passed, N failed"; exits non-zero if anything failed.
 set -u
 cd "$(dirname "$0")/.."
 
 cargo build --quiet || { echo "0 passed, 1 failed"; exit 1; }
 BIN=$PWD/target/debug/daos-rs
-engines=${DAOS_RS_IO_ENGINE:-uring sync}
+engines=${DAOS_RS_IO_ENGINE:-uring threads}
 
 pass=0
 fail=0

@@ -34,14 +34,14 @@ suite() {
 
 suite "build" cargo build --all-targets
 suite "rust unit tests (uring)" env DAOS_RS_IO_ENGINE=uring cargo test --lib -q
-suite "rust unit tests (sync)" env DAOS_RS_IO_ENGINE=sync cargo test --lib -q
+suite "rust unit tests (threads)" env DAOS_RS_IO_ENGINE=threads cargo test --lib -q
 suite "header is current" scripts/check-header.sh
 suite "header compiles (C11, C++)" scripts/header-compiles.sh
 suite "exports match header" scripts/check-exports.sh target/debug/libdaos_rs.so
-suite "C tests (uring, sync)" c-tests/run.sh "$PWD/target/debug" "$PWD/include"
-suite "examples (uring, sync)" examples-c/run.sh "$PWD/target/debug" "$PWD/include"
-suite "daos-rs tool (uring, sync)" scripts/cli-test.sh
-suite "Python tests (uring, sync)" scripts/python-tests.sh "$PWD/target/debug/libdaos_rs.so"
+suite "C tests (uring, threads)" c-tests/run.sh "$PWD/target/debug" "$PWD/include"
+suite "examples (uring, threads)" examples-c/run.sh "$PWD/target/debug" "$PWD/include"
+suite "daos-rs tool (uring, threads)" scripts/cli-test.sh
+suite "Python tests (uring, threads)" scripts/python-tests.sh "$PWD/target/debug/libdaos_rs.so"
 suite "README examples" scripts/readme-examples.sh
 
 echo

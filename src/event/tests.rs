@@ -1,5 +1,5 @@
 //! Unit tests of the event core, on whichever engine the process selected
-//! (`make test` runs them once with `DAOS_RS_IO_ENGINE=uring` and once with `sync`).
+//! (`make test` runs them once with `DAOS_RS_IO_ENGINE=uring` and once with `threads`).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -209,4 +209,50 @@ fn event_limit_and_liveness() {
     event_fini(b.p()).unwrap();
     event_init(c.p(), eq, None).unwrap();
     eq_destroy(eq).unwrap();
+}
+
+fn fd_readable(fd: i32, wait_ms: i32) -> bool {
+    let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    // SAFETY: one valid pollfd.
+    unsafe { libc::poll(&mut p, 1, wait_ms) == 1 }
+}
+
+#[test]
+fn dispatched_work_completes_without_a_poll() {
+    let eq = eq_create().unwrap();
+    let fd = eq_get_fd(eq).unwrap();
+    let mut e = Ev::new();
+    event_init(e.p(), eq, None).unwrap();
+    noop(e.p(), 20_000).unwrap();
+    // No library call until the fd says it is done.
+    let t = Instant::now();
+    while !fd_readable(fd, 100) {
+        assert!(t.elapsed() < Duration::from_secs(60), "the noop never completed on its own");
+    }
+    assert_eq!(poll(eq, false, Timeout::NoWait, 1), vec![e.p()]);
+    eq_destroy(eq).unwrap();
+}
+
+#[test]
+fn a_plugged_eq_holds_operations_until_unplugged() {
+    let eq = eq_create().unwrap();
+    let fd = eq_get_fd(eq).unwrap();
+    let mut evs: Vec<Ev> = (0..4).map(|_| Ev::new()).collect();
+    eq_plug(eq).unwrap();
+    for e in evs.iter_mut() {
+        event_init(e.p(), eq, None).unwrap();
+        noop(e.p(), 0).unwrap();
+    }
+    assert!(!fd_readable(fd, 200), "a plugged EQ handed a noop over");
+    eq_unplug(eq).unwrap();
+    let t = Instant::now();
+    while !fd_readable(fd, 100) {
+        assert!(t.elapsed() < Duration::from_secs(60), "the unplug did not hand the noops over");
+    }
+    let mut got = 0;
+    while got < 4 {
+        got += poll(eq, false, Timeout::Micros(1_000_000), 4).len();
+    }
+    eq_destroy(eq).unwrap();
+    assert_eq!(eq_plug(eq).unwrap_err().errno(), libc::EBADF);
 }
