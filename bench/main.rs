@@ -12,6 +12,7 @@
 mod alloc;
 mod commit;
 mod daos;
+mod overlap;
 mod raw;
 mod read;
 mod reopen;
@@ -39,7 +40,7 @@ const USAGE: &str = "usage: daos-rs-bench [--duration-ms N] [--quick] [--dir DIR
                    smaller data sets (64 MiB object, 128 K extents)
   --dir DIR        scratch directory for stores and files (default target/bench-tmp
                    of the source tree; not tmpfs, or the figures mean little)
-  GROUP            noop, read, write, commit, reopen (default: every group)";
+  GROUP            noop, overlap, read, write, commit, reopen (default: every group)";
 
 /// Events submitted per poll in the batched benchmarks.
 const BATCH: usize = 32;
@@ -55,6 +56,7 @@ type Result<T> = std::result::Result<T, String>;
 type Group = fn(&Opts) -> Result<Vec<Row>>;
 const GROUPS: &[(&str, Group)] = &[
     ("noop", noop_group),
+    ("overlap", overlap::group),
     ("read", read::group),
     ("write", write::group),
     ("commit", commit::group),
@@ -182,6 +184,14 @@ fn noop_group(o: &Opts) -> Result<Vec<Row>> {
         || rate(o.duration, Ring::nops_fn(BATCH)?),
         || rate(o.duration, EventQueue::noops_fn(BATCH)?),
     )?;
+    let (raw_plugged, daos_plugged) = best_pair(
+        o,
+        || rate(o.duration, Ring::nops_fn(BATCH)?),
+        || {
+            let mut eq = EventQueue::new(BATCH)?;
+            rate(o.duration, move || eq.noops_plugged())
+        },
+    )?;
     let (raw_qd1, daos_qd1) = best_pair(
         o,
         || latency(o.duration, Ring::nops_fn(1)?),
@@ -200,12 +210,17 @@ fn noop_group(o: &Opts) -> Result<Vec<Row>> {
         },
     )?;
 
-    let mut rows = vec![Row::rate(
-        "noop batch 32",
-        daos_batch,
-        raw_batch,
-        Goal::AtLeast(0.30),
-    )];
+    let mut rows = vec![
+        Row::rate(
+            "noop batch 32, plugged",
+            daos_plugged,
+            raw_plugged,
+            Goal::AtLeast(0.30),
+        )
+        .with_note("daos_eq_plug, 32 daos_noop, daos_eq_unplug (one io_uring_enter), poll"),
+        Row::rate("noop batch 32, unplugged", daos_batch, raw_batch, Goal::None)
+            .with_note("each daos_noop is handed to the kernel by its call (32 io_uring_enter), then poll"),
+    ];
     rows.extend(Row::latency(
         "noop QD1 round trip",
         &daos_qd1,
@@ -371,11 +386,25 @@ impl EventQueue {
         Ok(())
     }
 
+    /// As [`EventQueue::noops`], the noops dispatched between `daos_eq_plug`
+    /// and `daos_eq_unplug` (one submission for all).
+    fn noops_plugged(&mut self) -> Result<u64> {
+        check("daos_eq_plug", ffi::daos_eq_plug(self.eqh))?;
+        self.noops_inner(true)
+    }
+
     /// Starts a noop on every event, then polls until all of them are back.
     fn noops(&mut self) -> Result<u64> {
+        self.noops_inner(false)
+    }
+
+    fn noops_inner(&mut self, unplug: bool) -> Result<u64> {
         for ev in self.evs.iter_mut() {
             // SAFETY: `ev` is an initialised event of this EQ, not in flight.
             check("daos_noop", unsafe { ffi::daos_noop(ev, 0) })?;
+        }
+        if unplug {
+            check("daos_eq_unplug", ffi::daos_eq_unplug(self.eqh))?;
         }
         let n = self.evs.len();
         let mut polled = 0;
@@ -608,7 +637,7 @@ fn print_header(o: &Opts) {
             format!("{:.1} GiB", kb as f64 / (1 << 20) as f64)
         });
     let engine = std::env::var("DAOS_RS_IO_ENGINE")
-        .unwrap_or_else(|_| "default (uring, sync if io_uring is refused)".into());
+        .unwrap_or_else(|_| "default (uring, threads if io_uring is refused)".into());
     let fs_type = match sys::fs_type(&o.dir) {
         Ok((name, magic)) => format!("{name}, statfs f_type {magic:#x}"),
         Err(e) => e,
@@ -736,6 +765,10 @@ fn parse_args() -> Result<(Opts, Vec<(&'static str, Group)>)> {
 }
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--overlap-child") {
+        return overlap::child(&args[2..]);
+    }
     let (opts, groups) = match parse_args() {
         Ok(parsed) => parsed,
         Err(e) => {

@@ -86,7 +86,7 @@ struct Inner {
     /// `daos_eq_plug`: dispatched operations stay queued until the unplug or
     /// the next poll, query or test.
     plugged: bool,
-    /// In-flight (DISPATCH or ABORT) events with a completion callback.
+    /// In-flight events the callback reaper takes in (`KEvent::reaped`).
     cb_armed: usize,
     /// The callback reaper watches this EQ's ring.
     watched: bool,
@@ -246,8 +246,9 @@ impl Inner {
     /// The operation of an in-flight event is over with `rc`.
     fn complete_event(&mut self, slot: usize, rc: i32) {
         let k = &mut self.events[slot];
-        if k.cb.is_some() && matches!(k.state, EvState::Dispatch | EvState::Abort) {
-            self.cb_armed = self.cb_armed.saturating_sub(1);
+        if k.reaped {
+            k.reaped = false;
+            self.cb_armed -= 1;
         }
         k.op = None;
         k.outstanding.clear();
@@ -372,12 +373,17 @@ impl Eq {
         Ok(eq)
     }
 
-    /// Has the callback reaper watch this EQ's ring while an in-flight event
-    /// has a callback (io_uring only: the other engines complete events
-    /// without a reaper).
-    fn arm_cb(&self, g: &mut Inner) {
+    /// Has the callback reaper take in the completion of the in-flight
+    /// event `slot` (it has a callback, or a long completion step): it
+    /// watches this EQ's ring while such an event is in flight (io_uring
+    /// only: the other engines complete events without a reaper).
+    fn arm_cb(&self, g: &mut Inner, slot: usize) {
+        if g.events[slot].reaped || self.shared.ring_fd().is_none() || self.cookie == 0 {
+            return;
+        }
+        g.events[slot].reaped = true;
         g.cb_armed += 1;
-        if g.watched || self.cookie == 0 {
+        if g.watched {
             return;
         }
         if let Some(fd) = self.shared.ring_fd() {
@@ -723,8 +729,9 @@ impl Eq {
             Some(_) => {}
             None => g.inflight += 1,
         }
-        if g.events[slot].cb.is_some() {
-            self.arm_cb(&mut g);
+        let k = &g.events[slot];
+        if k.cb.is_some() || k.op.as_ref().is_some_and(|o| o.long_completion()) {
+            self.arm_cb(&mut g, slot);
         }
         if g.plugged {
             return Ok(gen);
@@ -819,10 +826,10 @@ impl Eq {
         let mut g = self.lock().map_err(|_| gone(Some(ev)))?;
         let slot = g.slot_of(key, Some(ev))?;
         let k = &mut g.events[slot];
-        let arm = k.cb.is_none() && matches!(k.state, EvState::Dispatch | EvState::Abort);
+        let arm = matches!(k.state, EvState::Dispatch | EvState::Abort);
         k.cb = Some(cb);
         if arm {
-            self.arm_cb(&mut g);
+            self.arm_cb(&mut g, slot);
         }
         Ok(())
     }
@@ -863,9 +870,9 @@ impl Eq {
                 }
                 EvState::Complete => g.unlink(slot),
                 EvState::None => {}
-                s => {
-                    if g.events[slot].cb.is_some() && matches!(s, EvState::Dispatch | EvState::Abort) {
-                        g.cb_armed = g.cb_armed.saturating_sub(1);
+                _ => {
+                    if g.events[slot].reaped {
+                        g.cb_armed -= 1;
                     }
                     g.inflight -= 1
                 }

@@ -50,6 +50,9 @@ pub struct KEvent {
     /// `user_data` of the requests still in the engine.
     pub outstanding: Vec<u64>,
     pub cb: Option<CompCb>,
+    /// Counted in the EQ's `reaped`: the callback reaper takes in its
+    /// completion (it has a callback, or a long completion step).
+    pub reaped: bool,
     /// Links of the completed list.
     pub prev: usize,
     pub next: usize,
@@ -71,6 +74,7 @@ impl KEvent {
             op: None,
             outstanding: Vec::new(),
             cb: None,
+            reaped: false,
             prev: NIL,
             next: NIL,
         }

@@ -51,6 +51,12 @@ pub trait Op: Send {
     fn on_cqe(&mut self, tag: u8, res: i32, sub: &mut Submit<'_>);
     /// The operation's result once no request is outstanding.
     fn result(&self, aborted: bool) -> i32;
+    /// Its completion step is long (a large read's checksums): with io_uring,
+    /// the callback reaper takes the completion in as soon as it arrives, so
+    /// the step runs while the caller computes, not in its next poll.
+    fn long_completion(&self) -> bool {
+        false
+    }
     /// An operation completed from outside the engine (see [`ExternalOp`])
     /// that an abort may complete with `-EINTR` while it has no request out.
     fn abort_completes(&self) -> bool {
