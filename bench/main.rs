@@ -282,7 +282,7 @@ impl Ring {
 
 /// A daos-rs event queue with events initialised on it; finalised and destroyed on drop.
 struct EventQueue {
-    eqh: daos_handle_t,
+    pub eqh: daos_handle_t,
     /// On the heap so that they never move while initialised.
     evs: Box<[daos_event]>,
     /// How many of `evs` are initialised.
