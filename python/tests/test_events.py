@@ -381,3 +381,45 @@ def test_version():
     v = daos_rs.version()
     assert v == (daos_rs._ffi.DAOS_RS_VERSION_MAJOR, daos_rs._ffi.DAOS_RS_VERSION_MINOR,
                  daos_rs._ffi.DAOS_RS_VERSION_PATCH)
+
+
+def test_callback_runs_without_a_poll(eq):
+    """The operation runs, and its callback, while the caller only waits."""
+    ev = eq.event()
+    seen = []
+    ev.register_callback(lambda e, rc: seen.append(rc))
+    noop(ev, 20 * MS)
+    deadline = time.monotonic() + 60
+    while not seen and time.monotonic() < deadline:
+        time.sleep(0.002)  # no library call
+    assert seen == [0]
+    assert eq.poll(wait=False) == [ev]
+
+
+def test_plugged_holds_operations_until_unplug(eq):
+    fd = eq.fileno()
+    evs = [eq.event() for _ in range(4)]
+    seen = []
+    with eq.plugged():
+        eq.plug()  # not nested: the block's one unplug ends it
+        for ev in evs:
+            ev.register_callback(lambda e, rc: seen.append(rc))
+            noop(ev, 0)
+        time.sleep(0.2)
+        assert seen == []
+        assert select.select([fd], [], [], 0)[0] == []
+    assert select.select([fd], [], [], 60)[0] == [fd]
+    deadline = time.monotonic() + 60
+    while len(seen) < 4 and time.monotonic() < deadline:
+        time.sleep(0.002)
+    assert seen == [0] * 4
+    got = []
+    while len(got) < 4:
+        got += eq.poll(timeout=5)
+    assert sorted(map(id, got)) == sorted(map(id, evs))
+    # a poll of a plugged queue hands over what it holds
+    eq.plug()
+    noop(evs[0], 0)
+    assert eq.poll(timeout=5) == [evs[0]]
+    eq.unplug()
+    eq.unplug()  # not plugged: nothing to do

@@ -62,9 +62,11 @@ impl Job {
 /// (NOPs, cancels), and the tickets of requests out in the pool.
 pub struct Local {
     sink: Weak<dyn Sink>,
-    held: Vec<(Req, u64)>,
+    held: Vec<(Req, u64, Arc<Ticket>)>,
     ready: VecDeque<Cqe>,
-    tickets: HashMap<u64, Arc<Ticket>>,
+    /// Tickets of the requests not yet completed, by `user_data` (several
+    /// requests of one operation may share one).
+    tickets: HashMap<u64, Vec<Arc<Ticket>>>,
     wake_fd: Arc<OwnedFd>,
 }
 
@@ -96,23 +98,32 @@ impl Local {
     pub fn push(&mut self, req: Req, ud: u64) {
         match req {
             Req::Cancel { target } => {
-                let result = match self.tickets.get(&target) {
-                    Some(t) => match t.0.compare_exchange(QUEUED, CANCELLED, Ordering::AcqRel, Ordering::Acquire) {
-                        Ok(_) => {
-                            self.tickets.remove(&target);
-                            self.held.retain(|&(_, u)| u != target);
-                            self.ready.push_back(Cqe { user_data: target, result: -libc::ECANCELED });
-                            0
+                let result = match self.tickets.get_mut(&target) {
+                    Some(ts) => {
+                        let won = ts.iter().position(|t| {
+                            t.0.compare_exchange(QUEUED, CANCELLED, Ordering::AcqRel, Ordering::Acquire).is_ok()
+                        });
+                        match won {
+                            Some(i) => {
+                                let t = ts.swap_remove(i);
+                                if ts.is_empty() {
+                                    self.tickets.remove(&target);
+                                }
+                                self.held.retain(|h| !Arc::ptr_eq(&h.2, &t));
+                                self.ready.push_back(Cqe { user_data: target, result: -libc::ECANCELED });
+                                0
+                            }
+                            None => -libc::EALREADY,
                         }
-                        Err(_) => -libc::EALREADY,
-                    },
+                    }
                     None => -libc::ENOENT,
                 };
                 self.ready.push_back(Cqe { user_data: ud, result });
             }
             req => {
-                self.tickets.insert(ud, Arc::new(Ticket(AtomicU8::new(QUEUED))));
-                self.held.push((req, ud));
+                let t = Arc::new(Ticket(AtomicU8::new(QUEUED)));
+                self.tickets.entry(ud).or_default().push(t.clone());
+                self.held.push((req, ud, t));
             }
         }
     }
@@ -124,25 +135,24 @@ impl Local {
             return;
         }
         let w = workers();
-        for (req, ud) in std::mem::take(&mut self.held) {
-            let Some(ticket) = self.tickets.get(&ud).cloned() else { continue };
+        for (req, ud, ticket) in std::mem::take(&mut self.held) {
             match req {
                 Req::Nop => {
-                    self.tickets.remove(&ud);
-                    self.ready.push_back(Cqe { user_data: ud, result: 0 });
+                    ticket.0.store(DONE, Ordering::Release);
+                    self.completed(Cqe { user_data: ud, result: 0 });
                 }
                 Req::Timeout(d) => {
                     if let Err(job) = w.timer(Job { req, ud, ticket, sink: self.sink.clone() }, d) {
-                        self.tickets.remove(&job.ud);
-                        self.ready.push_back(Cqe { user_data: job.ud, result: -libc::EAGAIN });
+                        job.ticket.0.store(DONE, Ordering::Release);
+                        self.completed(Cqe { user_data: ud, result: -libc::EAGAIN });
                     }
                 }
                 _ => {
                     if let Err(job) = w.run(Job { req, ud, ticket, sink: self.sink.clone() }) {
                         // No worker: run it here, as the inline engine would.
-                        self.tickets.remove(&job.ud);
                         let result = execute(&job.req);
-                        self.ready.push_back(Cqe { user_data: job.ud, result });
+                        job.ticket.0.store(DONE, Ordering::Release);
+                        self.completed(Cqe { user_data: ud, result });
                     }
                 }
             }
@@ -156,7 +166,14 @@ impl Local {
 
     /// A worker's completion: the request is no longer cancellable.
     pub fn completed(&mut self, c: Cqe) {
-        self.tickets.remove(&c.user_data);
+        if let Some(ts) = self.tickets.get_mut(&c.user_data) {
+            if let Some(i) = ts.iter().position(|t| t.0.load(Ordering::Acquire) == DONE) {
+                ts.swap_remove(i);
+            }
+            if ts.is_empty() {
+                self.tickets.remove(&c.user_data);
+            }
+        }
         self.ready.push_back(c);
     }
 

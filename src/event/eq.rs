@@ -769,6 +769,8 @@ impl Eq {
             return Ok(());
         }
         g.abort_event(slot);
+        self.settle(&mut g);
+        self.fd_settle(&mut g);
         // Cancels go at once, plugged or not (with what is queued before them).
         self.launch(g);
         Ok(())
