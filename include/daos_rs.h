@@ -42,16 +42,6 @@
 
 
 /**
- * Reads and writes at least this long go to the kernel's workers at once.
- */
-#define ASYNC_MIN (256 << 10)
-
-/**
- * Most threads the pool runs at once.
- */
-#define MAX_WORKERS 16
-
-/**
  * As an epoch's `seq`: the highest epoch (all ones as a 64-bit value).
  */
 #define DAOS_EPOCH_HIGHEST -1
@@ -1319,9 +1309,11 @@ int daos_event_abort(struct daos_event *ev);
  * microseconds (extension), for tests, examples and measuring the event
  * machinery.
  *
- * With an event it is a real ring operation (an io_uring timeout, or a NOP for
- * `delay_us == 0`); the delay runs from when the operation reaches the kernel
- * (see `daos_eq_poll` on batching). `daos_event_abort` cancels a pending delay
+ * With an event it is a real engine operation (an io_uring timeout, or a NOP
+ * for `delay_us == 0`; with the thread-pool engine, a library timer); the
+ * delay runs from when the operation is handed over: at the call, or at the
+ * unplug of a plugged EQ (see `daos_eq_plug`). It completes, and its callback
+ * runs, without a poll. `daos_event_abort` cancels a pending delay
  * and the event completes with -EINTR. Without an event (`ev == NULL`) the
  * call waits `delay_us` and returns 0.
  *

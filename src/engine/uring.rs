@@ -25,7 +25,7 @@ const SQ_ENTRIES: u32 = 256;
 const CQ_ENTRIES: u32 = 4096;
 const WAKE: u64 = INTERNAL | 1;
 /// Reads and writes at least this long go to the kernel's workers at once.
-pub const ASYNC_MIN: u32 = 256 << 10;
+pub(crate) const ASYNC_MIN: u32 = 256 << 10;
 
 /// Submission and completion side; lives under the EQ lock.
 pub struct Local {

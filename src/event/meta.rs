@@ -24,7 +24,7 @@ use parking_lot::Mutex;
 pub type MetaJob = Box<dyn FnOnce() + Send>;
 
 /// Most threads the pool runs at once.
-pub const MAX_WORKERS: usize = 16;
+pub(crate) const MAX_WORKERS: usize = 16;
 /// How long an idle worker stays.
 const IDLE_EXIT: Duration = Duration::from_secs(5);
 

@@ -15,9 +15,11 @@ use crate::event::{self, NoopOp, Timeout};
 /// microseconds (extension), for tests, examples and measuring the event
 /// machinery.
 ///
-/// With an event it is a real ring operation (an io_uring timeout, or a NOP for
-/// `delay_us == 0`); the delay runs from when the operation reaches the kernel
-/// (see `daos_eq_poll` on batching). `daos_event_abort` cancels a pending delay
+/// With an event it is a real engine operation (an io_uring timeout, or a NOP
+/// for `delay_us == 0`; with the thread-pool engine, a library timer); the
+/// delay runs from when the operation is handed over: at the call, or at the
+/// unplug of a plugged EQ (see `daos_eq_plug`). It completes, and its callback
+/// runs, without a poll. `daos_event_abort` cancels a pending delay
 /// and the event completes with -EINTR. Without an event (`ev == NULL`) the
 /// call waits `delay_us` and returns 0.
 ///
