@@ -5,8 +5,12 @@
  *  - DAOS_RS_IO_ENGINE=uring with io_uring refused: daos_eq_create fails
  *    cleanly with the kernel's errno;
  *  - bad input is logged as one line at the default level, and not at
- *    DAOS_RS_LOG=error. */
+ *    DAOS_RS_LOG=error;
+ *  - DAOS_RS_IO_THREADS bounds the thread-pool engine's workers (a bad value
+ *    is reported once); DAOS_RS_IO_ENGINE=sync is no longer a value (warned,
+ *    chosen automatically). */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -146,6 +150,111 @@ static void child_log_error_only(void)
     CHECK_RC(daos_eq_destroy(eq), 0);
 }
 
+/* Threads of this process whose name is `comm`. */
+static int count_threads(const char *comm)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        char p[300], name[64] = "";
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(p, sizeof p, "/proc/self/task/%s/comm", e->d_name);
+        FILE *f = fopen(p, "r");
+        if (f) {
+            if (fgets(name, sizeof name, f))
+                name[strcspn(name, "\n")] = 0;
+            fclose(f);
+        }
+        n += strcmp(name, comm) == 0;
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* The thread-pool engine with DAOS_RS_IO_THREADS workers at most: `nwrites`
+ * asynchronous writes in flight at once all complete. */
+static void pool_writes(int nwrites, int max_workers)
+{
+    char root[256], path[300];
+    daos_handle_t coh, oh, eq;
+    daos_container_status_t st;
+    unsigned tgt = 0;
+    int shard = -1;
+    CHECK_EQ(h_new_store(root, sizeof root, "env-pool", 1), 0);
+    snprintf(path, sizeof path, "%s/c", root);
+    CHECK_RC(daos_container_open(path, DAOS_COO_RW | DAOS_COO_CREATE, 1, &st, &coh, NULL), 0);
+    CHECK_RC(daos_shard_add(coh, h_ep(1), 1, &tgt, &shard, NULL), 0);
+    CHECK_RC(daos_object_open(coh, h_oid((uint64_t)shard, 1), DAOS_OBJ_RW, &oh, NULL), 0);
+    CHECK_RC(daos_eq_create(&eq), 0);
+    static char buf[16][65536];
+    struct daos_event ev[16], *out[16];
+    for (int i = 0; i < nwrites; i++) {
+        memset(buf[i], 'a' + i, sizeof buf[i]);
+        CHECK_RC(daos_event_init(&ev[i], eq, NULL), 0);
+        H_MMD1(m, buf[i], sizeof buf[i]);
+        H_IOD1(d, (uint64_t)i * sizeof buf[i], sizeof buf[i]);
+        CHECK_RC(daos_object_write(oh, h_ep(2), m, d, &ev[i]), 0);
+    }
+    int got = 0;
+    while (got < nwrites) {
+        int n = daos_eq_poll(eq, 0, 30000000, nwrites, out);
+        CHECK(n > 0);
+        if (n <= 0)
+            break;
+        got += n;
+    }
+    int workers = count_threads("daos-rs-io");
+    printf("   %d writes, %d worker thread(s) (at most %d)\n", nwrites, workers, max_workers);
+    CHECK(workers >= 1 && workers <= max_workers);
+    for (int i = 0; i < nwrites; i++) {
+        CHECK_EQ(ev[i].ev_error, 0);
+        CHECK_RC(daos_event_fini(&ev[i]), 0);
+    }
+    CHECK_RC(daos_eq_destroy(eq), 0);
+    CHECK_RC(daos_object_close(oh, NULL), 0);
+    CHECK_RC(daos_container_close(coh, NULL), 0);
+    h_rmrf(root);
+}
+
+static void child_io_threads(void)
+{
+    setenv("DAOS_RS_IO_ENGINE", "threads", 1);
+    setenv("DAOS_RS_IO_THREADS", "1", 1);
+    setenv("DAOS_RS_LOG", "warn", 1);
+    pool_writes(16, 1);
+}
+
+static void child_io_threads_bad(void)
+{
+    setenv("DAOS_RS_IO_ENGINE", "threads", 1);
+    setenv("DAOS_RS_IO_THREADS", "lots", 1);
+    setenv("DAOS_RS_LOG", "warn", 1);
+    int fd = capture_stderr();
+    CHECK(fd >= 0);
+    pool_writes(4, 1024);
+    CHECK_EQ(count_lines_with(fd, "DAOS_RS_IO_THREADS"), 1);
+}
+
+static void child_engine_sync_is_unknown(void)
+{
+    setenv("DAOS_RS_IO_ENGINE", "sync", 1);
+    setenv("DAOS_RS_LOG", "warn", 1);
+    int fd = capture_stderr();
+    CHECK(fd >= 0);
+    noop_round_trip();
+    CHECK_EQ(count_lines_with(fd, "is not uring|threads"), 1);
+}
+
+static void test_io_threads(void)
+{
+    in_child("DAOS_RS_IO_THREADS=1", child_io_threads);
+    in_child("DAOS_RS_IO_THREADS=lots", child_io_threads_bad);
+    in_child("DAOS_RS_IO_ENGINE=sync", child_engine_sync_is_unknown);
+}
+
 static void test_fallback_when_io_uring_refused(void) { in_child("fallback", child_fallback); }
 static void test_forced_uring_refused(void) { in_child("forced uring", child_forced_uring_refused); }
 static void test_bad_input_logged(void)
@@ -160,5 +269,6 @@ int main(void)
     RUN(test_fallback_when_io_uring_refused);
     RUN(test_forced_uring_refused);
     RUN(test_bad_input_logged);
+    RUN(test_io_threads);
     return harness_summary();
 }
