@@ -201,6 +201,21 @@ pub fn io_err(e: io::Error, what: impl std::fmt::Display) -> Error {
     Error::os(e, &what.to_string())
 }
 
+/// Reads a whole file of the library's own (metadata, markers, reports) that
+/// is never larger than `max` bytes: a larger one is damaged or not ours,
+/// and is refused (`EFBIG`) before anything is allocated for it.
+pub fn read_small(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let f = File::open(path)?;
+    let len = f.metadata()?.len();
+    let mut b = Vec::with_capacity(len.min(max) as usize);
+    f.take(max + 1).read_to_end(&mut b)?;
+    if len > max || b.len() as u64 > max {
+        return Err(io::Error::from_raw_os_error(libc::EFBIG));
+    }
+    Ok(b)
+}
+
 /// fsync of a directory, so that names created or renamed in it are durable.
 pub fn fsync_dir(dir: &Path) -> Result<()> {
     let d = File::open(dir).map_err(|e| io_err(e, format!("open directory {}", dir.display())))?;

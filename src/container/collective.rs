@@ -109,13 +109,14 @@ fn try_lock(f: &File, shared: bool) -> bool {
 /// Reads a token file: live (its key, and its master holds the lock),
 /// revoked (tombstone, or the master died), or missing.
 fn probe(path: &Path) -> Result<TokenState> {
-    let mut f = match File::open(path) {
+    let f = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(TokenState::Missing),
         Err(e) => return Err(io_err(e, format!("read token {}", path.display()))),
     };
+    // (A token is 24 bytes; more is not a live token.)
     let mut b = Vec::new();
-    f.read_to_end(&mut b).map_err(|e| io_err(e, format!("read token {}", path.display())))?;
+    (&f).take(64).read_to_end(&mut b).map_err(|e| io_err(e, format!("read token {}", path.display())))?;
     if b.len() == 24 && &b[..8] == TOKEN_MAGIC {
         // A shared lock succeeds only if the master (exclusive holder) is gone.
         if try_lock(&f, true) {
@@ -177,7 +178,10 @@ fn read_reports(dir: &Path) -> Vec<(u32, u64, u64)> {
         if ent.file_name().to_string_lossy().starts_with('.') {
             continue;
         }
-        let Ok(b) = std::fs::read(ent.path()) else { continue };
+        let Ok(b) = crate::util::read_small(&ent.path(), 64 << 20) else {
+            crate::log!(Warn, "peer report {} cannot be read; ignored", ent.path().display());
+            continue;
+        };
         match decode_report(&b) {
             Some(v) => out.extend(v),
             None => crate::log!(Warn, "peer report {} is damaged; ignored", ent.path().display()),

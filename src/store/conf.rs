@@ -135,7 +135,7 @@ impl StoreConf {
     /// Reads the configuration of the store at `root`.
     pub fn load(root: &Path) -> Result<StoreConf> {
         let p = meta_path(root);
-        let b = std::fs::read(&p).map_err(|e| io_err(e, format!("read {}", p.display())))?;
+        let b = crate::util::read_small(&p, 64 << 20).map_err(|e| io_err(e, format!("read {}", p.display())))?;
         StoreConf::decode(&b).ok_or_else(|| Error::Os {
             errno: libc::EIO,
             msg: format!("{} is damaged (bad magic, version or checksum)", p.display()),
@@ -185,7 +185,7 @@ pub(super) fn write_marker(dir: &Path, uuid: [u64; 2], id: u32) -> Result<()> {
 
 /// Whether a target directory still holds its store's marker.
 pub fn marker_ok(dir: &Path, uuid: [u64; 2], id: u32) -> bool {
-    let Ok(b) = std::fs::read(dir.join(MARKER)) else { return false };
+    let Ok(b) = crate::util::read_small(&dir.join(MARKER), 4096) else { return false };
     let mut e = Enc::default();
     e.0.extend_from_slice(MARKER_MAGIC);
     e.u32(VERSION).u64(uuid[0]).u64(uuid[1]).u32(id);
