@@ -775,7 +775,8 @@ int daos_local2global(struct daos_handle_t handle, void *global, unsigned int *s
  * \return 0; -EINVAL NULL argument, or a damaged, truncated or forged
  *         buffer (bad magic, version, checksum or authentication); -EPERM
  *         the master closed (revoked the token) or died; -ENOENT the
- *         container or its store is gone.
+ *         container or its store is gone; -EXDEV a target directory of
+ *         the store belongs to another store (see `daos_sys_open`).
  */
 int daos_global2local(void *global,
                       unsigned int size,
@@ -807,7 +808,8 @@ int daos_global2local(void *global,
  *
  * \return 0; -EINVAL bad mode, NULL argument, or `path` is not a container;
  *         -ENOENT missing without CREATE, or not inside a store; -EACCES file
- *         permissions refuse the mode.
+ *         permissions refuse the mode; -EXDEV a target directory of the
+ *         store belongs to another store (see `daos_sys_open`).
  */
 int daos_container_open(const char *path,
                         unsigned int mode,
@@ -843,7 +845,9 @@ int daos_container_close(struct daos_handle_t coh, struct daos_event *event);
  * \param path  [IN] the container's path.
  * \param event [IN] completion event, or NULL.
  *
- * \return 0; -EINVAL NULL path or not a container; -ENOENT no such file.
+ * \return 0; -EINVAL NULL path or not a container; -ENOENT no such file;
+ *         -EXDEV a target directory of the store belongs to another store
+ *         (see `daos_sys_open`): nothing is removed.
  */
 int daos_container_unlink(const char *path, struct daos_event *event);
 
@@ -1590,6 +1594,13 @@ int daos_shard_list_obj(struct daos_handle_t coh,
  * target is probed (about 16 MiB of I/O) for the figures of
  * `daos_sys_query_target`. Synchronous.
  *
+ * Target directories inside `path` (the default ones, and any given below
+ * it) are recorded relative to the store, so a copy of the store directory
+ * (`cp -a`) is a store of its own; a copy shares the directories given
+ * elsewhere with the original, so copy those apart and keep one of the two
+ * from using them (a store whose target directory belongs to another store
+ * is refused with -EXDEV, see `daos_sys_open`).
+ *
  * \param path        [IN] directory to make the store root.
  * \param ntargets    [IN] number of targets, 1..65536.
  * \param target_dirs [IN] NULL, or `ntargets` directory paths.
@@ -1616,7 +1627,11 @@ int daos_sys_format(const char *path,
  * \param ev        [IN] completion event, or NULL for a synchronous call.
  *
  * \return 0; -EINVAL NULL argument; -ENOENT not inside a store; -EIO the
- *         store's metadata is damaged.
+ *         store's metadata is damaged; -EXDEV a target directory of the
+ *         store holds the marker of another store or of another of its
+ *         targets (a moved mount, a symbolic link, a copied directory): the
+ *         store is not used, so that its writes and unlinks cannot change
+ *         another store's data (the log says which directory).
  */
 int daos_sys_open(const char *daos_path, struct daos_handle_t *handle, struct daos_event *ev);
 

@@ -383,7 +383,7 @@ pub(crate) fn global2local_as(buf: &[u8], cur: u64, shared: bool) -> Result<u64>
     let (g, mac) = decode(buf)?;
     let body = &buf[..buf.len() - 12];
     let root = crate::store::find_root(g.path.parent().unwrap_or(Path::new("/")))?;
-    let store = StoreConf::load(&root)?;
+    let store = StoreConf::open(&root)?;
     if store.uuid != g.store {
         return Err(Error::Inval("global handle buffer: the store at its path is another one".into()));
     }

@@ -558,7 +558,7 @@ pub(crate) fn open_as(path: &Path, mode: u32, nprocess: u32, shared: bool) -> Re
     };
     let path = abs_path(path)?;
     let root = crate::store::find_root(path.parent().unwrap_or(Path::new("/")))?;
-    let store = StoreConf::load(&root)?;
+    let store = StoreConf::open(&root)?;
     // Leftovers of processes that died with an unlinked container open.
     registry::sweep_unlinked(&root, &store);
     // The file may be unlinked or replaced between reading its identity and
@@ -791,7 +791,7 @@ pub fn unlink(path: &Path) -> Result<()> {
         return Err(Error::Inval(format!("{} is a directory, not a container", path.display())));
     }
     let root = crate::store::find_root(path.parent().unwrap_or(Path::new("/")))?;
-    let store = StoreConf::load(&root)?;
+    let store = StoreConf::open(&root)?;
     let uuid = |p: &Path| -> Result<Option<[u64; 2]>> {
         Ok(match Meta::load(p)? {
             meta::Loaded::Ok(m) | meta::Loaded::Corrupt(Some(m)) => Some(m.uuid),

@@ -33,7 +33,8 @@ use crate::event::{run_deferred, run_work};
 ///
 /// \return 0; -EINVAL bad mode, NULL argument, or `path` is not a container;
 ///         -ENOENT missing without CREATE, or not inside a store; -EACCES file
-///         permissions refuse the mode.
+///         permissions refuse the mode; -EXDEV a target directory of the
+///         store belongs to another store (see `daos_sys_open`).
 #[no_mangle]
 pub unsafe extern "C" fn daos_container_open(
     path: *const c_char,
@@ -87,7 +88,9 @@ pub unsafe extern "C" fn daos_container_close(coh: daos_handle_t, event: *mut da
 /// \param path  [IN] the container's path.
 /// \param event [IN] completion event, or NULL.
 ///
-/// \return 0; -EINVAL NULL path or not a container; -ENOENT no such file.
+/// \return 0; -EINVAL NULL path or not a container; -ENOENT no such file;
+///         -EXDEV a target directory of the store belongs to another store
+///         (see `daos_sys_open`): nothing is removed.
 #[no_mangle]
 pub unsafe extern "C" fn daos_container_unlink(path: *const c_char, event: *mut daos_event) -> c_int {
     rc("daos_container_unlink", || {

@@ -20,6 +20,13 @@ use crate::store;
 /// target is probed (about 16 MiB of I/O) for the figures of
 /// `daos_sys_query_target`. Synchronous.
 ///
+/// Target directories inside `path` (the default ones, and any given below
+/// it) are recorded relative to the store, so a copy of the store directory
+/// (`cp -a`) is a store of its own; a copy shares the directories given
+/// elsewhere with the original, so copy those apart and keep one of the two
+/// from using them (a store whose target directory belongs to another store
+/// is refused with -EXDEV, see `daos_sys_open`).
+///
 /// \param path        [IN] directory to make the store root.
 /// \param ntargets    [IN] number of targets, 1..65536.
 /// \param target_dirs [IN] NULL, or `ntargets` directory paths.
@@ -62,7 +69,11 @@ pub unsafe extern "C" fn daos_sys_format(
 /// \param ev        [IN] completion event, or NULL for a synchronous call.
 ///
 /// \return 0; -EINVAL NULL argument; -ENOENT not inside a store; -EIO the
-///         store's metadata is damaged.
+///         store's metadata is damaged; -EXDEV a target directory of the
+///         store holds the marker of another store or of another of its
+///         targets (a moved mount, a symbolic link, a copied directory): the
+///         store is not used, so that its writes and unlinks cannot change
+///         another store's data (the log says which directory).
 #[no_mangle]
 pub unsafe extern "C" fn daos_sys_open(daos_path: *const c_char, handle: *mut daos_handle_t, ev: *mut daos_event) -> c_int {
     rc("daos_sys_open", || {
