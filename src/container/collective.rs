@@ -140,13 +140,10 @@ impl Master {
         b.extend_from_slice(&key[0].to_le_bytes());
         b.extend_from_slice(&key[1].to_le_bytes());
         use std::os::unix::fs::OpenOptionsExt;
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| io_err(e, format!("create token {}", path.display())))?;
+        let file = crate::util::Tracked::open(|| {
+            std::fs::OpenOptions::new().read(true).write(true).create_new(true).mode(0o600).open(&path)
+        })
+        .map_err(|e| io_err(e, format!("create token {}", path.display())))?;
         let file = crate::util::Held::lock(file, libc::LOCK_EX | libc::LOCK_NB)
             .map_err(|e| io_err(e, format!("lock token {}", path.display())))?;
         std::os::unix::fs::FileExt::write_all_at(&*file, &b, 0)

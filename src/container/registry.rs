@@ -82,13 +82,10 @@ impl Registration {
     pub(crate) fn create(dir: &Path, lowest: u64) -> Result<Registration> {
         std::fs::create_dir_all(dir).map_err(|e| io_err(e, format!("create {}", dir.display())))?;
         let path = dir.join(format!("{}-{:016x}", std::process::id(), crate::util::random_u64()));
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .open(&path)
-            .map_err(|e| io_err(e, format!("create {}", path.display())))?;
+        let file = crate::util::Tracked::open(|| {
+            OpenOptions::new().read(true).write(true).create_new(true).mode(0o644).open(&path)
+        })
+        .map_err(|e| io_err(e, format!("create {}", path.display())))?;
         let file = match crate::util::Held::lock(file, libc::LOCK_EX | libc::LOCK_NB) {
             Ok(f) => f,
             Err(e) => {

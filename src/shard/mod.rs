@@ -22,7 +22,9 @@ use journal::{HEADER, KIND_WRITE};
 pub struct SegFile {
     pub id: u64,
     pub dat: File,
-    pub jnl: File,
+    /// The journal (recorded for fork when this process writes it: it
+    /// holds the writer's liveness lock, see `util::held_locks`).
+    pub(crate) jnl: crate::util::Tracked,
     /// This process writes it: `jnl` holds the writer's liveness lock.
     pub locked: bool,
     /// Format version of the journal (0: not read yet).
@@ -30,16 +32,8 @@ pub struct SegFile {
 }
 
 impl SegFile {
-    pub fn new(id: u64, dat: File, jnl: File, locked: bool, jver: u32) -> SegFile {
+    pub(crate) fn new(id: u64, dat: File, jnl: crate::util::Tracked, locked: bool, jver: u32) -> SegFile {
         SegFile { id, dat, jnl, locked, jver: jver.into() }
-    }
-}
-
-impl Drop for SegFile {
-    fn drop(&mut self) {
-        if self.locked {
-            crate::util::held_locks::remove(std::os::fd::AsRawFd::as_raw_fd(&self.jnl));
-        }
     }
 }
 
@@ -184,32 +178,28 @@ impl Shard {
         let open = |p: &Path| {
             OpenOptions::new().read(true).open(p).map_err(|e| io_err(e, format!("open segment {}", p.display())))
         };
-        Ok(Arc::new(SegFile::new(seg, open(&d)?, open(&j)?, false, 0)))
+        Ok(Arc::new(SegFile::new(seg, open(&d)?, crate::util::Tracked::untracked(open(&j)?), false, 0)))
     }
 
     /// Creates a new segment for a writer, durably named.
     pub fn create_seg(&self, uuid: [u64; 2]) -> Result<(u32, Arc<SegFile>)> {
         let seg = crate::util::random_u64();
         let (d, j) = seg_paths(&self.dir, seg);
-        let create = |p: &Path, data: bool| -> Result<File> {
-            let f = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create_new(true)
-                .mode(0o644)
-                .open(p)
-                .map_err(|e| io_err(e, format!("create segment {}", p.display())))?;
+        let open = |p: &Path| OpenOptions::new().read(true).write(true).create_new(true).mode(0o644).open(p);
+        let header = |f: &File, p: &Path, data: bool| {
             f.write_all_at(&journal::file_header(data, uuid, self.id, seg), 0)
-                .map_err(|e| io_err(e, format!("write {}", p.display())))?;
-            Ok(f)
+                .map_err(|e| io_err(e, format!("write {}", p.display())))
         };
-        let mut f = SegFile::new(seg, create(&d, true)?, create(&j, false)?, false, journal::JNL_VERSION);
+        let dat = open(&d).map_err(|e| io_err(e, format!("create segment {}", d.display())))?;
+        header(&dat, &d, true)?;
+        // Recorded for fork from its open on (see `util::held_locks`).
+        let jnl = crate::util::Tracked::open(|| open(&j)).map_err(|e| io_err(e, format!("create segment {}", j.display())))?;
+        header(&jnl, &j, false)?;
+        let mut f = SegFile::new(seg, dat, jnl, false, journal::JNL_VERSION);
         // The writer's lock on its journal tells other processes it is alive
         // (see `writer_alive`); it goes with the last descriptor.
         // SAFETY: flock on a descriptor we own.
-        if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&f.jnl), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
-            // A forked child closes its copy (see `util::held_locks`).
-            crate::util::held_locks::add(std::os::fd::AsRawFd::as_raw_fd(&f.jnl));
+        if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&*f.jnl), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
             f.locked = true;
         }
         let f = Arc::new(f);

@@ -51,13 +51,10 @@ pub struct FileLock(#[allow(dead_code)] crate::util::Held);
 
 impl FileLock {
     pub fn acquire(path: &Path) -> Result<FileLock> {
-        let f = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(|e| io_err(e, format!("open lock {}", path.display())))?;
+        let f = crate::util::Tracked::open(|| {
+            OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)
+        })
+        .map_err(|e| io_err(e, format!("open lock {}", path.display())))?;
         crate::util::Held::lock(f, libc::LOCK_EX)
             .map(FileLock)
             .map_err(|e| io_err(e, format!("lock {}", path.display())))

@@ -73,13 +73,10 @@ impl Slot {
         for i in 0..SLOTS {
             let n = (start + i) % SLOTS;
             let p = dir.join(n.to_string());
-            let f = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&p)
-                .map_err(|e| io_err(e, format!("open slot {}", p.display())))?;
+            let f = crate::util::Tracked::open(|| {
+                OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&p)
+            })
+            .map_err(|e| io_err(e, format!("open slot {}", p.display())))?;
             let f = match crate::util::Held::lock(f, libc::LOCK_EX | libc::LOCK_NB) {
                 Ok(f) => f,
                 Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => continue,
