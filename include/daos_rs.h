@@ -159,6 +159,12 @@
 #define DAOS_SYS_FORMAT_NO_PROBE 1
 
 /**
+ * Mode of the files the library takes `flock`s on (and of segment files):
+ * the owner's only.
+ */
+#define PRIVATE_FILE 384
+
+/**
  * Generic handle of an event queue, system container, container or object.
  *
  * Bits 0..2 hold the type (1 = EQ, 2 = system container, 3 = container,
@@ -1600,6 +1606,13 @@ int daos_shard_list_obj(struct daos_handle_t coh,
  * elsewhere with the original, so copy those apart and keep one of the two
  * from using them (a store whose target directory belongs to another store
  * is refused with -EXDEV, see `daos_sys_open`).
+ *
+ * A store belongs to the account that made it: `.daos/` and the directories
+ * the library makes (target and shard directories it creates included) are
+ * mode 0700, and the files it locks (lock files, journals, reader
+ * registrations, stamp slots, tokens) 0600 whatever the umask (files of an
+ * older store are made 0600 when next locked), so that no other account can
+ * take a store's locks and stall its users.
  *
  * \param path        [IN] directory to make the store root.
  * \param ntargets    [IN] number of targets, 1..65536.

@@ -201,6 +201,17 @@ pub fn io_err(e: io::Error, what: impl std::fmt::Display) -> Error {
     Error::os(e, &what.to_string())
 }
 
+/// Mode of the files the library takes `flock`s on (and of segment files):
+/// the owner's only.
+pub const PRIVATE_FILE: u32 = 0o600;
+
+/// Creates `dir` and its missing parents with mode 0700, so that no other
+/// account can create files in it (the umask can only take bits away).
+pub fn private_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
 /// Reads a whole file of the library's own (metadata, markers, reports) that
 /// is never larger than `max` bytes: a larger one is damaged or not ours,
 /// and is refused (`EFBIG`) before anything is allocated for it.
@@ -443,12 +454,28 @@ pub(crate) struct Tracked {
 
 impl Tracked {
     /// Opens a file with `open` and records it, both under the fork lock.
+    /// The file is one the library takes `flock`s on: it is made readable
+    /// and writable by its owner only (`flock` needs nothing more than a
+    /// descriptor open for reading, so another account able to open it
+    /// could hold its lock): `open` should create it with mode 0600, and an
+    /// existing file with more permissions (made by an earlier version, or
+    /// under another umask) is changed to 0600.
     pub fn open(open: impl FnOnce() -> io::Result<File>) -> io::Result<Tracked> {
         use std::os::fd::AsRawFd;
-        let _g = held_locks::Guard::take();
-        let file = open()?;
-        held_locks::add(file.as_raw_fd());
-        Ok(Tracked { file: std::mem::ManuallyDrop::new(file), recorded: true })
+        use std::os::unix::fs::PermissionsExt;
+        let t = {
+            let _g = held_locks::Guard::take();
+            let file = open()?;
+            held_locks::add(file.as_raw_fd());
+            Tracked { file: std::mem::ManuallyDrop::new(file), recorded: true }
+        };
+        let mode = t.metadata()?.permissions().mode();
+        if mode & 0o077 != 0 {
+            if let Err(e) = t.set_permissions(std::fs::Permissions::from_mode(PRIVATE_FILE)) {
+                crate::log!(Warn, "a lock file is open to other accounts (mode {:o}) and cannot be made private: {e}", mode & 0o7777);
+            }
+        }
+        Ok(t)
     }
 
     /// A file on which no lock is ever taken (not recorded).

@@ -132,7 +132,7 @@ impl Master {
     /// Makes the token of a new collective open of `cs`.
     pub fn create(cs: &CState) -> Result<Master> {
         let dir = tokens_dir(&cs.root, cs.uuid);
-        std::fs::create_dir_all(&dir).map_err(|e| io_err(e, format!("create {}", dir.display())))?;
+        crate::util::private_dir(&dir).map_err(|e| io_err(e, format!("create {}", dir.display())))?;
         let token = random_u64();
         let key = [random_u64(), random_u64()];
         let path = token_path(&cs.root, cs.uuid, token);
@@ -141,7 +141,7 @@ impl Master {
         b.extend_from_slice(&key[1].to_le_bytes());
         use std::os::unix::fs::OpenOptionsExt;
         let file = crate::util::Tracked::open(|| {
-            std::fs::OpenOptions::new().read(true).write(true).create_new(true).mode(0o600).open(&path)
+            std::fs::OpenOptions::new().read(true).write(true).create_new(true).mode(crate::util::PRIVATE_FILE).open(&path)
         })
         .map_err(|e| io_err(e, format!("create token {}", path.display())))?;
         let file = crate::util::Held::lock(file, libc::LOCK_EX | libc::LOCK_NB)
@@ -277,7 +277,7 @@ impl Peer {
         let crc = crc32c(&e.0);
         e.u32(crc);
         let dir = reports_dir(&self.token_path);
-        std::fs::create_dir_all(&dir).map_err(|er| io_err(er, format!("create {}", dir.display())))?;
+        crate::util::private_dir(&dir).map_err(|er| io_err(er, format!("create {}", dir.display())))?;
         crate::util::replace_file(&self.report_path, &e.0)
     }
 }

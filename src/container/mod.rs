@@ -823,7 +823,7 @@ pub fn unlink(path: &Path) -> Result<()> {
         // file renamed or removed by other means keeps its data.
         let marker = registry::unlinked_marker(&root, id);
         if let Some(d) = marker.parent() {
-            std::fs::create_dir_all(d).map_err(|e| crate::util::io_err(e, format!("create {}", d.display())))?;
+            crate::util::private_dir(d).map_err(|e| crate::util::io_err(e, format!("create {}", d.display())))?;
         }
         crate::util::atomic_write(&marker, b"unlinked")?;
         remove(&path)?;

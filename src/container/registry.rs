@@ -80,10 +80,10 @@ impl Registration {
     /// Registers this process in `dir` with reference `lowest`. The caller
     /// holds the container's lock.
     pub(crate) fn create(dir: &Path, lowest: u64) -> Result<Registration> {
-        std::fs::create_dir_all(dir).map_err(|e| io_err(e, format!("create {}", dir.display())))?;
+        crate::util::private_dir(dir).map_err(|e| io_err(e, format!("create {}", dir.display())))?;
         let path = dir.join(format!("{}-{:016x}", std::process::id(), crate::util::random_u64()));
         let file = crate::util::Tracked::open(|| {
-            OpenOptions::new().read(true).write(true).create_new(true).mode(0o644).open(&path)
+            OpenOptions::new().read(true).write(true).create_new(true).mode(crate::util::PRIVATE_FILE).open(&path)
         })
         .map_err(|e| io_err(e, format!("create {}", path.display())))?;
         let file = match crate::util::Held::lock(file, libc::LOCK_EX | libc::LOCK_NB) {

@@ -27,6 +27,13 @@ use crate::store;
 /// from using them (a store whose target directory belongs to another store
 /// is refused with -EXDEV, see `daos_sys_open`).
 ///
+/// A store belongs to the account that made it: `.daos/` and the directories
+/// the library makes (target and shard directories it creates included) are
+/// mode 0700, and the files it locks (lock files, journals, reader
+/// registrations, stamp slots, tokens) 0600 whatever the umask (files of an
+/// older store are made 0600 when next locked), so that no other account can
+/// take a store's locks and stall its users.
+///
 /// \param path        [IN] directory to make the store root.
 /// \param ntargets    [IN] number of targets, 1..65536.
 /// \param target_dirs [IN] NULL, or `ntargets` directory paths.

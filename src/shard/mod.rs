@@ -139,7 +139,7 @@ impl Shard {
 
     /// Creates the shard's directory (durably).
     pub fn create_dir(&self) -> Result<()> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| io_err(e, format!("create shard {}", self.dir.display())))?;
+        crate::util::private_dir(&self.dir).map_err(|e| io_err(e, format!("create shard {}", self.dir.display())))?;
         if let Some(p) = self.dir.parent() {
             fsync_dir(p)?;
             if let Some(pp) = p.parent() {
@@ -185,7 +185,7 @@ impl Shard {
     pub fn create_seg(&self, uuid: [u64; 2]) -> Result<(u32, Arc<SegFile>)> {
         let seg = crate::util::random_u64();
         let (d, j) = seg_paths(&self.dir, seg);
-        let open = |p: &Path| OpenOptions::new().read(true).write(true).create_new(true).mode(0o644).open(p);
+        let open = |p: &Path| OpenOptions::new().read(true).write(true).create_new(true).mode(crate::util::PRIVATE_FILE).open(p);
         let header = |f: &File, p: &Path, data: bool| {
             f.write_all_at(&journal::file_header(data, uuid, self.id, seg), 0)
                 .map_err(|e| io_err(e, format!("write {}", p.display())))

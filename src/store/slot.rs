@@ -20,7 +20,7 @@
 //! stamp (it wins within an epoch).
 
 use std::fs::OpenOptions;
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -68,13 +68,13 @@ impl Slot {
     /// Claims a free slot of the store at `root`.
     pub fn claim(root: &Path) -> Result<Slot> {
         let dir = slots_dir(root);
-        std::fs::create_dir_all(&dir).map_err(|e| io_err(e, format!("create {}", dir.display())))?;
+        crate::util::private_dir(&dir).map_err(|e| io_err(e, format!("create {}", dir.display())))?;
         let start = std::process::id() % PROBE_START;
         for i in 0..SLOTS {
             let n = (start + i) % SLOTS;
             let p = dir.join(n.to_string());
             let f = crate::util::Tracked::open(|| {
-                OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&p)
+                OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(crate::util::PRIVATE_FILE).open(&p)
             })
             .map_err(|e| io_err(e, format!("open slot {}", p.display())))?;
             let f = match crate::util::Held::lock(f, libc::LOCK_EX | libc::LOCK_NB) {
