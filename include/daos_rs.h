@@ -812,7 +812,9 @@ int daos_global2local(void *global,
  * \param coh      [OUT] the container handle.
  * \param event    [IN] completion event, or NULL.
  *
- * \return 0; -EINVAL bad mode, NULL argument, or `path` is not a container;
+ * \return 0; -EINVAL bad mode, NULL argument, `path` is not a container, or
+ *         is inside the store's `.daos/` or a target directory (the
+ *         library's own files: no container may be made there);
  *         -ENOENT missing without CREATE, or not inside a store; -EACCES file
  *         permissions refuse the mode; -EXDEV a target directory of the
  *         store belongs to another store (see `daos_sys_open`).
@@ -869,7 +871,8 @@ int daos_container_unlink(const char *path, struct daos_event *event);
  * \param snapshot [IN] path of the new container (must not exist).
  * \param event    [IN] completion event, or NULL.
  *
- * \return 0; -EINVAL `epoch` above HCE, NULL path, or path in another store;
+ * \return 0; -EINVAL `epoch` above HCE, NULL path, path in another store
+ *         or inside the store's `.daos/` or a target directory;
  *         -ESTALE `epoch` below the oldest readable epoch; -EEXIST path
  *         exists; -EBADF bad handle.
  */
@@ -1015,14 +1018,22 @@ int daos_epoch_query(struct daos_handle_t coh, struct daos_epoch_info *info, str
  * disable the shard and commit `epoch + 1`. `sync`: epoch `epoch` stays
  * readable for good (never aggregated).
  *
+ * A shard whose directory was removed, or whose files of this handle were
+ * (by means other than the library: its data is lost), fails with -EIO.
+ * A container with no enabled shard has nothing to hold HCE back: the
+ * commit moves HCE (and HSE) to `epoch`. `DAOS_EPOCH_HIGHEST` is refused
+ * (-EINVAL): HCE would become 2^64-1 and no epoch would be writable again.
+ *
  * \param coh          [IN] container handle (RW).
- * \param epoch        [IN] epoch to commit.
+ * \param epoch        [IN] epoch to commit (not DAOS_EPOCH_HIGHEST).
  * \param sync         [IN] keep this epoch readable.
  * \param shard_failed [OUT] NULL, or the failed shard (written on failure).
  * \param ev           [IN] completion event, or NULL.
  *
- * \return 0; -EPERM read-only handle or a peer of a collective open; -EBADF
- *         bad handle; the failed shard's error (-EIO, -ENOSPC).
+ * \return 0; -EINVAL `epoch` is DAOS_EPOCH_HIGHEST; -EPERM read-only
+ *         handle or a peer of a collective open; -EBADF bad handle; the
+ *         failed shard's error (-EIO: I/O error, target disabled, shard
+ *         directory or files removed; -ENOSPC).
  */
 int daos_epoch_commit(struct daos_handle_t coh,
                       struct daos_epoch_t epoch,
@@ -1034,15 +1045,19 @@ int daos_epoch_commit(struct daos_handle_t coh,
  * Aborts: drops every write and punch of this handle in epochs >= `epoch`.
  * Writes issued after the abort completes are kept as normal. The master of
  * a collective open also drops its peers' writes made so far; a peer gets
- * -EPERM.
+ * -EPERM. If a shard this handle wrote to lost its directory or files
+ * (removed by other means than the library), the abort is still recorded,
+ * and that shard is written to `*shard_failed` with -EIO.
  *
  * \param coh          [IN] container handle (RW).
  * \param epoch        [IN] first epoch to drop (> HCE).
- * \param shard_failed [OUT] NULL, or the failed shard on an I/O error.
+ * \param shard_failed [OUT] NULL, or the failed shard (written on a shard's
+ *                     failure only).
  * \param ev           [IN] completion event, or NULL.
  *
  * \return 0; -EPERM read-only handle, a peer of a collective open, or
- *         `epoch` <= HCE; -EBADF bad handle.
+ *         `epoch` <= HCE; -EBADF bad handle; -EIO a shard's files are gone
+ *         (`*shard_failed`) or the metadata could not be written.
  */
 int daos_epoch_abort(struct daos_handle_t coh,
                      struct daos_epoch_t epoch,
@@ -1490,7 +1505,7 @@ int daos_object_punch(struct daos_handle_t coh,
  * `epoch` (reported by `epi_layout_changed`; aborting it does not undo it).
  *
  * \param coh     [IN] container handle (read-write).
- * \param epoch   [IN] a writable epoch (> HCE).
+ * \param epoch   [IN] a writable epoch (> HCE, not DAOS_EPOCH_HIGHEST).
  * \param targetn [IN] size of `targets` and `shards`.
  * \param targets [IN] target of each new shard.
  * \param shards  [IN/OUT] wanted id of each (0..2^20-1, or -1 for the lowest
@@ -1500,8 +1515,9 @@ int daos_object_punch(struct daos_handle_t coh,
  *
  * \return 0 if all were added, else the first error: -ENOENT unknown target;
  *         -EEXIST id taken; -EINVAL id out of range; -EIO target disabled.
- *         Immediately: -EINVAL NULL argument; -EPERM read-only handle or
- *         `epoch` <= HCE; -EBADF bad handle.
+ *         Immediately: -EINVAL NULL argument or `epoch` is
+ *         DAOS_EPOCH_HIGHEST; -EPERM read-only handle or `epoch` <= HCE;
+ *         -EBADF bad handle.
  */
 int daos_shard_add(struct daos_handle_t coh,
                    struct daos_epoch_t epoch,
@@ -1515,13 +1531,14 @@ int daos_shard_add(struct daos_handle_t coh,
  * and they are left out of HCE. Durable at once; recorded with `epoch`.
  *
  * \param coh    [IN] container handle (read-write).
- * \param epoch  [IN] a writable epoch (> HCE).
+ * \param epoch  [IN] a writable epoch (> HCE, not DAOS_EPOCH_HIGHEST).
  * \param shardn [IN] size of `shards`.
  * \param shards [IN/OUT] shard ids; set to -1 where disabling failed.
  * \param event  [IN] completion event, or NULL.
  *
- * \return 0; the first error (-ENOENT unknown shard); immediately -EINVAL,
- *         -EPERM (read-only, epoch <= HCE), -EBADF.
+ * \return 0; the first error (-ENOENT unknown shard); immediately -EINVAL
+ *         (NULL argument, DAOS_EPOCH_HIGHEST), -EPERM (read-only, epoch <=
+ *         HCE), -EBADF.
  */
 int daos_shard_disable(struct daos_handle_t coh,
                        struct daos_epoch_t epoch,

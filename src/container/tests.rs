@@ -94,7 +94,7 @@ fn abort_is_durable_and_later_writes_are_kept() {
     container::shard_add(coh, 1, &[1], &mut [-1]).unwrap();
     let oh = object::open(coh, oid(1), DAOS_OBJ_RW).unwrap();
     write(oh, 1, 0, &mut [1u8; 64]);
-    container::abort(coh, 1).unwrap();
+    container::abort(coh, 1).map_err(|e| e.1).unwrap();
     assert_eq!(read(oh, u64::MAX, 0, 64).unwrap(), vec![0u8; 64]);
     write(oh, 1, 0, &mut [3u8; 32]);
     container::commit(coh, 1, false).unwrap();

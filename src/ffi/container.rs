@@ -31,7 +31,9 @@ use crate::event::{run_deferred, run_work};
 /// \param coh      [OUT] the container handle.
 /// \param event    [IN] completion event, or NULL.
 ///
-/// \return 0; -EINVAL bad mode, NULL argument, or `path` is not a container;
+/// \return 0; -EINVAL bad mode, NULL argument, `path` is not a container, or
+///         is inside the store's `.daos/` or a target directory (the
+///         library's own files: no container may be made there);
 ///         -ENOENT missing without CREATE, or not inside a store; -EACCES file
 ///         permissions refuse the mode; -EXDEV a target directory of the
 ///         store belongs to another store (see `daos_sys_open`).
@@ -111,7 +113,8 @@ pub unsafe extern "C" fn daos_container_unlink(path: *const c_char, event: *mut 
 /// \param snapshot [IN] path of the new container (must not exist).
 /// \param event    [IN] completion event, or NULL.
 ///
-/// \return 0; -EINVAL `epoch` above HCE, NULL path, or path in another store;
+/// \return 0; -EINVAL `epoch` above HCE, NULL path, path in another store
+///         or inside the store's `.daos/` or a target directory;
 ///         -ESTALE `epoch` below the oldest readable epoch; -EEXIST path
 ///         exists; -EBADF bad handle.
 #[no_mangle]
