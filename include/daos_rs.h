@@ -159,12 +159,6 @@
 #define DAOS_SYS_FORMAT_NO_PROBE 1
 
 /**
- * Mode of the files the library takes `flock`s on (and of segment files):
- * the owner's only.
- */
-#define PRIVATE_FILE 384
-
-/**
  * Generic handle of an event queue, system container, container or object.
  *
  * Bits 0..2 hold the type (1 = EQ, 2 = system container, 3 = container,
@@ -1656,14 +1650,16 @@ int daos_sys_format(const char *path,
  * \param handle    [OUT] the system container handle (written on success).
  * \param ev        [IN] completion event, or NULL for a synchronous call.
  *
- * \return 0; -EINVAL NULL argument; -ENOENT not inside a store; -EIO the
- *         store's metadata is damaged; -EXDEV a target directory of the
+ * \return 0; -EINVAL NULL argument; -ENOENT not inside a store; -EACCES
+ *         the store is another account's; -EIO the store's metadata is damaged; -EXDEV a target directory of the
  *         store holds the marker of another store or of another of its
  *         targets (a moved mount, a symbolic link, a copied directory): the
  *         store is not used, so that its writes and unlinks cannot change
  *         another store's data (the log says which directory).
  */
-int daos_sys_open(const char *daos_path, struct daos_handle_t *handle, struct daos_event *ev);
+int daos_sys_open(const char *daos_path,
+                  struct daos_handle_t *handle,
+                  struct daos_event *ev);
 
 /**
  * Closes a system container handle. Pending `daos_sys_listen` calls on it

@@ -203,7 +203,7 @@ pub fn io_err(e: io::Error, what: impl std::fmt::Display) -> Error {
 
 /// Mode of the files the library takes `flock`s on (and of segment files):
 /// the owner's only.
-pub const PRIVATE_FILE: u32 = 0o600;
+pub(crate) const PRIVATE_FILE: u32 = 0o600;
 
 /// Creates `dir` and its missing parents with mode 0700, so that no other
 /// account can create files in it (the umask can only take bits away).

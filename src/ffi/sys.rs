@@ -75,8 +75,8 @@ pub unsafe extern "C" fn daos_sys_format(
 /// \param handle    [OUT] the system container handle (written on success).
 /// \param ev        [IN] completion event, or NULL for a synchronous call.
 ///
-/// \return 0; -EINVAL NULL argument; -ENOENT not inside a store; -EIO the
-///         store's metadata is damaged; -EXDEV a target directory of the
+/// \return 0; -EINVAL NULL argument; -ENOENT not inside a store; -EACCES
+///         the store is another account's; -EIO the store's metadata is damaged; -EXDEV a target directory of the
 ///         store holds the marker of another store or of another of its
 ///         targets (a moved mount, a symbolic link, a copied directory): the
 ///         store is not used, so that its writes and unlinks cannot change

@@ -39,8 +39,16 @@ pub fn find_root(path: &Path) -> Result<PathBuf> {
     };
     let mut p: Option<&Path> = Some(&abs);
     while let Some(d) = p {
-        if d.join(DOT_DAOS).join(conf::META_FILE).is_file() {
-            return Ok(d.to_path_buf());
+        match fs::metadata(d.join(DOT_DAOS).join(conf::META_FILE)) {
+            Ok(m) if m.is_file() => return Ok(d.to_path_buf()),
+            // `.daos/` is its owner's only (mode 0700).
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                return Err(Error::Os {
+                    errno: libc::EACCES,
+                    msg: format!("the store at {} belongs to another account (its .daos/ is not open to this one)", d.display()),
+                })
+            }
+            _ => {}
         }
         p = d.parent();
     }
