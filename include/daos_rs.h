@@ -791,7 +791,9 @@ int daos_global2local(void *global,
  * does not exist; its directory must exist inside a store) and
  * `DAOS_COO_OWN_RECOV` (accepted, no effect). A handle reads at HCE until
  * slipped. A container whose metadata fails its checksum opens read-only
- * with status CORRUPT.
+ * with status CORRUPT (its reads may then fail, or give what the damaged
+ * metadata describes). Damage in shard journals or data does not change
+ * the status: the reads it affects fail with -EIO (see `daos_object_read`).
  *
  * \param path     [IN] the container's path.
  * \param mode     [IN] open mode (DAOS_COO_*).
@@ -1425,7 +1427,11 @@ int daos_object_close(struct daos_handle_t oh, struct daos_event *event);
  * committed write or punch with epoch <= `epoch`, or this process's newer
  * not yet committed writes; bytes never written, or punched, read as zeros.
  * Data is verified against its checksums: on a mismatch the call fails with
- * -EIO and the buffer is zeroed, never left with wrong bytes.
+ * -EIO and the buffer is zeroed, never left with wrong bytes. Damage in the
+ * shard's journals is -EIO too, never bytes as if a committed write or
+ * punch were not there: a damaged record whose extent is known fails the
+ * reads that would use it; one that cannot be placed fails every read of
+ * its shard (see the log at open).
  *
  * \param oh    [IN] object handle.
  * \param epoch [IN] epoch to read at (DAOS_EPOCH_HIGHEST: the newest).

@@ -16,7 +16,9 @@ use crate::event::{run_deferred, run_work};
 /// does not exist; its directory must exist inside a store) and
 /// `DAOS_COO_OWN_RECOV` (accepted, no effect). A handle reads at HCE until
 /// slipped. A container whose metadata fails its checksum opens read-only
-/// with status CORRUPT.
+/// with status CORRUPT (its reads may then fail, or give what the damaged
+/// metadata describes). Damage in shard journals or data does not change
+/// the status: the reads it affects fail with -EIO (see `daos_object_read`).
 ///
 /// \param path     [IN] the container's path.
 /// \param mode     [IN] open mode (DAOS_COO_*).
