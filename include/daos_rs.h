@@ -1443,7 +1443,8 @@ int daos_object_close(struct daos_handle_t oh, struct daos_event *event);
  * \return 0; -EINVAL NULL argument, totals differ, an extent beyond 2^63;
  *         -ESTALE epoch older than the oldest readable one; -ENOENT the
  *         shard is disabled; -EBADF bad handle; at completion -EIO
- *         (checksum mismatch, short file) or -EINTR (aborted).
+ *         (checksum mismatch, short file, damaged journal) or -EINTR
+ *         (aborted).
  */
 int daos_object_read(struct daos_handle_t oh,
                      struct daos_epoch_t epoch,

@@ -79,7 +79,8 @@ pub unsafe extern "C" fn daos_object_close(oh: daos_handle_t, event: *mut daos_e
 /// \return 0; -EINVAL NULL argument, totals differ, an extent beyond 2^63;
 ///         -ESTALE epoch older than the oldest readable one; -ENOENT the
 ///         shard is disabled; -EBADF bad handle; at completion -EIO
-///         (checksum mismatch, short file) or -EINTR (aborted).
+///         (checksum mismatch, short file, damaged journal) or -EINTR
+///         (aborted).
 #[no_mangle]
 pub unsafe extern "C" fn daos_object_read(
     oh: daos_handle_t,
