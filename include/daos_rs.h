@@ -779,7 +779,8 @@ int daos_local2global(struct daos_handle_t handle, void *global, unsigned int *s
  * \return 0; -EINVAL NULL argument, or a damaged, truncated or forged
  *         buffer (bad magic, version, checksum or authentication); -EPERM
  *         the master closed (revoked the token) or died; -ENOENT the
- *         container or its store is gone.
+ *         container or its store is gone; -EXDEV a target directory of
+ *         the store belongs to another store (see `daos_sys_open`).
  */
 int daos_global2local(void *global,
                       unsigned int size,
@@ -794,7 +795,9 @@ int daos_global2local(void *global,
  * does not exist; its directory must exist inside a store) and
  * `DAOS_COO_OWN_RECOV` (accepted, no effect). A handle reads at HCE until
  * slipped. A container whose metadata fails its checksum opens read-only
- * with status CORRUPT.
+ * with status CORRUPT (its reads may then fail, or give what the damaged
+ * metadata describes). Damage in shard journals or data does not change
+ * the status: the reads it affects fail with -EIO (see `daos_object_read`).
  *
  * \param path     [IN] the container's path.
  * \param mode     [IN] open mode (DAOS_COO_*).
@@ -809,9 +812,12 @@ int daos_global2local(void *global,
  * \param coh      [OUT] the container handle.
  * \param event    [IN] completion event, or NULL.
  *
- * \return 0; -EINVAL bad mode, NULL argument, or `path` is not a container;
+ * \return 0; -EINVAL bad mode, NULL argument, `path` is not a container, or
+ *         is inside the store's `.daos/` or a target directory (the
+ *         library's own files: no container may be made there);
  *         -ENOENT missing without CREATE, or not inside a store; -EACCES file
- *         permissions refuse the mode.
+ *         permissions refuse the mode; -EXDEV a target directory of the
+ *         store belongs to another store (see `daos_sys_open`).
  */
 int daos_container_open(const char *path,
                         unsigned int mode,
@@ -847,7 +853,9 @@ int daos_container_close(struct daos_handle_t coh, struct daos_event *event);
  * \param path  [IN] the container's path.
  * \param event [IN] completion event, or NULL.
  *
- * \return 0; -EINVAL NULL path or not a container; -ENOENT no such file.
+ * \return 0; -EINVAL NULL path or not a container; -ENOENT no such file;
+ *         -EXDEV a target directory of the store belongs to another store
+ *         (see `daos_sys_open`): nothing is removed.
  */
 int daos_container_unlink(const char *path, struct daos_event *event);
 
@@ -863,7 +871,8 @@ int daos_container_unlink(const char *path, struct daos_event *event);
  * \param snapshot [IN] path of the new container (must not exist).
  * \param event    [IN] completion event, or NULL.
  *
- * \return 0; -EINVAL `epoch` above HCE, NULL path, or path in another store;
+ * \return 0; -EINVAL `epoch` above HCE, NULL path, path in another store
+ *         or inside the store's `.daos/` or a target directory;
  *         -ESTALE `epoch` below the oldest readable epoch; -EEXIST path
  *         exists; -EBADF bad handle.
  */
@@ -1009,14 +1018,22 @@ int daos_epoch_query(struct daos_handle_t coh, struct daos_epoch_info *info, str
  * disable the shard and commit `epoch + 1`. `sync`: epoch `epoch` stays
  * readable for good (never aggregated).
  *
+ * A shard whose directory was removed, or whose files of this handle were
+ * (by means other than the library: its data is lost), fails with -EIO.
+ * A container with no enabled shard has nothing to hold HCE back: the
+ * commit moves HCE (and HSE) to `epoch`. `DAOS_EPOCH_HIGHEST` is refused
+ * (-EINVAL): HCE would become 2^64-1 and no epoch would be writable again.
+ *
  * \param coh          [IN] container handle (RW).
- * \param epoch        [IN] epoch to commit.
+ * \param epoch        [IN] epoch to commit (not DAOS_EPOCH_HIGHEST).
  * \param sync         [IN] keep this epoch readable.
  * \param shard_failed [OUT] NULL, or the failed shard (written on failure).
  * \param ev           [IN] completion event, or NULL.
  *
- * \return 0; -EPERM read-only handle or a peer of a collective open; -EBADF
- *         bad handle; the failed shard's error (-EIO, -ENOSPC).
+ * \return 0; -EINVAL `epoch` is DAOS_EPOCH_HIGHEST; -EPERM read-only
+ *         handle or a peer of a collective open; -EBADF bad handle; the
+ *         failed shard's error (-EIO: I/O error, target disabled, shard
+ *         directory or files removed; -ENOSPC).
  */
 int daos_epoch_commit(struct daos_handle_t coh,
                       struct daos_epoch_t epoch,
@@ -1028,15 +1045,19 @@ int daos_epoch_commit(struct daos_handle_t coh,
  * Aborts: drops every write and punch of this handle in epochs >= `epoch`.
  * Writes issued after the abort completes are kept as normal. The master of
  * a collective open also drops its peers' writes made so far; a peer gets
- * -EPERM.
+ * -EPERM. If a shard this handle wrote to lost its directory or files
+ * (removed by other means than the library), the abort is still recorded,
+ * and that shard is written to `*shard_failed` with -EIO.
  *
  * \param coh          [IN] container handle (RW).
  * \param epoch        [IN] first epoch to drop (> HCE).
- * \param shard_failed [OUT] NULL, or the failed shard on an I/O error.
+ * \param shard_failed [OUT] NULL, or the failed shard (written on a shard's
+ *                     failure only).
  * \param ev           [IN] completion event, or NULL.
  *
  * \return 0; -EPERM read-only handle, a peer of a collective open, or
- *         `epoch` <= HCE; -EBADF bad handle.
+ *         `epoch` <= HCE; -EBADF bad handle; -EIO a shard's files are gone
+ *         (`*shard_failed`) or the metadata could not be written.
  */
 int daos_epoch_abort(struct daos_handle_t coh,
                      struct daos_epoch_t epoch,
@@ -1449,7 +1470,11 @@ int daos_object_close(struct daos_handle_t oh, struct daos_event *event);
  * committed write or punch with epoch <= `epoch`, or this process's newer
  * not yet committed writes; bytes never written, or punched, read as zeros.
  * Data is verified against its checksums: on a mismatch the call fails with
- * -EIO and the buffer is zeroed, never left with wrong bytes.
+ * -EIO and the buffer is zeroed, never left with wrong bytes. Damage in the
+ * shard's journals is -EIO too, never bytes as if a committed write or
+ * punch were not there: a damaged record whose extent is known fails the
+ * reads that would use it; one that cannot be placed fails every read of
+ * its shard (see the log at open).
  *
  * \param oh    [IN] object handle.
  * \param epoch [IN] epoch to read at (DAOS_EPOCH_HIGHEST: the newest).
@@ -1461,7 +1486,8 @@ int daos_object_close(struct daos_handle_t oh, struct daos_event *event);
  * \return 0; -EINVAL NULL argument, totals differ, an extent beyond 2^63;
  *         -ESTALE epoch older than the oldest readable one; -ENOENT the
  *         shard is disabled; -EBADF bad handle; at completion -EIO
- *         (checksum mismatch, short file) or -EINTR (aborted).
+ *         (checksum mismatch, short file, damaged journal) or -EINTR
+ *         (aborted).
  */
 int daos_object_read(struct daos_handle_t oh,
                      struct daos_epoch_t epoch,
@@ -1523,7 +1549,7 @@ int daos_object_punch(struct daos_handle_t coh,
  * `epoch` (reported by `epi_layout_changed`; aborting it does not undo it).
  *
  * \param coh     [IN] container handle (read-write).
- * \param epoch   [IN] a writable epoch (> HCE).
+ * \param epoch   [IN] a writable epoch (> HCE, not DAOS_EPOCH_HIGHEST).
  * \param targetn [IN] size of `targets` and `shards`.
  * \param targets [IN] target of each new shard.
  * \param shards  [IN/OUT] wanted id of each (0..2^20-1, or -1 for the lowest
@@ -1533,8 +1559,9 @@ int daos_object_punch(struct daos_handle_t coh,
  *
  * \return 0 if all were added, else the first error: -ENOENT unknown target;
  *         -EEXIST id taken; -EINVAL id out of range; -EIO target disabled.
- *         Immediately: -EINVAL NULL argument; -EPERM read-only handle or
- *         `epoch` <= HCE; -EBADF bad handle.
+ *         Immediately: -EINVAL NULL argument or `epoch` is
+ *         DAOS_EPOCH_HIGHEST; -EPERM read-only handle or `epoch` <= HCE;
+ *         -EBADF bad handle.
  */
 int daos_shard_add(struct daos_handle_t coh,
                    struct daos_epoch_t epoch,
@@ -1548,13 +1575,14 @@ int daos_shard_add(struct daos_handle_t coh,
  * and they are left out of HCE. Durable at once; recorded with `epoch`.
  *
  * \param coh    [IN] container handle (read-write).
- * \param epoch  [IN] a writable epoch (> HCE).
+ * \param epoch  [IN] a writable epoch (> HCE, not DAOS_EPOCH_HIGHEST).
  * \param shardn [IN] size of `shards`.
  * \param shards [IN/OUT] shard ids; set to -1 where disabling failed.
  * \param event  [IN] completion event, or NULL.
  *
- * \return 0; the first error (-ENOENT unknown shard); immediately -EINVAL,
- *         -EPERM (read-only, epoch <= HCE), -EBADF.
+ * \return 0; the first error (-ENOENT unknown shard); immediately -EINVAL
+ *         (NULL argument, DAOS_EPOCH_HIGHEST), -EPERM (read-only, epoch <=
+ *         HCE), -EBADF.
  */
 int daos_shard_disable(struct daos_handle_t coh,
                        struct daos_epoch_t epoch,
@@ -1633,6 +1661,20 @@ int daos_shard_list_obj(struct daos_handle_t coh,
  * target is probed (about 16 MiB of I/O) for the figures of
  * `daos_sys_query_target`. Synchronous.
  *
+ * Target directories inside `path` (the default ones, and any given below
+ * it) are recorded relative to the store, so a copy of the store directory
+ * (`cp -a`) is a store of its own; a copy shares the directories given
+ * elsewhere with the original, so copy those apart and keep one of the two
+ * from using them (a store whose target directory belongs to another store
+ * is refused with -EXDEV, see `daos_sys_open`).
+ *
+ * A store belongs to the account that made it: `.daos/` and the directories
+ * the library makes (target and shard directories it creates included) are
+ * mode 0700, and the files it locks (lock files, journals, reader
+ * registrations, stamp slots, tokens) 0600 whatever the umask (files of an
+ * older store are made 0600 when next locked), so that no other account can
+ * take a store's locks and stall its users.
+ *
  * \param path        [IN] directory to make the store root.
  * \param ntargets    [IN] number of targets, 1..65536.
  * \param target_dirs [IN] NULL, or `ntargets` directory paths.
@@ -1658,10 +1700,16 @@ int daos_sys_format(const char *path,
  * \param handle    [OUT] the system container handle (written on success).
  * \param ev        [IN] completion event, or NULL for a synchronous call.
  *
- * \return 0; -EINVAL NULL argument; -ENOENT not inside a store; -EIO the
- *         store's metadata is damaged.
+ * \return 0; -EINVAL NULL argument; -ENOENT not inside a store; -EACCES
+ *         the store is another account's; -EIO the store's metadata is damaged; -EXDEV a target directory of the
+ *         store holds the marker of another store or of another of its
+ *         targets (a moved mount, a symbolic link, a copied directory): the
+ *         store is not used, so that its writes and unlinks cannot change
+ *         another store's data (the log says which directory).
  */
-int daos_sys_open(const char *daos_path, struct daos_handle_t *handle, struct daos_event *ev);
+int daos_sys_open(const char *daos_path,
+                  struct daos_handle_t *handle,
+                  struct daos_event *ev);
 
 /**
  * Closes a system container handle. Pending `daos_sys_listen` calls on it

@@ -1,6 +1,5 @@
 //! One-line log messages on stderr, filtered by `DAOS_RS_LOG`.
 
-use std::io::Write;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 /// Severity of a message; a message is printed when its level is at or below
@@ -63,7 +62,21 @@ pub fn emit(l: Level, args: std::fmt::Arguments<'_>) {
     let mut line = format!("daos_rs[{}] {tag}: {args}", std::process::id());
     line.retain(|c| c != '\n');
     line.push('\n');
-    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    // One write(2) on descriptor 2, without the lock of Rust's stderr: a
+    // child forked while another thread of its parent held that lock would
+    // wait for it forever at its first message.
+    let mut b = line.as_bytes();
+    while !b.is_empty() {
+        // SAFETY: writes bytes of a live buffer to descriptor 2.
+        let n = unsafe { libc::write(2, b.as_ptr().cast(), b.len()) };
+        if n > 0 {
+            b = &b[n as usize..];
+        } else if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            continue;
+        } else {
+            break;
+        }
+    }
 }
 
 /// Logs one line at the given level: `log!(Warn, "x = {}", x)`.

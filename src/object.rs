@@ -550,6 +550,18 @@ pub fn read(oh: u64, epoch: u64, mem: UserMem, iod: &[daos_io_frag]) -> Result<B
                 op.mem.zero(pm, p.len);
                 continue;
             };
+            if e.seg == crate::shard::index::BAD_SEG {
+                return Err(Error::Os {
+                    errno: libc::EIO,
+                    msg: format!(
+                        "object {} [{}, {}) of shard {}: its journal record is damaged (see the log at open)",
+                        h.oid.o_id_lo,
+                        p.off,
+                        p.off + p.len,
+                        sh.id
+                    ),
+                });
+            }
             let si = match op.segs.iter().position(|x| x.0 == e.seg) {
                 Some(i) => i,
                 None => {

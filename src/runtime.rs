@@ -46,7 +46,24 @@ pub struct State {
 
 extern "C" fn after_fork_in_child() {
     FORK_GEN.fetch_add(1, Ordering::SeqCst);
-    crate::util::held_locks::close_all_in_child();
+    crate::util::held_locks::after_fork_in_child();
+}
+
+/// Registers the at-fork handlers (once): the child's rebuilds the state and
+/// closes the copies of lock descriptors; the prepare and parent ones hold
+/// the lock that keeps a fork out of opening or closing such a descriptor
+/// (see `util::held_locks`).
+pub(crate) fn ensure_atfork() {
+    ATFORK.call_once(|| {
+        // SAFETY: registering plain extern "C" fns, which stay valid for the process.
+        unsafe {
+            libc::pthread_atfork(
+                Some(crate::util::held_locks::prepare_fork),
+                Some(crate::util::held_locks::after_fork_in_parent),
+                Some(after_fork_in_child),
+            )
+        };
+    });
 }
 
 impl State {
@@ -83,10 +100,7 @@ pub fn state() -> &'static State {
             return s;
         }
     }
-    ATFORK.call_once(|| {
-        // SAFETY: registering a plain extern "C" fn with no prepare/parent hooks.
-        unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
-    });
+    ensure_atfork();
     let fresh = Box::into_raw(Box::new(State::new(current)));
     match STATE.compare_exchange(p, fresh, Ordering::AcqRel, Ordering::Acquire) {
         Ok(_) => {

@@ -201,6 +201,32 @@ pub fn io_err(e: io::Error, what: impl std::fmt::Display) -> Error {
     Error::os(e, &what.to_string())
 }
 
+/// Mode of the files the library takes `flock`s on (and of segment files):
+/// the owner's only.
+pub(crate) const PRIVATE_FILE: u32 = 0o600;
+
+/// Creates `dir` and its missing parents with mode 0700, so that no other
+/// account can create files in it (the umask can only take bits away).
+pub fn private_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
+/// Reads a whole file of the library's own (metadata, markers, reports) that
+/// is never larger than `max` bytes: a larger one is damaged or not ours,
+/// and is refused (`EFBIG`) before anything is allocated for it.
+pub fn read_small(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let f = File::open(path)?;
+    let len = f.metadata()?.len();
+    let mut b = Vec::with_capacity(len.min(max) as usize);
+    f.take(max + 1).read_to_end(&mut b)?;
+    if len > max || b.len() as u64 > max {
+        return Err(io::Error::from_raw_os_error(libc::EFBIG));
+    }
+    Ok(b)
+}
+
 /// fsync of a directory, so that names created or renamed in it are durable.
 pub fn fsync_dir(dir: &Path) -> Result<()> {
     let d = File::open(dir).map_err(|e| io_err(e, format!("open directory {}", dir.display())))?;
@@ -303,11 +329,21 @@ pub fn siphash24(k: [u64; 2], m: &[u8]) -> u64 {
 /// Descriptors holding an `flock` that tells other processes this one is
 /// alive (a writer's journal, a reader's registration, a stamp slot, a
 /// master's token, a held lock file). A child made by `fork()` shares the
-/// parent's open file descriptions, and so its locks: if the parent died,
-/// the child would keep them held and make the parent look alive. The
-/// at-fork child handler closes its copies (`close_all_in_child`), which
-/// leaves the parent's locks as they are.
+/// parent's open file descriptions, and so their locks: a child keeping its
+/// copy would keep the lock held after the parent let it go (another user of
+/// the lock, the child itself included, would then wait for it forever), or
+/// after the parent died (making it look alive). The at-fork child handler
+/// closes the child's copies (`after_fork_in_child`), which leaves the
+/// parent's locks as they are.
+///
+/// A descriptor is recorded from the moment it is opened — before any lock
+/// is asked for on it — until it is closed, and both the open-and-record and
+/// the forget-and-close happen under the fork lock, which the at-fork
+/// prepare handler takes: no child is made with a copy of a lockable
+/// descriptor that is not recorded (see [`Tracked`]). The fork lock is held
+/// only around those system calls, never while waiting for an `flock`.
 pub(crate) mod held_locks {
+    use std::cell::UnsafeCell;
     use std::os::fd::RawFd;
     use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 
@@ -315,8 +351,70 @@ pub(crate) mod held_locks {
     static FDS: [AtomicI32; SLOTS] = [const { AtomicI32::new(-1) }; SLOTS];
     static HINT: AtomicUsize = AtomicUsize::new(0);
 
-    /// Records `fd` as holding a liveness lock.
-    pub fn add(fd: RawFd) {
+    /// A process-wide mutex that the at-fork handlers can take and release
+    /// (a pthread mutex: unlocking it in the child, in the thread that
+    /// forked, is what `pthread_atfork` is made for).
+    struct ForkLock(UnsafeCell<libc::pthread_mutex_t>);
+    // SAFETY: the mutex is only used through pthread calls, which synchronise.
+    unsafe impl Sync for ForkLock {}
+    static FORK_LOCK: ForkLock = ForkLock(UnsafeCell::new(libc::PTHREAD_MUTEX_INITIALIZER));
+
+    fn lock() {
+        // SAFETY: a statically initialised mutex, never moved or destroyed.
+        unsafe { libc::pthread_mutex_lock(FORK_LOCK.0.get()) };
+    }
+
+    fn unlock() {
+        // SAFETY: as above; called by the thread that locked it.
+        unsafe { libc::pthread_mutex_unlock(FORK_LOCK.0.get()) };
+    }
+
+    /// Holds the fork lock while it lives.
+    pub(super) struct Guard(());
+
+    impl Guard {
+        pub(super) fn take() -> Guard {
+            crate::runtime::ensure_atfork();
+            lock();
+            Guard(())
+        }
+    }
+
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            unlock();
+        }
+    }
+
+    /// At-fork prepare handler: no descriptor is between its open and its
+    /// recording, or its forgetting and its close, while the child is made.
+    pub extern "C" fn prepare_fork() {
+        lock();
+    }
+
+    /// At-fork parent handler.
+    pub extern "C" fn after_fork_in_parent() {
+        unlock();
+    }
+
+    /// At-fork child handler: releases the fork lock (taken by this thread
+    /// in `prepare_fork`) and closes the copies of the parent's recorded
+    /// descriptors. Async-signal-safe (pthread unlock, atomics, close(2)).
+    pub extern "C" fn after_fork_in_child() {
+        unlock();
+        for slot in FDS.iter() {
+            let fd = slot.swap(-1, Ordering::AcqRel);
+            if fd >= 0 {
+                // SAFETY: the descriptor is the child's copy of one the
+                // parent's (now unreachable) state owns; nothing in the child
+                // uses it, and close is async-signal-safe.
+                unsafe { libc::close(fd) };
+            }
+        }
+    }
+
+    /// Records `fd` (under the fork lock).
+    pub(super) fn add(fd: RawFd) {
         let start = HINT.load(Ordering::Relaxed);
         for i in 0..SLOTS {
             let k = (start + i) % SLOTS;
@@ -328,8 +426,9 @@ pub(crate) mod held_locks {
         crate::log!(Warn, "more than {SLOTS} liveness locks held: a forked child may keep one of them");
     }
 
-    /// Forgets `fd` (before it is closed); nothing if it was not recorded.
-    pub fn remove(fd: RawFd) {
+    /// Forgets `fd` (under the fork lock, before it is closed); nothing if
+    /// it was not recorded.
+    pub(super) fn remove(fd: RawFd) {
         for (k, slot) in FDS.iter().enumerate() {
             if slot.load(Ordering::Relaxed) == fd && slot.compare_exchange(fd, -1, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
                 HINT.store(k, Ordering::Relaxed);
@@ -338,33 +437,85 @@ pub(crate) mod held_locks {
         }
     }
 
-    /// In a child just made by `fork()`: closes the copies of the parent's
-    /// lock descriptors. Async-signal-safe (atomics and close(2) only).
-    pub fn close_all_in_child() {
-        for slot in FDS.iter() {
-            let fd = slot.swap(-1, Ordering::AcqRel);
-            if fd >= 0 {
-                // SAFETY: the descriptor is the child's copy of one the
-                // parent's (now unreachable) state owns; nothing in the child
-                // uses it, and close is async-signal-safe.
-                unsafe { libc::close(fd) };
+    /// Whether `fd` is recorded (tests).
+    #[cfg(test)]
+    pub fn recorded(fd: RawFd) -> bool {
+        FDS.iter().any(|s| s.load(Ordering::Relaxed) == fd)
+    }
+}
+
+/// A file that a forked child never keeps a copy of (see [`held_locks`]):
+/// recorded from its open to its close, so that any `flock` taken on it,
+/// now or later, stays with this process. Dereferences to the `File`.
+pub(crate) struct Tracked {
+    file: std::mem::ManuallyDrop<File>,
+    recorded: bool,
+}
+
+impl Tracked {
+    /// Opens a file with `open` and records it, both under the fork lock.
+    /// The file is one the library takes `flock`s on: it is made readable
+    /// and writable by its owner only (`flock` needs nothing more than a
+    /// descriptor open for reading, so another account able to open it
+    /// could hold its lock): `open` should create it with mode 0600, and an
+    /// existing file with more permissions (made by an earlier version, or
+    /// under another umask) is changed to 0600.
+    pub fn open(open: impl FnOnce() -> io::Result<File>) -> io::Result<Tracked> {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::PermissionsExt;
+        let t = {
+            let _g = held_locks::Guard::take();
+            let file = open()?;
+            held_locks::add(file.as_raw_fd());
+            Tracked { file: std::mem::ManuallyDrop::new(file), recorded: true }
+        };
+        let mode = t.metadata()?.permissions().mode();
+        if mode & 0o077 != 0 {
+            if let Err(e) = t.set_permissions(std::fs::Permissions::from_mode(PRIVATE_FILE)) {
+                crate::log!(Warn, "a lock file is open to other accounts (mode {:o}) and cannot be made private: {e}", mode & 0o7777);
             }
         }
+        Ok(t)
+    }
+
+    /// A file on which no lock is ever taken (not recorded).
+    pub fn untracked(file: File) -> Tracked {
+        Tracked { file: std::mem::ManuallyDrop::new(file), recorded: false }
+    }
+}
+
+impl std::ops::Deref for Tracked {
+    type Target = File;
+    fn deref(&self) -> &File {
+        &self.file
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        use std::os::fd::AsRawFd;
+        let _g = self.recorded.then(held_locks::Guard::take);
+        if self.recorded {
+            held_locks::remove(self.file.as_raw_fd());
+        }
+        // SAFETY: dropped once, here; the field is not used after.
+        unsafe { std::mem::ManuallyDrop::drop(&mut self.file) };
     }
 }
 
 /// A file on which this process holds an `flock` that says it is alive;
 /// unlocked and closed on drop (see [`held_locks`]).
-pub(crate) struct Held(fs::File);
+pub(crate) struct Held(Tracked);
 
 impl Held {
-    /// Takes `op` (`LOCK_EX`, `LOCK_SH`, optionally `| LOCK_NB`) on `f`.
-    pub fn lock(f: fs::File, op: i32) -> std::io::Result<Held> {
+    /// Takes `op` (`LOCK_EX`, `LOCK_SH`, optionally `| LOCK_NB`) on `f`
+    /// (recorded since its open, so a child forked while this waits does
+    /// not keep the lock once it is granted).
+    pub fn lock(f: Tracked, op: i32) -> std::io::Result<Held> {
         use std::os::fd::AsRawFd;
         loop {
             // SAFETY: flock on a descriptor `f` owns.
             if unsafe { libc::flock(f.as_raw_fd(), op) } == 0 {
-                held_locks::add(f.as_raw_fd());
                 return Ok(Held(f));
             }
             let e = std::io::Error::last_os_error();
@@ -383,12 +534,6 @@ impl std::ops::Deref for Held {
     type Target = fs::File;
     fn deref(&self) -> &fs::File {
         &self.0
-    }
-}
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        held_locks::remove(std::os::fd::AsRawFd::as_raw_fd(&self.0));
     }
 }
 
@@ -478,6 +623,21 @@ mod tests {
                 assert_eq!(unsafe { crc32c_sse42(9, &d) }, crc32c_soft(9, &d), "CRC instruction over {n} bytes");
             }
         }
+    }
+
+    #[test]
+    fn tracked_files_are_recorded_from_open_to_close() {
+        use std::os::fd::AsRawFd;
+        let t = Tracked::open(|| File::open("/dev/null")).unwrap();
+        let fd = t.as_raw_fd();
+        assert!(held_locks::recorded(fd));
+        let h = Held::lock(t, libc::LOCK_SH).unwrap();
+        assert!(held_locks::recorded(fd));
+        drop(h);
+        assert!(!held_locks::recorded(fd), "forgotten once closed");
+        let u = Tracked::untracked(File::open("/dev/null").unwrap());
+        assert!(!held_locks::recorded(u.as_raw_fd()));
+        assert!(Tracked::open(|| File::open("/nonexistent/x")).is_err());
     }
 
     #[test]

@@ -109,13 +109,14 @@ fn try_lock(f: &File, shared: bool) -> bool {
 /// Reads a token file: live (its key, and its master holds the lock),
 /// revoked (tombstone, or the master died), or missing.
 fn probe(path: &Path) -> Result<TokenState> {
-    let mut f = match File::open(path) {
+    let f = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(TokenState::Missing),
         Err(e) => return Err(io_err(e, format!("read token {}", path.display()))),
     };
+    // (A token is 24 bytes; more is not a live token.)
     let mut b = Vec::new();
-    f.read_to_end(&mut b).map_err(|e| io_err(e, format!("read token {}", path.display())))?;
+    (&f).take(64).read_to_end(&mut b).map_err(|e| io_err(e, format!("read token {}", path.display())))?;
     if b.len() == 24 && &b[..8] == TOKEN_MAGIC {
         // A shared lock succeeds only if the master (exclusive holder) is gone.
         if try_lock(&f, true) {
@@ -131,7 +132,7 @@ impl Master {
     /// Makes the token of a new collective open of `cs`.
     pub fn create(cs: &CState) -> Result<Master> {
         let dir = tokens_dir(&cs.root, cs.uuid);
-        std::fs::create_dir_all(&dir).map_err(|e| io_err(e, format!("create {}", dir.display())))?;
+        crate::util::private_dir(&dir).map_err(|e| io_err(e, format!("create {}", dir.display())))?;
         let token = random_u64();
         let key = [random_u64(), random_u64()];
         let path = token_path(&cs.root, cs.uuid, token);
@@ -139,13 +140,10 @@ impl Master {
         b.extend_from_slice(&key[0].to_le_bytes());
         b.extend_from_slice(&key[1].to_le_bytes());
         use std::os::unix::fs::OpenOptionsExt;
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| io_err(e, format!("create token {}", path.display())))?;
+        let file = crate::util::Tracked::open(|| {
+            std::fs::OpenOptions::new().read(true).write(true).create_new(true).mode(crate::util::PRIVATE_FILE).open(&path)
+        })
+        .map_err(|e| io_err(e, format!("create token {}", path.display())))?;
         let file = crate::util::Held::lock(file, libc::LOCK_EX | libc::LOCK_NB)
             .map_err(|e| io_err(e, format!("lock token {}", path.display())))?;
         std::os::unix::fs::FileExt::write_all_at(&*file, &b, 0)
@@ -177,7 +175,10 @@ fn read_reports(dir: &Path) -> Vec<(u32, u64, u64)> {
         if ent.file_name().to_string_lossy().starts_with('.') {
             continue;
         }
-        let Ok(b) = std::fs::read(ent.path()) else { continue };
+        let Ok(b) = crate::util::read_small(&ent.path(), 64 << 20) else {
+            crate::log!(Warn, "peer report {} cannot be read; ignored", ent.path().display());
+            continue;
+        };
         match decode_report(&b) {
             Some(v) => out.extend(v),
             None => crate::log!(Warn, "peer report {} is damaged; ignored", ent.path().display()),
@@ -276,7 +277,7 @@ impl Peer {
         let crc = crc32c(&e.0);
         e.u32(crc);
         let dir = reports_dir(&self.token_path);
-        std::fs::create_dir_all(&dir).map_err(|er| io_err(er, format!("create {}", dir.display())))?;
+        crate::util::private_dir(&dir).map_err(|er| io_err(er, format!("create {}", dir.display())))?;
         crate::util::replace_file(&self.report_path, &e.0)
     }
 }
@@ -379,7 +380,7 @@ pub(crate) fn global2local_as(buf: &[u8], cur: u64, shared: bool) -> Result<u64>
     let (g, mac) = decode(buf)?;
     let body = &buf[..buf.len() - 12];
     let root = crate::store::find_root(g.path.parent().unwrap_or(Path::new("/")))?;
-    let store = StoreConf::load(&root)?;
+    let store = StoreConf::open(&root)?;
     if store.uuid != g.store {
         return Err(Error::Inval("global handle buffer: the store at its path is another one".into()));
     }

@@ -71,7 +71,8 @@ pub fn compact(cs: &Arc<CState>) -> Result<usize> {
     let shards: Vec<Arc<Shard>> = cs.shards.read().values().cloned().collect();
     let mut n = 0;
     for sh in shards {
-        if !sh.is_disabled() {
+        // (A damaged journal stays as it is: its damage must keep showing.)
+        if !sh.is_disabled() && !sh.damaged.load(std::sync::atomic::Ordering::Acquire) {
             n += compact_shard(cs, &sh)?;
         }
     }

@@ -148,6 +148,12 @@ pub fn flush(cookie: u64, only: Option<u32>) -> Result<()> {
 
 /// `daos_epoch_commit`. On a partial failure returns `Err((shard, error))`.
 pub fn commit(cookie: u64, e: u64, sync: bool) -> std::result::Result<(), (Option<u32>, Error)> {
+    if e == u64::MAX {
+        return Err((
+            None,
+            Error::Inval("DAOS_EPOCH_HIGHEST cannot be committed: HCE would be 2^64-1 and no epoch writable again".into()),
+        ));
+    }
     let h = handle(cookie).map_err(|e| (None, e))?;
     h.need_rw("commit").map_err(|e| (None, e))?;
     h.need_master("commit").map_err(|e| (None, e))?;
@@ -179,7 +185,7 @@ pub fn commit(cookie: u64, e: u64, sync: bool) -> std::result::Result<(), (Optio
         } else {
             match flushed.get(&id) {
                 Some(Err(rc)) => Err(Error::Os { errno: -rc, msg: format!("shard {id}: flush failed") }),
-                _ => Ok(()),
+                _ => shard_files_present(&h, id),
             }
         };
         match r {
@@ -209,7 +215,8 @@ pub fn commit(cookie: u64, e: u64, sync: bool) -> std::result::Result<(), (Optio
         }
         m.hse = m.hse.max(e);
         let floor = m.hce;
-        m.hce = m.compute_hce(floor);
+        // With no enabled shard, nothing holds HCE back: it moves to `e`.
+        m.hce = if m.shards.iter().any(|s| !s.disabled) { m.compute_hce(floor) } else { floor.max(e) };
         if sync && !m.kept.contains(&e) {
             m.kept.push(e);
         }
@@ -224,6 +231,34 @@ pub fn commit(cookie: u64, e: u64, sync: bool) -> std::result::Result<(), (Optio
         Some((id, err)) => Err((Some(id), err)),
         None => Ok(()),
     }
+}
+
+/// Whether shard `id` still has its directory, and this handle's segment
+/// files on it are still linked (a directory removed under an open
+/// container leaves the open files working, but nothing written to them
+/// is kept): -EIO if not. An unlinked container's files go at its last
+/// close only, so they are not looked at.
+fn shard_files_present(h: &CoHandle, id: u32) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    if h.cs.unlinked.load(std::sync::atomic::Ordering::Acquire) {
+        return Ok(());
+    }
+    let Some(sh) = h.cs.shard(id) else { return Ok(()) };
+    let gone = |what: String| Error::Os { errno: libc::EIO, msg: format!("shard {id}: {what}: its data is lost") };
+    match std::fs::metadata(&sh.dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(gone(format!("{} is not a directory", sh.dir.display()))),
+        Err(e) => return Err(gone(format!("its directory {} is gone ({e})", sh.dir.display()))),
+    }
+    let w = h.writer.lock();
+    for s in w.shards.get(&id).map(|v| &v[..]).unwrap_or(&[]) {
+        for f in [&s.file.dat, &*s.file.jnl] {
+            if f.metadata().map_or(true, |m| m.nlink() == 0) {
+                return Err(gone(format!("the files of segment {:016x} were removed", s.file.id)));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// After a commit: the handle's staged extents with epoch <= `e` on the
@@ -291,18 +326,31 @@ fn publish_segment(cs: &CState, m: &mut Meta, id: u32, seg: u64, done: u64, e: u
 /// on shard `shard` in `[from, to)` (a journal that cannot be read has none:
 /// its replay will fail the same way).
 fn scan_journal(cs: &CState, shard: u32, seg: u64, from: u64, to: u64, mut f: impl FnMut(u64, u64)) {
-    let Some(dir) = cs.shard(shard).map(|s| s.dir.clone()) else { return };
-    let (_, j) = crate::shard::seg_paths(&dir, seg);
-    let read = || -> std::io::Result<Vec<u8>> {
-        let file = std::fs::File::open(&j)?;
+    use crate::shard::journal::{parse, Parsed};
+    let Some(sh) = cs.shard(shard) else { return };
+    let (_, j) = crate::shard::seg_paths(&sh.dir, seg);
+    let read = || -> Result<(Vec<u8>, u32)> {
+        let file = std::fs::File::open(&j).map_err(|e| crate::util::io_err(e, format!("open {}", j.display())))?;
+        let version = match sh.seg_index(seg).and_then(|i| sh.seg(i)) {
+            Some(sf) => sh.journal_version(&sf)?,
+            None => crate::shard::journal_file_version(&file, shard, seg)?,
+        };
+        let flen = file.metadata().map_err(|e| crate::util::io_err(e, "stat journal"))?.len();
+        if to > flen {
+            return Err(Error::Os { errno: libc::EIO, msg: format!("{} is shorter than {to} bytes", j.display()) });
+        }
         let mut b = vec![0u8; (to - from) as usize];
-        std::os::unix::fs::FileExt::read_exact_at(&file, &mut b, from)?;
-        Ok(b)
+        std::os::unix::fs::FileExt::read_exact_at(&file, &mut b, from).map_err(|e| crate::util::io_err(e, "read journal"))?;
+        Ok((b, version))
     };
-    let Ok(b) = read() else { return };
+    let Ok((b, version)) = read() else { return };
     let mut pos = 0;
-    while let Some((r, _, n)) = crate::shard::journal::Record::decode_view(&b[pos..]) {
-        f(from + pos as u64, r.epoch);
+    while let Some((p, n)) = parse(&b[pos..], version) {
+        match p {
+            Parsed::Ok(r, _) | Parsed::BadCrcs(r) => f(from + pos as u64, r.epoch),
+            // (Its replay fails: the shard reads as -EIO.)
+            Parsed::Damaged => {}
+        }
         pos += n;
     }
 }
@@ -354,15 +402,18 @@ pub fn notify_waiters(cs: &CState) {
     }
 }
 
-/// `daos_epoch_abort`: drops this handle's writes and punches in epochs >= `e`.
-pub fn abort(cookie: u64, e: u64) -> Result<()> {
-    let h = handle(cookie)?;
-    h.need_rw("abort")?;
-    h.need_master("abort")?;
+/// `daos_epoch_abort`: drops this handle's writes and punches in epochs >=
+/// `e`. If a shard this handle wrote to lost its files (see
+/// `shard_files_present`), the abort is still recorded and the first such
+/// shard is returned with its error.
+pub fn abort(cookie: u64, e: u64) -> std::result::Result<(), (Option<u32>, Error)> {
+    let h = handle(cookie).map_err(|e| (None, e))?;
+    h.need_rw("abort").map_err(|e| (None, e))?;
+    h.need_master("abort").map_err(|e| (None, e))?;
     let cs = h.cs.clone();
     let _serial = cs.commit_lock.lock();
     if e <= cs.hce() {
-        return Err(Error::Perm(format!("epoch {e} is already committed (HCE {})", cs.hce())));
+        return Err((None, Error::Perm(format!("epoch {e} is already committed (HCE {})", cs.hce()))));
     }
     let mut voids: Vec<VoidMeta> = {
         let w = h.writer.lock();
@@ -384,9 +435,14 @@ pub fn abort(cookie: u64, e: u64) -> Result<()> {
         cs.update(|m| {
             m.voids.extend(voids.iter().cloned());
             Ok(())
-        })?;
+        })
+        .map_err(|e| (None, e))?;
     }
     settle_all(&cs);
+    let touched: Vec<u32> = h.writer.lock().shards.keys().copied().collect();
+    for id in touched {
+        shard_files_present(&h, id).map_err(|e| (Some(id), e))?;
+    }
     Ok(())
 }
 

@@ -13,6 +13,8 @@ use crate::util::{atomic_write, crc32c, io_err, Dec, Enc};
 
 const MAGIC: &[u8; 8] = b"DAOSRSCO";
 const VERSION: u32 = 3;
+/// Largest container file read: more is damage, or not a container.
+const MAX_FILE: u64 = 256 << 20;
 /// `sealed` of a segment whose writer is still open.
 pub(crate) const UNSEALED: u64 = u64::MAX;
 
@@ -205,7 +207,21 @@ impl Meta {
 
     /// Reads the container file at `path`.
     pub fn load(path: &Path) -> Result<Loaded> {
-        let b = std::fs::read(path).map_err(|e| io_err(e, format!("read container {}", path.display())))?;
+        let b = match crate::util::read_small(path, MAX_FILE) {
+            Ok(b) => b,
+            Err(e) if e.raw_os_error() == Some(libc::EFBIG) => {
+                // Far larger than any container file: a damaged one (CORRUPT)
+                // if it starts like one, else not a container.
+                let mut head = [0u8; 8];
+                let f = std::fs::File::open(path).map_err(|e| io_err(e, format!("read container {}", path.display())))?;
+                let ours = std::os::unix::fs::FileExt::read_exact_at(&f, &mut head, 0).is_ok() && &head == MAGIC;
+                if ours {
+                    return Ok(Loaded::Corrupt(None));
+                }
+                return Err(Error::Inval(format!("{} is not a daos-rs container", path.display())));
+            }
+            Err(e) => return Err(io_err(e, format!("read container {}", path.display()))),
+        };
         Meta::decode(&b)
             .ok_or_else(|| Error::Inval(format!("{} is not a daos-rs container", path.display())))
     }

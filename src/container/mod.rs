@@ -416,6 +416,25 @@ fn lock_file(root: &Path, uuid: [u64; 2]) -> PathBuf {
     root.join(DOT_DAOS).join("locks").join(format!("c-{:016x}{:016x}", uuid[0], uuid[1]))
 }
 
+/// Refuses a container path inside the store's `.daos/` or inside a target
+/// directory: those hold the library's own files (a container there could
+/// take the name of one, and unlinking it would remove it).
+pub(crate) fn check_container_place(path: &Path, root: &Path, store: &StoreConf) -> Result<()> {
+    let in_dot = path.strip_prefix(root).ok().and_then(|r| r.components().next()).is_some_and(|c| c.as_os_str() == DOT_DAOS);
+    let in_target = store.targets.iter().find(|t| path.starts_with(&t.dir));
+    if in_dot || in_target.is_some() {
+        let where_ = match in_target {
+            Some(t) => format!("the directory of target {}", t.id),
+            None => format!("{}/{DOT_DAOS}", root.display()),
+        };
+        return Err(Error::Inval(format!(
+            "{} is inside {where_}, which holds the library's own files: a container cannot be there",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Absolute form of a container path, with its parent resolved.
 pub(crate) fn abs_path(path: &Path) -> Result<PathBuf> {
     let name = path
@@ -558,7 +577,8 @@ pub(crate) fn open_as(path: &Path, mode: u32, nprocess: u32, shared: bool) -> Re
     };
     let path = abs_path(path)?;
     let root = crate::store::find_root(path.parent().unwrap_or(Path::new("/")))?;
-    let store = StoreConf::load(&root)?;
+    let store = StoreConf::open(&root)?;
+    check_container_place(&path, &root, &store)?;
     // Leftovers of processes that died with an unlinked container open.
     registry::sweep_unlinked(&root, &store);
     // The file may be unlinked or replaced between reading its identity and
@@ -791,7 +811,7 @@ pub fn unlink(path: &Path) -> Result<()> {
         return Err(Error::Inval(format!("{} is a directory, not a container", path.display())));
     }
     let root = crate::store::find_root(path.parent().unwrap_or(Path::new("/")))?;
-    let store = StoreConf::load(&root)?;
+    let store = StoreConf::open(&root)?;
     let uuid = |p: &Path| -> Result<Option<[u64; 2]>> {
         Ok(match Meta::load(p)? {
             meta::Loaded::Ok(m) | meta::Loaded::Corrupt(Some(m)) => Some(m.uuid),
@@ -823,7 +843,7 @@ pub fn unlink(path: &Path) -> Result<()> {
         // file renamed or removed by other means keeps its data.
         let marker = registry::unlinked_marker(&root, id);
         if let Some(d) = marker.parent() {
-            std::fs::create_dir_all(d).map_err(|e| crate::util::io_err(e, format!("create {}", d.display())))?;
+            crate::util::private_dir(d).map_err(|e| crate::util::io_err(e, format!("create {}", d.display())))?;
         }
         crate::util::atomic_write(&marker, b"unlinked")?;
         remove(&path)?;

@@ -147,8 +147,12 @@ pub(crate) fn notify_listeners(cs: &super::CState) {
     }
 }
 
-/// A layout change needs a writable epoch (> HCE).
+/// A layout change needs a writable epoch (> HCE, not DAOS_EPOCH_HIGHEST,
+/// which no write or commit can have).
 pub fn check_layout_epoch(h: &CoHandle, epoch: u64) -> Result<()> {
+    if epoch == u64::MAX {
+        return Err(Error::Inval("DAOS_EPOCH_HIGHEST is not a writable epoch: a layout change needs one".into()));
+    }
     let hce = h.cs.hce();
     if epoch <= hce {
         return Err(Error::Perm(format!("epoch {epoch} is not above HCE {hce}")));
@@ -163,10 +167,8 @@ pub fn shard_add(cookie: u64, epoch: u64, targets: &[u32], ids: &mut [i32]) -> R
     h.need_rw("shard add")?;
     let cs = h.cs.clone();
     let _serial = cs.commit_lock.lock();
+    check_layout_epoch(&h, epoch)?;
     let hce = cs.hce();
-    if epoch <= hce {
-        return Err(Error::Perm(format!("epoch {epoch} is not above HCE {hce}")));
-    }
     let now = StoreConf::load(&cs.root).unwrap_or_else(|_| cs.store.clone());
     let mut taken: Vec<u32> = cs.meta.lock().shards.iter().map(|s| s.id).collect();
     let mut first_err: Option<Error> = None;
@@ -247,10 +249,7 @@ pub fn shard_disable(cookie: u64, epoch: u64, ids: &mut [i32]) -> Result<()> {
     h.need_rw("shard disable")?;
     let cs = h.cs.clone();
     let _serial = cs.commit_lock.lock();
-    let hce = cs.hce();
-    if epoch <= hce {
-        return Err(Error::Perm(format!("epoch {epoch} is not above HCE {hce}")));
-    }
+    check_layout_epoch(&h, epoch)?;
     let m = cs.meta.lock().clone();
     let mut first_err = None;
     let mut todo = Vec::new();
@@ -389,6 +388,7 @@ pub fn snapshot(cookie: u64, epoch: u64, path: &Path) -> Result<()> {
     if root != cs.root {
         return Err(Error::Inval(format!("{} is not in the container's store", path.display())));
     }
+    super::check_container_place(&path, &root, &cs.store)?;
     if path.exists() {
         return Err(Error::Os { errno: libc::EEXIST, msg: format!("{} exists", path.display()) });
     }

@@ -5,7 +5,10 @@
 //!
 //! Per container, the directory `.daos/open/c-<container>/` holds one file
 //! per process that has the container open, named `<pid>-<random hex>`,
-//! holding that process's lowest read reference (u64 LE). The process holds
+//! holding that process's lowest read reference (u64 LE) and a CRC-32C of it
+//! (u32 LE; earlier versions wrote the 8 bytes alone, still read). A
+//! reference that cannot be read, or fails its checksum, counts as epoch 0
+//! (nothing is aggregated). The process holds
 //! an `flock(LOCK_EX)` on it while it is registered, so a file whose lock
 //! can be taken is a dead process's, and is removed by whoever finds it.
 //!
@@ -77,15 +80,12 @@ impl Registration {
     /// Registers this process in `dir` with reference `lowest`. The caller
     /// holds the container's lock.
     pub(crate) fn create(dir: &Path, lowest: u64) -> Result<Registration> {
-        std::fs::create_dir_all(dir).map_err(|e| io_err(e, format!("create {}", dir.display())))?;
+        crate::util::private_dir(dir).map_err(|e| io_err(e, format!("create {}", dir.display())))?;
         let path = dir.join(format!("{}-{:016x}", std::process::id(), crate::util::random_u64()));
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .open(&path)
-            .map_err(|e| io_err(e, format!("create {}", path.display())))?;
+        let file = crate::util::Tracked::open(|| {
+            OpenOptions::new().read(true).write(true).create_new(true).mode(crate::util::PRIVATE_FILE).open(&path)
+        })
+        .map_err(|e| io_err(e, format!("create {}", path.display())))?;
         let file = match crate::util::Held::lock(file, libc::LOCK_EX | libc::LOCK_NB) {
             Ok(f) => f,
             Err(e) => {
@@ -105,7 +105,11 @@ impl Registration {
     /// holds the container's lock (readers read under it: no torn values).
     pub(crate) fn publish(&mut self, lowest: u64) -> Result<()> {
         if lowest != self.published {
-            self.file.file().write_all_at(&lowest.to_le_bytes(), 0).map_err(|e| io_err(e, format!("write {}", self.path.display())))?;
+            let mut b = [0u8; 12];
+            b[..8].copy_from_slice(&lowest.to_le_bytes());
+            let crc = crate::util::crc32c(&b[..8]);
+            b[8..].copy_from_slice(&crc.to_le_bytes());
+            self.file.file().write_all_at(&b, 0).map_err(|e| io_err(e, format!("write {}", self.path.display())))?;
             self.published = lowest;
         }
         Ok(())
@@ -163,9 +167,11 @@ pub(crate) fn lowest_live(dir: &Path, own: Option<&OsStr>) -> Option<u64> {
             let _ = std::fs::remove_file(&p);
             continue;
         }
-        let mut b = [0u8; 8];
+        let mut b = [0u8; 16];
+        let v = |b: &[u8]| u64::from_le_bytes(b[..8].try_into().unwrap());
         let r = match f.read_at(&mut b, 0) {
-            Ok(8) => u64::from_le_bytes(b),
+            Ok(8) => v(&b),
+            Ok(12) if crate::util::crc32c(&b[..8]).to_le_bytes() == b[8..12] => v(&b),
             _ => 0,
         };
         low = Some(low.map_or(r, |l| l.min(r)));
@@ -323,5 +329,31 @@ impl CState {
     /// means, is not taken for unlinked: its data stays.
     fn file_gone(&self) -> bool {
         unlinked_marker(&self.root, self.uuid).exists()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_damaged_reference_counts_as_epoch_0() {
+        let dir = std::env::temp_dir().join(format!("daos-rs-ut-reg-{}-{:x}", std::process::id(), crate::util::random_u64()));
+        let r = Registration::create(&dir, 1234).unwrap();
+        assert_eq!(lowest_live(&dir, None), Some(1234));
+        let good = std::fs::read(&r.path).unwrap();
+        assert_eq!(good.len(), 12);
+        for i in 0..good.len() {
+            let mut b = good.clone();
+            b[i] ^= 0x02;
+            // (Written in place: the file keeps the holder's lock.)
+            r.file.file().write_all_at(&b, 0).unwrap();
+            assert_eq!(lowest_live(&dir, None), Some(0), "byte {i}");
+        }
+        r.file.file().write_all_at(&good, 0).unwrap();
+        assert_eq!(lowest_live(&dir, None), Some(1234));
+        r.remove();
+        assert_eq!(lowest_live(&dir, None), None);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -75,7 +75,8 @@ pub unsafe extern "C" fn daos_local2global(handle: daos_handle_t, global: *mut c
 /// \return 0; -EINVAL NULL argument, or a damaged, truncated or forged
 ///         buffer (bad magic, version, checksum or authentication); -EPERM
 ///         the master closed (revoked the token) or died; -ENOENT the
-///         container or its store is gone.
+///         container or its store is gone; -EXDEV a target directory of
+///         the store belongs to another store (see `daos_sys_open`).
 #[no_mangle]
 pub unsafe extern "C" fn daos_global2local(
     global: *mut c_void,

@@ -16,7 +16,9 @@ use crate::event::{run_deferred, run_work};
 /// does not exist; its directory must exist inside a store) and
 /// `DAOS_COO_OWN_RECOV` (accepted, no effect). A handle reads at HCE until
 /// slipped. A container whose metadata fails its checksum opens read-only
-/// with status CORRUPT.
+/// with status CORRUPT (its reads may then fail, or give what the damaged
+/// metadata describes). Damage in shard journals or data does not change
+/// the status: the reads it affects fail with -EIO (see `daos_object_read`).
 ///
 /// \param path     [IN] the container's path.
 /// \param mode     [IN] open mode (DAOS_COO_*).
@@ -31,9 +33,12 @@ use crate::event::{run_deferred, run_work};
 /// \param coh      [OUT] the container handle.
 /// \param event    [IN] completion event, or NULL.
 ///
-/// \return 0; -EINVAL bad mode, NULL argument, or `path` is not a container;
+/// \return 0; -EINVAL bad mode, NULL argument, `path` is not a container, or
+///         is inside the store's `.daos/` or a target directory (the
+///         library's own files: no container may be made there);
 ///         -ENOENT missing without CREATE, or not inside a store; -EACCES file
-///         permissions refuse the mode.
+///         permissions refuse the mode; -EXDEV a target directory of the
+///         store belongs to another store (see `daos_sys_open`).
 #[no_mangle]
 pub unsafe extern "C" fn daos_container_open(
     path: *const c_char,
@@ -87,7 +92,9 @@ pub unsafe extern "C" fn daos_container_close(coh: daos_handle_t, event: *mut da
 /// \param path  [IN] the container's path.
 /// \param event [IN] completion event, or NULL.
 ///
-/// \return 0; -EINVAL NULL path or not a container; -ENOENT no such file.
+/// \return 0; -EINVAL NULL path or not a container; -ENOENT no such file;
+///         -EXDEV a target directory of the store belongs to another store
+///         (see `daos_sys_open`): nothing is removed.
 #[no_mangle]
 pub unsafe extern "C" fn daos_container_unlink(path: *const c_char, event: *mut daos_event) -> c_int {
     rc("daos_container_unlink", || {
@@ -108,7 +115,8 @@ pub unsafe extern "C" fn daos_container_unlink(path: *const c_char, event: *mut 
 /// \param snapshot [IN] path of the new container (must not exist).
 /// \param event    [IN] completion event, or NULL.
 ///
-/// \return 0; -EINVAL `epoch` above HCE, NULL path, or path in another store;
+/// \return 0; -EINVAL `epoch` above HCE, NULL path, path in another store
+///         or inside the store's `.daos/` or a target directory;
 ///         -ESTALE `epoch` below the oldest readable epoch; -EEXIST path
 ///         exists; -EBADF bad handle.
 #[no_mangle]

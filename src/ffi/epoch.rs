@@ -96,14 +96,22 @@ pub unsafe extern "C" fn daos_epoch_query(coh: daos_handle_t, info: *mut daos_ep
 /// disable the shard and commit `epoch + 1`. `sync`: epoch `epoch` stays
 /// readable for good (never aggregated).
 ///
+/// A shard whose directory was removed, or whose files of this handle were
+/// (by means other than the library: its data is lost), fails with -EIO.
+/// A container with no enabled shard has nothing to hold HCE back: the
+/// commit moves HCE (and HSE) to `epoch`. `DAOS_EPOCH_HIGHEST` is refused
+/// (-EINVAL): HCE would become 2^64-1 and no epoch would be writable again.
+///
 /// \param coh          [IN] container handle (RW).
-/// \param epoch        [IN] epoch to commit.
+/// \param epoch        [IN] epoch to commit (not DAOS_EPOCH_HIGHEST).
 /// \param sync         [IN] keep this epoch readable.
 /// \param shard_failed [OUT] NULL, or the failed shard (written on failure).
 /// \param ev           [IN] completion event, or NULL.
 ///
-/// \return 0; -EPERM read-only handle or a peer of a collective open; -EBADF
-///         bad handle; the failed shard's error (-EIO, -ENOSPC).
+/// \return 0; -EINVAL `epoch` is DAOS_EPOCH_HIGHEST; -EPERM read-only
+///         handle or a peer of a collective open; -EBADF bad handle; the
+///         failed shard's error (-EIO: I/O error, target disabled, shard
+///         directory or files removed; -ENOSPC).
 #[no_mangle]
 pub unsafe extern "C" fn daos_epoch_commit(
     coh: daos_handle_t,
@@ -114,6 +122,11 @@ pub unsafe extern "C" fn daos_epoch_commit(
 ) -> c_int {
     rc("daos_epoch_commit", || {
         let failed = Out::opt(shard_failed, "shard_failed")?;
+        if epoch.seq == u64::MAX {
+            return Err(Error::Inval(
+                "DAOS_EPOCH_HIGHEST cannot be committed: HCE would be 2^64-1 and no epoch writable again".into(),
+            ));
+        }
         container::handle(coh.cookie)?.need_rw("commit")?;
         run_work(
             opt_ev(ev)?,
@@ -136,15 +149,19 @@ pub unsafe extern "C" fn daos_epoch_commit(
 /// Aborts: drops every write and punch of this handle in epochs >= `epoch`.
 /// Writes issued after the abort completes are kept as normal. The master of
 /// a collective open also drops its peers' writes made so far; a peer gets
-/// -EPERM.
+/// -EPERM. If a shard this handle wrote to lost its directory or files
+/// (removed by other means than the library), the abort is still recorded,
+/// and that shard is written to `*shard_failed` with -EIO.
 ///
 /// \param coh          [IN] container handle (RW).
 /// \param epoch        [IN] first epoch to drop (> HCE).
-/// \param shard_failed [OUT] NULL, or the failed shard on an I/O error.
+/// \param shard_failed [OUT] NULL, or the failed shard (written on a shard's
+///                     failure only).
 /// \param ev           [IN] completion event, or NULL.
 ///
 /// \return 0; -EPERM read-only handle, a peer of a collective open, or
-///         `epoch` <= HCE; -EBADF bad handle.
+///         `epoch` <= HCE; -EBADF bad handle; -EIO a shard's files are gone
+///         (`*shard_failed`) or the metadata could not be written.
 #[no_mangle]
 pub unsafe extern "C" fn daos_epoch_abort(
     coh: daos_handle_t,
@@ -153,13 +170,26 @@ pub unsafe extern "C" fn daos_epoch_abort(
     ev: *mut daos_event,
 ) -> c_int {
     rc("daos_epoch_abort", || {
-        let _failed = Out::opt(shard_failed, "shard_failed")?;
+        let failed = Out::opt(shard_failed, "shard_failed")?;
         let h = container::handle(coh.cookie)?;
         h.need_rw("abort")?;
         if epoch.seq <= h.cs.hce() {
             return Err(Error::Perm(format!("epoch {} is already committed (HCE {})", epoch.seq, h.cs.hce())));
         }
-        run_work(opt_ev(ev)?, DAOS_EV_EP_ABORT, move || key::co(coh.cookie), move || container::abort(coh.cookie, epoch.seq), |_| {})?;
+        run_work(
+            opt_ev(ev)?,
+            DAOS_EV_EP_ABORT,
+            move || key::co(coh.cookie),
+            move || {
+                container::abort(coh.cookie, epoch.seq).map_err(|(shard, e)| {
+                    if let (Some(s), Some(f)) = (shard, &failed) {
+                        f.put(s);
+                    }
+                    e
+                })
+            },
+            |_| {},
+        )?;
         Ok(0)
     })
 }

@@ -63,7 +63,11 @@ pub unsafe extern "C" fn daos_object_close(oh: daos_handle_t, event: *mut daos_e
 /// committed write or punch with epoch <= `epoch`, or this process's newer
 /// not yet committed writes; bytes never written, or punched, read as zeros.
 /// Data is verified against its checksums: on a mismatch the call fails with
-/// -EIO and the buffer is zeroed, never left with wrong bytes.
+/// -EIO and the buffer is zeroed, never left with wrong bytes. Damage in the
+/// shard's journals is -EIO too, never bytes as if a committed write or
+/// punch were not there: a damaged record whose extent is known fails the
+/// reads that would use it; one that cannot be placed fails every read of
+/// its shard (see the log at open).
 ///
 /// \param oh    [IN] object handle.
 /// \param epoch [IN] epoch to read at (DAOS_EPOCH_HIGHEST: the newest).
@@ -75,7 +79,8 @@ pub unsafe extern "C" fn daos_object_close(oh: daos_handle_t, event: *mut daos_e
 /// \return 0; -EINVAL NULL argument, totals differ, an extent beyond 2^63;
 ///         -ESTALE epoch older than the oldest readable one; -ENOENT the
 ///         shard is disabled; -EBADF bad handle; at completion -EIO
-///         (checksum mismatch, short file) or -EINTR (aborted).
+///         (checksum mismatch, short file, damaged journal) or -EINTR
+///         (aborted).
 #[no_mangle]
 pub unsafe extern "C" fn daos_object_read(
     oh: daos_handle_t,

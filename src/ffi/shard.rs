@@ -12,7 +12,7 @@ use crate::event::run_work;
 /// `epoch` (reported by `epi_layout_changed`; aborting it does not undo it).
 ///
 /// \param coh     [IN] container handle (read-write).
-/// \param epoch   [IN] a writable epoch (> HCE).
+/// \param epoch   [IN] a writable epoch (> HCE, not DAOS_EPOCH_HIGHEST).
 /// \param targetn [IN] size of `targets` and `shards`.
 /// \param targets [IN] target of each new shard.
 /// \param shards  [IN/OUT] wanted id of each (0..2^20-1, or -1 for the lowest
@@ -22,8 +22,9 @@ use crate::event::run_work;
 ///
 /// \return 0 if all were added, else the first error: -ENOENT unknown target;
 ///         -EEXIST id taken; -EINVAL id out of range; -EIO target disabled.
-///         Immediately: -EINVAL NULL argument; -EPERM read-only handle or
-///         `epoch` <= HCE; -EBADF bad handle.
+///         Immediately: -EINVAL NULL argument or `epoch` is
+///         DAOS_EPOCH_HIGHEST; -EPERM read-only handle or `epoch` <= HCE;
+///         -EBADF bad handle.
 #[no_mangle]
 pub unsafe extern "C" fn daos_shard_add(
     coh: daos_handle_t,
@@ -61,13 +62,14 @@ pub unsafe extern "C" fn daos_shard_add(
 /// and they are left out of HCE. Durable at once; recorded with `epoch`.
 ///
 /// \param coh    [IN] container handle (read-write).
-/// \param epoch  [IN] a writable epoch (> HCE).
+/// \param epoch  [IN] a writable epoch (> HCE, not DAOS_EPOCH_HIGHEST).
 /// \param shardn [IN] size of `shards`.
 /// \param shards [IN/OUT] shard ids; set to -1 where disabling failed.
 /// \param event  [IN] completion event, or NULL.
 ///
-/// \return 0; the first error (-ENOENT unknown shard); immediately -EINVAL,
-///         -EPERM (read-only, epoch <= HCE), -EBADF.
+/// \return 0; the first error (-ENOENT unknown shard); immediately -EINVAL
+///         (NULL argument, DAOS_EPOCH_HIGHEST), -EPERM (read-only, epoch <=
+///         HCE), -EBADF.
 #[no_mangle]
 pub unsafe extern "C" fn daos_shard_disable(
     coh: daos_handle_t,

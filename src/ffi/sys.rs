@@ -20,6 +20,20 @@ use crate::store;
 /// target is probed (about 16 MiB of I/O) for the figures of
 /// `daos_sys_query_target`. Synchronous.
 ///
+/// Target directories inside `path` (the default ones, and any given below
+/// it) are recorded relative to the store, so a copy of the store directory
+/// (`cp -a`) is a store of its own; a copy shares the directories given
+/// elsewhere with the original, so copy those apart and keep one of the two
+/// from using them (a store whose target directory belongs to another store
+/// is refused with -EXDEV, see `daos_sys_open`).
+///
+/// A store belongs to the account that made it: `.daos/` and the directories
+/// the library makes (target and shard directories it creates included) are
+/// mode 0700, and the files it locks (lock files, journals, reader
+/// registrations, stamp slots, tokens) 0600 whatever the umask (files of an
+/// older store are made 0600 when next locked), so that no other account can
+/// take a store's locks and stall its users.
+///
 /// \param path        [IN] directory to make the store root.
 /// \param ntargets    [IN] number of targets, 1..65536.
 /// \param target_dirs [IN] NULL, or `ntargets` directory paths.
@@ -61,8 +75,12 @@ pub unsafe extern "C" fn daos_sys_format(
 /// \param handle    [OUT] the system container handle (written on success).
 /// \param ev        [IN] completion event, or NULL for a synchronous call.
 ///
-/// \return 0; -EINVAL NULL argument; -ENOENT not inside a store; -EIO the
-///         store's metadata is damaged.
+/// \return 0; -EINVAL NULL argument; -ENOENT not inside a store; -EACCES
+///         the store is another account's; -EIO the store's metadata is damaged; -EXDEV a target directory of the
+///         store holds the marker of another store or of another of its
+///         targets (a moved mount, a symbolic link, a copied directory): the
+///         store is not used, so that its writes and unlinks cannot change
+///         another store's data (the log says which directory).
 #[no_mangle]
 pub unsafe extern "C" fn daos_sys_open(daos_path: *const c_char, handle: *mut daos_handle_t, ev: *mut daos_event) -> c_int {
     rc("daos_sys_open", || {

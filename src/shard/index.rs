@@ -9,6 +9,10 @@ use crate::smallvec::Small;
 
 /// `Ext::seg` of a punch.
 pub(crate) const NO_SEG: u32 = u32::MAX;
+/// `Ext::seg` of an extent whose journal record is damaged (its header is
+/// sound, its chunk checksums are not): a read that resolves to it fails
+/// with -EIO. `data_off` is the index of the segment whose journal holds it.
+pub(crate) const BAD_SEG: u32 = u32::MAX - 1;
 /// `Ext::owner` of published (committed or sealed) data.
 pub(crate) const PUBLISHED: u32 = 0;
 /// Extents longer than this (punches to the end) are kept aside, so that the

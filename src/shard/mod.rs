@@ -16,22 +16,24 @@ use crate::container::meta::{Meta, SegMeta};
 use crate::error::{Error, Result};
 use crate::util::{fsync_dir, io_err};
 use index::{Ext, Index, NO_SEG, PUBLISHED};
-use journal::{Record, HEADER, KIND_WRITE};
+use journal::{HEADER, KIND_WRITE};
 
 /// The open files of one segment.
 pub struct SegFile {
     pub id: u64,
     pub dat: File,
-    pub jnl: File,
+    /// The journal (recorded for fork when this process writes it: it
+    /// holds the writer's liveness lock, see `util::held_locks`).
+    pub(crate) jnl: crate::util::Tracked,
     /// This process writes it: `jnl` holds the writer's liveness lock.
     pub locked: bool,
+    /// Format version of the journal (0: not read yet).
+    pub jver: std::sync::atomic::AtomicU32,
 }
 
-impl Drop for SegFile {
-    fn drop(&mut self) {
-        if self.locked {
-            crate::util::held_locks::remove(std::os::fd::AsRawFd::as_raw_fd(&self.jnl));
-        }
+impl SegFile {
+    pub(crate) fn new(id: u64, dat: File, jnl: crate::util::Tracked, locked: bool, jver: u32) -> SegFile {
+        SegFile { id, dat, jnl, locked, jver: jver.into() }
     }
 }
 
@@ -47,6 +49,10 @@ pub struct Shard {
     /// Its journals could not be replayed: reads fail with -EIO rather than
     /// return zeros for data that exists.
     pub broken: std::sync::atomic::AtomicBool,
+    /// A journal record of one of its segments is damaged (the shard is
+    /// `broken`, or the record's extent reads as -EIO): its segments are not
+    /// compacted, which would drop what marks the damage.
+    pub damaged: std::sync::atomic::AtomicBool,
     segs: RwLock<Vec<Arc<SegFile>>>,
     seg_idx: Mutex<HashMap<u64, u32>>,
     /// Journal bytes of each segment already in the index.
@@ -71,6 +77,15 @@ pub fn writer_alive(dir: &Path, seg: u64) -> bool {
     r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EWOULDBLOCK)
 }
 
+/// The format version of the journal `jnl` of segment `seg` of shard
+/// `shard`, from its header (-EIO if that is not a valid header).
+pub fn journal_file_version(jnl: &File, shard: u32, seg: u64) -> Result<u32> {
+    let mut h = vec![0u8; HEADER as usize];
+    jnl.read_exact_at(&mut h, 0).map_err(|e| io_err(e, format!("read the header of journal {seg:016x}")))?;
+    journal::header_version(&h, false, shard, seg)
+        .ok_or_else(|| Error::Os { errno: libc::EIO, msg: format!("journal {seg:016x} of shard {shard} has a bad header") })
+}
+
 /// Directory of container `uuid` on a target directory.
 pub fn container_dir(target_dir: &Path, uuid: [u64; 2]) -> PathBuf {
     target_dir.join(format!("c-{:016x}{:016x}", uuid[0], uuid[1]))
@@ -90,6 +105,7 @@ impl Shard {
             committed: Default::default(),
             disabled: Default::default(),
             broken: Default::default(),
+            damaged: Default::default(),
             segs: RwLock::new(Vec::new()),
             seg_idx: Mutex::new(HashMap::new()),
             applied: Mutex::new(HashMap::new()),
@@ -123,7 +139,7 @@ impl Shard {
 
     /// Creates the shard's directory (durably).
     pub fn create_dir(&self) -> Result<()> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| io_err(e, format!("create shard {}", self.dir.display())))?;
+        crate::util::private_dir(&self.dir).map_err(|e| io_err(e, format!("create shard {}", self.dir.display())))?;
         if let Some(p) = self.dir.parent() {
             fsync_dir(p)?;
             if let Some(pp) = p.parent() {
@@ -162,32 +178,28 @@ impl Shard {
         let open = |p: &Path| {
             OpenOptions::new().read(true).open(p).map_err(|e| io_err(e, format!("open segment {}", p.display())))
         };
-        Ok(Arc::new(SegFile { id: seg, dat: open(&d)?, jnl: open(&j)?, locked: false }))
+        Ok(Arc::new(SegFile::new(seg, open(&d)?, crate::util::Tracked::untracked(open(&j)?), false, 0)))
     }
 
     /// Creates a new segment for a writer, durably named.
     pub fn create_seg(&self, uuid: [u64; 2]) -> Result<(u32, Arc<SegFile>)> {
         let seg = crate::util::random_u64();
         let (d, j) = seg_paths(&self.dir, seg);
-        let create = |p: &Path, data: bool| -> Result<File> {
-            let f = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create_new(true)
-                .mode(0o644)
-                .open(p)
-                .map_err(|e| io_err(e, format!("create segment {}", p.display())))?;
+        let open = |p: &Path| OpenOptions::new().read(true).write(true).create_new(true).mode(crate::util::PRIVATE_FILE).open(p);
+        let header = |f: &File, p: &Path, data: bool| {
             f.write_all_at(&journal::file_header(data, uuid, self.id, seg), 0)
-                .map_err(|e| io_err(e, format!("write {}", p.display())))?;
-            Ok(f)
+                .map_err(|e| io_err(e, format!("write {}", p.display())))
         };
-        let mut f = SegFile { id: seg, dat: create(&d, true)?, jnl: create(&j, false)?, locked: false };
+        let dat = open(&d).map_err(|e| io_err(e, format!("create segment {}", d.display())))?;
+        header(&dat, &d, true)?;
+        // Recorded for fork from its open on (see `util::held_locks`).
+        let jnl = crate::util::Tracked::open(|| open(&j)).map_err(|e| io_err(e, format!("create segment {}", j.display())))?;
+        header(&jnl, &j, false)?;
+        let mut f = SegFile::new(seg, dat, jnl, false, journal::JNL_VERSION);
         // The writer's lock on its journal tells other processes it is alive
         // (see `writer_alive`); it goes with the last descriptor.
         // SAFETY: flock on a descriptor we own.
-        if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&f.jnl), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
-            // A forked child closes its copy (see `util::held_locks`).
-            crate::util::held_locks::add(std::os::fd::AsRawFd::as_raw_fd(&f.jnl));
+        if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&*f.jnl), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
             f.locked = true;
         }
         let f = Arc::new(f);
@@ -215,6 +227,10 @@ impl Shard {
     /// records are in the index already). `floor` is raised above the
     /// counter of every stamp seen (see [`crate::store::slot`]).
     pub fn catch_up(&self, meta: &Meta, skip: &std::collections::HashSet<u64>, floor: &mut u64) -> Result<()> {
+        if self.broken.load(std::sync::atomic::Ordering::Acquire) {
+            // Its reads fail for good: nothing to replay again.
+            return Ok(());
+        }
         let mut ix = self.index.write();
         let mut batch = index::Batch::default();
         let mut first_err = None;
@@ -236,8 +252,28 @@ impl Shard {
         first_err.map_or(Ok(()), Err)
     }
 
+    /// The format version of the journal of the open segment `f`, read from
+    /// its header the first time (-EIO if the header is not a valid one).
+    pub fn journal_version(&self, f: &SegFile) -> Result<u32> {
+        use std::sync::atomic::Ordering;
+        let v = f.jver.load(Ordering::Acquire);
+        if v != 0 {
+            return Ok(v);
+        }
+        let v = journal_file_version(&f.jnl, self.id, f.id)?;
+        f.jver.store(v, Ordering::Release);
+        Ok(v)
+    }
+
     /// Replays `[from, committed_len)` of a segment's journal; returns where
-    /// it stopped.
+    /// it stopped. Everything in that range was published by commits, so no
+    /// record in it is skipped silently: a record whose header is sound but
+    /// whose chunk checksums are damaged enters the index as an extent that
+    /// reads as -EIO (`BAD_SEG`); one whose header is damaged cannot be
+    /// placed — it may have been any extent of the shard — so the replay
+    /// goes on (for the stamps of the records after it) and then fails with
+    /// -EIO (the shard is marked broken by the caller). A journal shorter
+    /// than its published length fails with -EIO before anything is read.
     fn replay_seg(
         &self,
         ix: &mut Index,
@@ -247,41 +283,83 @@ impl Shard {
         from: u64,
         floor: &mut u64,
     ) -> Result<u64> {
+        use std::sync::atomic::Ordering;
         let f = match self.seg_index(s.seg).and_then(|i| self.seg(i)) {
             Some(f) => f,
             None => self.open_seg(s.seg)?,
         };
         let len = s.committed_len;
-        let mut buf = vec![0u8; len as usize];
-        let start = if from <= HEADER { 0 } else { from as usize };
-        f.jnl
-            .read_exact_at(&mut buf[start..], start as u64)
-            .map_err(|e| io_err(e, format!("read journal of segment {:016x}", s.seg)))?;
-        if start == 0 && !journal::header_ok(&buf, false, self.id, s.seg) {
+        let flen = f.jnl.metadata().map_err(|e| io_err(e, format!("stat journal of segment {:016x}", s.seg)))?.len();
+        if len > flen {
+            self.damaged.store(true, Ordering::Release);
             return Err(Error::Os {
                 errno: libc::EIO,
-                msg: format!("journal {:016x} of shard {} has a bad header", s.seg, self.id),
+                msg: format!(
+                    "journal {:016x} of shard {} holds {flen} bytes, fewer than the {len} its commits published",
+                    s.seg, self.id
+                ),
             });
         }
+        let version = self.journal_version(&f)?;
+        let start = from.max(HEADER);
+        let mut buf = vec![0u8; (len - start) as usize];
+        f.jnl
+            .read_exact_at(&mut buf, start)
+            .map_err(|e| io_err(e, format!("read journal of segment {:016x}", s.seg)))?;
         let voids: Vec<_> = meta.voids.iter().filter(|v| v.shard == self.id && v.seg == s.seg).collect();
         let si = self.add_seg(f);
-        let mut pos = from.max(HEADER) as usize;
-        while pos < buf.len() {
-            let Some((r, crcs, n)) = Record::decode_view(&buf[pos..]) else {
-                crate::log!(Warn, "shard {}: journal {:016x} damaged at {pos}; ignoring the rest", self.id, s.seg);
-                break;
-            };
-            let at = pos as u64;
+        let mut pos = 0usize;
+        let mut lost = None;
+        while let Some((p, n)) = journal::parse(&buf[pos..], version) {
+            let at = start + pos as u64;
             pos += n;
+            let (r, crcs) = match p {
+                journal::Parsed::Ok(r, crcs) => (r, Some(crcs)),
+                journal::Parsed::BadCrcs(r) => (r, None),
+                journal::Parsed::Damaged => {
+                    crate::log!(
+                        Error,
+                        "shard {}: journal {:016x} damaged at bytes {at}..{} (a record header): every read of the shard fails with -EIO",
+                        self.id,
+                        s.seg,
+                        at + n as u64
+                    );
+                    lost.get_or_insert(at);
+                    continue;
+                }
+            };
             if r.epoch > s.sealed || r.epoch > s.upto || voids.iter().any(|v| v.covers(at, r.epoch)) {
                 continue;
             }
             *floor = (*floor).max(crate::store::slot::counter_of(r.stamp) + 1);
-            let (seg, csum, doff) =
-                if r.kind == KIND_WRITE { (si, ix.add_crc_bytes(crcs), r.data_off) } else { (NO_SEG, 0, si as u64) };
+            let (seg, csum, doff) = match (r.kind, crcs) {
+                (KIND_WRITE, Some(c)) => (si, ix.add_crc_bytes(c), r.data_off),
+                (_, None) => {
+                    crate::log!(
+                        Error,
+                        "shard {}: journal {:016x}: the record at byte {at} has damaged checksums: object {} [{}, {}) at epoch {} reads as -EIO",
+                        self.id,
+                        s.seg,
+                        r.oid,
+                        r.off,
+                        r.off.saturating_add(r.len),
+                        r.epoch
+                    );
+                    self.damaged.store(true, Ordering::Release);
+                    (index::BAD_SEG, 0, si as u64)
+                }
+                _ => (NO_SEG, 0, si as u64),
+            };
             batch.push(r.oid, r.off, r.stamp, Ext { len: r.len, epoch: r.epoch, data_off: doff, seg, csum, owner: PUBLISHED });
         }
-        Ok(pos as u64)
+        if let Some(at) = lost {
+            self.damaged.store(true, Ordering::Release);
+            return Err(Error::Os {
+                errno: libc::EIO,
+                msg: format!("journal {:016x} of shard {} is damaged at byte {at}, inside what commits published", s.seg, self.id),
+            });
+        }
+        Ok(start + pos as u64)
     }
 
     /// Bytes of files in the shard's directory.

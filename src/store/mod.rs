@@ -19,6 +19,7 @@ pub use sys::{
 };
 
 use std::fs::{self, OpenOptions};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -38,8 +39,16 @@ pub fn find_root(path: &Path) -> Result<PathBuf> {
     };
     let mut p: Option<&Path> = Some(&abs);
     while let Some(d) = p {
-        if d.join(DOT_DAOS).join(conf::META_FILE).is_file() {
-            return Ok(d.to_path_buf());
+        match fs::metadata(d.join(DOT_DAOS).join(conf::META_FILE)) {
+            Ok(m) if m.is_file() => return Ok(d.to_path_buf()),
+            // `.daos/` is its owner's only (mode 0700).
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                return Err(Error::Os {
+                    errno: libc::EACCES,
+                    msg: format!("the store at {} belongs to another account (its .daos/ is not open to this one)", d.display()),
+                })
+            }
+            _ => {}
         }
         p = d.parent();
     }
@@ -51,13 +60,10 @@ pub struct FileLock(#[allow(dead_code)] crate::util::Held);
 
 impl FileLock {
     pub fn acquire(path: &Path) -> Result<FileLock> {
-        let f = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(|e| io_err(e, format!("open lock {}", path.display())))?;
+        let f = crate::util::Tracked::open(|| {
+            OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(crate::util::PRIVATE_FILE).open(path)
+        })
+        .map_err(|e| io_err(e, format!("open lock {}", path.display())))?;
         crate::util::Held::lock(f, libc::LOCK_EX)
             .map(FileLock)
             .map_err(|e| io_err(e, format!("lock {}", path.display())))
@@ -101,19 +107,21 @@ pub fn format(path: &Path, targets: &[TargetSpec], flags: u32, progress: &mut dy
             msg: format!("{} is inside the store {}", root.display(), r.display()),
         });
     }
-    fs::create_dir_all(dot.join("targets")).map_err(|e| io_err(e, format!("create {}", dot.display())))?;
-    fs::create_dir_all(dot.join("locks")).map_err(|e| io_err(e, "create .daos/locks"))?;
+    // `.daos/` and what it holds are the owner's only: no other account can
+    // take the store's locks or make files in it.
+    crate::util::private_dir(&dot.join("targets")).map_err(|e| io_err(e, format!("create {}", dot.display())))?;
+    crate::util::private_dir(&dot.join("locks")).map_err(|e| io_err(e, "create .daos/locks"))?;
     let uuid = [crate::util::random_u64(), crate::util::random_u64()];
     let mut conf = StoreConf { uuid, gen: 1, targets: Vec::new() };
     for (i, t) in targets.iter().enumerate() {
         let dir = match &t.dir {
             Some(d) => {
-                fs::create_dir_all(d).map_err(|e| io_err(e, format!("create target dir {}", d.display())))?;
+                crate::util::private_dir(d).map_err(|e| io_err(e, format!("create target dir {}", d.display())))?;
                 fs::canonicalize(d).map_err(|e| io_err(e, format!("{}", d.display())))?
             }
             None => {
                 let d = dot.join("targets").join(i.to_string());
-                fs::create_dir_all(&d).map_err(|e| io_err(e, format!("create {}", d.display())))?;
+                crate::util::private_dir(&d).map_err(|e| io_err(e, format!("create {}", d.display())))?;
                 d
             }
         };

@@ -8,15 +8,19 @@
 //! child builds a fresh process state and so claims a slot of its own (its
 //! parent's is locked through the parent's open file description).
 //!
-//! The slot file holds a counter high-water mark (u64 LE): counters are
-//! reserved in blocks by writing the new mark durably before any of them is
-//! used, and a process that claims the slot starts at the stored mark. So a
-//! slot used again after its holder died never repeats a (slot, counter) pair.
+//! The slot file holds a counter high-water mark (u64 LE) and a CRC-32C of
+//! it (u32 LE; files of 8 bytes, without it, were written by earlier
+//! versions and are still read): counters are reserved in blocks by writing
+//! the new mark durably before any of them is used, and a process that
+//! claims the slot starts at the stored mark. So a slot used again after its
+//! holder died never repeats a (slot, counter) pair. A slot whose mark is
+//! damaged (bad checksum, or above the largest counter) is not used: its
+//! mark, and so the counters its holders used, are unknown.
 //! Within a process the counter only grows, so a later call gets a higher
 //! stamp (it wins within an epoch).
 
 use std::fs::OpenOptions;
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -64,26 +68,26 @@ impl Slot {
     /// Claims a free slot of the store at `root`.
     pub fn claim(root: &Path) -> Result<Slot> {
         let dir = slots_dir(root);
-        std::fs::create_dir_all(&dir).map_err(|e| io_err(e, format!("create {}", dir.display())))?;
+        crate::util::private_dir(&dir).map_err(|e| io_err(e, format!("create {}", dir.display())))?;
         let start = std::process::id() % PROBE_START;
         for i in 0..SLOTS {
             let n = (start + i) % SLOTS;
             let p = dir.join(n.to_string());
-            let f = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&p)
-                .map_err(|e| io_err(e, format!("open slot {}", p.display())))?;
+            let f = crate::util::Tracked::open(|| {
+                OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(crate::util::PRIVATE_FILE).open(&p)
+            })
+            .map_err(|e| io_err(e, format!("open slot {}", p.display())))?;
             let f = match crate::util::Held::lock(f, libc::LOCK_EX | libc::LOCK_NB) {
                 Ok(f) => f,
                 Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => continue,
                 Err(e) => return Err(io_err(e, format!("lock slot {}", p.display()))),
             };
-            let mut b = [0u8; 8];
+            let mut b = [0u8; 16];
             let got = f.read_at(&mut b, 0).map_err(|e| io_err(e, format!("read slot {}", p.display())))?;
-            let mark = if got == 8 { u64::from_le_bytes(b) } else { 0 };
+            let Some(mark) = decode_mark(&b[..got]) else {
+                crate::log!(Warn, "stamp slot {} is damaged; not using it", p.display());
+                continue;
+            };
             crate::log!(Debug, "stamp slot {n} of {} claimed (counters from {mark})", root.display());
             return Ok(Slot { n, file: f, next: AtomicU64::new(mark), reserved: AtomicU64::new(mark), grow: Mutex::new(()) });
         }
@@ -116,11 +120,33 @@ impl Slot {
             return Ok(());
         }
         let mark = c.saturating_add(BLOCK).min(MAX_COUNTER + 1);
-        self.file.write_all_at(&mark.to_le_bytes(), 0).map_err(|e| io_err(e, "write stamp slot"))?;
+        self.file.write_all_at(&encode_mark(mark), 0).map_err(|e| io_err(e, "write stamp slot"))?;
         self.file.sync_data().map_err(|e| io_err(e, "fsync stamp slot"))?;
         self.reserved.store(mark, Ordering::Release);
         Ok(())
     }
+}
+
+/// A slot file's content for high-water mark `mark`.
+fn encode_mark(mark: u64) -> [u8; 12] {
+    let mut b = [0u8; 12];
+    b[..8].copy_from_slice(&mark.to_le_bytes());
+    let crc = crate::util::crc32c(&b[..8]);
+    b[8..].copy_from_slice(&crc.to_le_bytes());
+    b
+}
+
+/// The high-water mark a slot file holds (0 for a new, empty one); `None`
+/// if it is damaged.
+fn decode_mark(b: &[u8]) -> Option<u64> {
+    let mark = match b.len() {
+        0 => 0,
+        // Written by earlier versions, without a checksum.
+        8 => u64::from_le_bytes(b.try_into().unwrap()),
+        12 if crate::util::crc32c(&b[..8]).to_le_bytes() == b[8..12] => u64::from_le_bytes(b[..8].try_into().unwrap()),
+        _ => return None,
+    };
+    (mark <= MAX_COUNTER + 1).then_some(mark)
 }
 
 /// This process's slot in the store at `root` (claimed at the first call).
@@ -157,7 +183,7 @@ mod tests {
         assert_eq!(counter_of(b.stamp(7).unwrap()), 7, "the floor is respected");
         let n = a.n;
         let last = counter_of(a.stamp(0).unwrap());
-        let mark = u64::from_le_bytes(std::fs::read(slots_dir(&root).join(n.to_string())).unwrap()[..8].try_into().unwrap());
+        let mark = decode_mark(&std::fs::read(slots_dir(&root).join(n.to_string())).unwrap()).unwrap();
         assert!(mark > last, "the mark ({mark}) is written before counter {last} is used");
         drop(a);
         // The slot is free again; its next holder starts above everything used.
@@ -165,6 +191,33 @@ mod tests {
         assert_eq!(c.n, n, "probing starts at the same place");
         assert!(counter_of(c.stamp(0).unwrap()) > last);
         drop((b, c));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn a_damaged_slot_is_not_used() {
+        let root = temp_root("damaged");
+        let a = Slot::claim(&root).unwrap();
+        a.stamp(0).unwrap();
+        let n = a.n;
+        drop(a);
+        let p = slots_dir(&root).join(n.to_string());
+        let good = std::fs::read(&p).unwrap();
+        assert_eq!(good.len(), 12);
+        for i in 0..good.len() {
+            let mut b = good.clone();
+            b[i] ^= 0x10;
+            std::fs::write(&p, &b).unwrap();
+            let c = Slot::claim(&root).unwrap();
+            assert_ne!(c.n, n, "byte {i}: a damaged slot is skipped");
+        }
+        // An 8-byte mark (earlier versions) is read; a mark above every counter is not.
+        std::fs::write(&p, 77u64.to_le_bytes()).unwrap();
+        let c = Slot::claim(&root).unwrap();
+        assert_eq!((c.n, counter_of(c.stamp(0).unwrap())), (n, 77));
+        drop(c);
+        std::fs::write(&p, encode_mark(u64::MAX)).unwrap();
+        assert_ne!(Slot::claim(&root).unwrap().n, n);
         std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -37,7 +37,7 @@ pub struct SysListener {
 /// `daos_sys_open`.
 pub fn sys_open(path: &Path) -> Result<u64> {
     let root = find_root(path)?;
-    let conf = StoreConf::load(&root)?;
+    let conf = StoreConf::open(&root)?;
     let seen = conf.targets.iter().map(|t| t.status()).collect();
     let h = SysHandle { root, conf, seen: Mutex::new(seen), watch: Mutex::new(None) };
     state().sys.insert_with(|_| Ok(Arc::new(h)))
