@@ -54,7 +54,7 @@ else
     srcs=(test_*.c)
 fi
 for src in "${srcs[@]}"; do
-    name="${src%.c}"
+    name="$(basename "${src%.c}")"
     if gcc -std=c11 -Wall -Wextra -Werror -g -fsanitize=address,undefined -fno-omit-frame-pointer \
         -I"$INC" -L"$LIB" -Wl,-rpath,"$LIB" -o "$OUT/$name" "$src" -ldaos_rs -lpthread; then
         progs+=("$name")
