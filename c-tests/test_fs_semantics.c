@@ -8,7 +8,9 @@
  *   - fcntl(2) record locks (F_SETLK) exclude each other likewise;
  *   - rename(2) over an existing file is atomic: a reader that opens the name
  *     again and again sees the old file or the new one, whole, never a mix,
- *     never ENOENT;
+ *     never ENOENT (an open failing with ESTALE, which NFS and GlusterFS give
+ *     when another client replaced the file meanwhile, is counted and
+ *     printed, not failed: the opener retries);
  *   - close-to-open consistency: what a process wrote (and closed, or
  *     fsynced) is seen by another that opens the file afterwards, also when
  *     the file grew; a new or removed name is seen at once;
@@ -128,22 +130,38 @@ static void child(int in, int out)
         }
         case C_READ_RENAMED: {
             /* until the parent writes a byte: open, read whole, check */
-            unsigned bad = 0, reads = 0;
+            unsigned bad = 0, reads = 0, noent = 0, rderr = 0, mixed = 0, estale = 0;
+            int other_errno = 0;
             wr1(out, 0); /* started */
             struct pollfd p = { in, POLLIN, 0 };
             while (poll(&p, 1, 0) == 0) {
                 int fd = open(f_ren, O_RDONLY);
-                if (fd < 0) { bad++; continue; }
-                ssize_t n = 0, k;
+                if (fd < 0) {
+                    /* ESTALE: the name still led to the file just replaced
+                     * (NFS and GlusterFS do this; the VFS retries once);
+                     * counted apart: a caller retries the open */
+                    if (errno == ESTALE) { estale++; continue; }
+                    bad++;
+                    if (errno == ENOENT) noent++;
+                    else other_errno = errno;
+                    continue;
+                }
+                ssize_t n = 0, k = 0;
                 while (n < (ssize_t)sizeof buf && (k = read(fd, buf + n, sizeof buf - (size_t)n)) > 0)
                     n += k;
+                if (k < 0) { rderr++; other_errno = errno; }
                 close(fd);
-                if (!ren_whole(buf, n)) bad++;
+                if (!ren_whole(buf, n)) { bad++; if (k >= 0) mixed++; }
                 reads++;
             }
             rd1(in, 1000); /* the stop byte */
+            if (bad)
+                fprintf(stderr, "   the reader: %u opens failed with ENOENT, %u reads failed, %u files read "
+                        "were not one whole version; other errno: %s\n", noent, rderr, mixed,
+                        other_errno ? strerror(other_errno) : "none");
             wr1(out, bad > 250 ? 250 : (int)bad);
             wr1(out, reads > 250 ? 250 : (int)reads);
+            wr1(out, estale > 250 ? 250 : (int)estale);
             break;
         }
         case C_READ_CTO: {
@@ -312,9 +330,10 @@ static void test_rename(void)
         if (d >= 0) close(d);
     }
     wr1(to_kid, 0); /* stop */
-    int bad = rd1(from_kid, WAIT_MS), reads = rd1(from_kid, WAIT_MS);
-    printf("   %u renames; the other process opened and read the file %s%d times, %d not whole\n",
-           n, reads == 250 ? ">= " : "", reads, bad);
+    int bad = rd1(from_kid, WAIT_MS), reads = rd1(from_kid, WAIT_MS), estale = rd1(from_kid, WAIT_MS);
+    printf("   %u renames; the other process opened and read the file %s%d times, %d not whole; "
+           "%d opens failed with ESTALE (tolerated: see the README)\n",
+           n, reads == 250 ? ">= " : "", reads, bad, estale);
     CHECK_EQ(bad, 0);
     CHECK(reads > 0);
     end_child(false);
