@@ -4,7 +4,7 @@
 CARGO ?= cargo
 DEMO_STORE ?= target/demo-store
 
-.PHONY: all build release header test demo bench clean
+.PHONY: all build release header test test-sharedfs demo bench clean
 
 all: build
 
@@ -22,6 +22,13 @@ header:
 # and the Python tests, each on both engines (io_uring and the thread pool).
 test:
 	scripts/test-all.sh
+
+# The multi-process tests on a real shared file system: a GlusterFS volume on
+# this machine with several FUSE clients, each in its own mount namespace
+# (needs root; installs glusterfs-server/-client with apt-get on first use;
+# elsewhere it says why it skips). See scripts/test-sharedfs.sh.
+test-sharedfs: build
+	scripts/test-sharedfs.sh
 
 # Builds the library and examples-c/object_io, then runs it against the store
 # in $(DEMO_STORE) (formatted with 2 targets on first use): it makes a

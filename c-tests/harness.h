@@ -111,10 +111,23 @@ static inline void sleep_us(int64_t us)
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Makes a fresh directory /tmp/daosrs-<tag>-XXXXXX; `out` gets its path. */
+/* Where scratch directories go: $C_TESTS_TMPDIR if set (make test-sharedfs
+ * points it into a GlusterFS mount), else /tmp. */
+static inline const char *h_scratch_base(void)
+{
+    const char *b = getenv("C_TESTS_TMPDIR");
+    return b != NULL && *b ? b : "/tmp";
+}
+
+/* Makes a fresh directory <base>/daosrs-<tag>-XXXXXX (base: h_scratch_base());
+ * `out` gets its path. */
 static inline int h_tmpdir(char *out, size_t n, const char *tag)
 {
-    snprintf(out, n, "/tmp/daosrs-%s-XXXXXX", tag);
+    if ((size_t)snprintf(out, n, "%s/daosrs-%s-XXXXXX", h_scratch_base(), tag) >= n) {
+        fprintf(stderr, "h_tmpdir: %s is too long a base for a %zu-byte path\n",
+                h_scratch_base(), n);
+        return -1;
+    }
     if (mkdtemp(out) == NULL) {
         perror("mkdtemp");
         return -1;
@@ -225,6 +238,75 @@ static inline int h_reap(pid_t pid)
     int ws = 0;
     if (pid <= 0 || waitpid(pid, &ws, 0) != pid || !WIFEXITED(ws)) return -2;
     return WEXITSTATUS(ws);
+}
+
+/* ------------------------------------------------------------------ */
+/* Other processes on other clients of a shared file system (make
+ * test-sharedfs). $C_TESTS_PEER_MNTNS lists mount namespaces, separated by
+ * spaces (e.g. "/proc/41/ns/mnt /proc/57/ns/mnt"), each a client with the
+ * shared file system mounted at the same path as in this process's. A test
+ * that starts another process calls h_peer_ns_pick() before fork() (in the
+ * parent: it gives the next namespace, round robin, or -1 when the variable
+ * is unset) and h_peer_ns_enter() in the child right after fork(): it moves
+ * the child into that namespace with setns(2), using only async-signal-safe
+ * calls (the parent may have threads). Unset, both do nothing, so make test
+ * runs everything on this machine's own file system as before. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+
+#define H_PEER_NS_MAX 8
+
+static char h_peer_ns_[H_PEER_NS_MAX][128];
+static int h_peer_ns_n_ = -1, h_peer_ns_next_;
+
+static inline int h_peer_ns_count(void)
+{
+    if (h_peer_ns_n_ < 0) {
+        h_peer_ns_n_ = 0;
+        const char *v = getenv("C_TESTS_PEER_MNTNS");
+        while (v != NULL && *v && h_peer_ns_n_ < H_PEER_NS_MAX) {
+            while (*v == ' ') v++;
+            size_t k = strcspn(v, " ");
+            if (k > 0 && k < sizeof h_peer_ns_[0]) {
+                memcpy(h_peer_ns_[h_peer_ns_n_], v, k);
+                h_peer_ns_[h_peer_ns_n_][k] = 0;
+                h_peer_ns_n_++;
+            }
+            v += k;
+        }
+    }
+    return h_peer_ns_n_;
+}
+
+/* the namespace for the next process started (-1: stay in this one) */
+static inline int h_peer_ns_pick(void)
+{
+    int n = h_peer_ns_count();
+    return n == 0 ? -1 : h_peer_ns_next_++ % n;
+}
+
+/* the namespace's path (for messages), "" for -1 */
+static inline const char *h_peer_ns_name(int k)
+{
+    return k < 0 || k >= h_peer_ns_count() ? "" : h_peer_ns_[k];
+}
+
+/* In the child after fork(): enter namespace k (from h_peer_ns_pick); -1
+ * does nothing. 0 or -errno; on failure one line on stderr. */
+static inline int h_peer_ns_enter(int k)
+{
+    if (k < 0) return 0;
+    int fd = open(h_peer_ns_[k], O_RDONLY | O_CLOEXEC);
+    int rc = fd < 0 ? -errno : (setns(fd, CLONE_NEWNS) == 0 ? 0 : -errno);
+    if (fd >= 0) close(fd);
+    if (rc != 0) {
+        static const char m[] = "h_peer_ns_enter: cannot enter the mount namespace of C_TESTS_PEER_MNTNS\n";
+        ssize_t w = write(2, m, sizeof m - 1);
+        (void)w;
+    }
+    return rc;
 }
 
 #ifdef DAOS_RS_H

@@ -5,7 +5,10 @@
 #
 # LIBDIR holds libdaos_rs.so (default: <repo>/target/debug), INCDIR holds
 # daos_rs.h (default: <repo>/include). ENGINES (default "uring threads") picks the
-# engines; TEST_TIMEOUT (default 300 s) bounds each run. Each test program, and
+# engines; TESTS (default: every c-tests/test_*.c) names the programs to build
+# and run, e.g. TESTS="test_multiproc test_crash"; TEST_TIMEOUT (default 300 s)
+# bounds each run. C_TESTS_TMPDIR and C_TESTS_PEER_MNTNS (see harness.h) are
+# passed on to the tests: make test-sharedfs sets them, make test does not. Each test program, and
 # each helper program in c-tests/helpers/ (other processes a test starts), is
 # built with ASan/UBSan (UBSan only for a test marked "c-tests: no-asan") into
 # build/c-tests/; each test runs once per engine and
@@ -45,8 +48,14 @@ for src in helpers/*.c; do
 done
 
 progs=()
-for src in test_*.c; do
-    name="${src%.c}"
+if [ -n "${TESTS:-}" ]; then
+    srcs=()
+    for t in $TESTS; do srcs+=("${t%.c}.c"); done
+else
+    srcs=(test_*.c)
+fi
+for src in "${srcs[@]}"; do
+    name="$(basename "${src%.c}")"
     # A test marked "c-tests: no-asan" is built with UBSan only: this gcc's
     # AddressSanitizer does not lock its allocator across fork(), so a child
     # forked while another thread allocates can hang in malloc (test_forklock).

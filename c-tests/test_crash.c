@@ -17,7 +17,9 @@
  *
  * CRASH_SEED=n repeats the kill delays of an earlier run (the writes never
  * depend on the seed); CRASH_MAX_DELAY_MS (default 60) bounds the delays;
- * CRASH_VERBOSE prints the writer's timings. */
+ * CRASH_VERBOSE prints the writer's timings. The store is made under
+ * C_TESTS_TMPDIR (default /tmp); with C_TESTS_PEER_MNTNS (make test-sharedfs)
+ * each writer runs on another client of the shared file system. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -47,10 +49,10 @@
 
 static const uint64_t obj_lo[OBJ_PER_SHARD] = { 1, 2, 77, 1ull << 40 };
 
-static char store_dir[64];
+static char store_dir[256];
 static unsigned max_delay_ms = 60; /* CRASH_MAX_DELAY_MS */
 static bool verbose;               /* CRASH_VERBOSE: the writer's timings on stderr */
-static char co_path[128];
+static char co_path[320];
 static int shard_id[NSHARD];
 
 /* ---------- the deterministic workload ---------- */
@@ -380,8 +382,7 @@ static bool verify_obj(daos_handle_t coh, unsigned obj, daos_epoch_t e, const ui
 
 static void setup(void)
 {
-    strcpy(store_dir, "/tmp/daos-crash-XXXXXX");
-    if (mkdtemp(store_dir) == NULL) { perror("mkdtemp"); exit(2); }
+    if (h_tmpdir(store_dir, sizeof store_dir, "crash") != 0) exit(2);
     snprintf(co_path, sizeof(co_path), "%s/crash.co", store_dir);
     CHECK_RC(daos_sys_format(store_dir, 2, NULL, DAOS_SYS_FORMAT_NO_PROBE), 0);
 
@@ -414,11 +415,16 @@ static bool crash_round(unsigned round, uint64_t *seed, uint64_t *total_epochs)
     fflush(stdout);
     fflush(stderr);
     t_fork = now_us();
+    int ns = h_peer_ns_pick(); /* with C_TESTS_PEER_MNTNS: another client */
     pid_t pid = fork();
     if (pid < 0) { perror("fork"); exit(2); }
     if (pid == 0) {
         close(fds[0]);
         wfd = fds[1];
+        if (h_peer_ns_enter(ns) != 0) {
+            report(FAIL_BIT | ((uint64_t)__LINE__ << 16) | (uint64_t)EPERM);
+            _exit(3);
+        }
         writer();
         _exit(0);
     }

@@ -14,7 +14,11 @@
  * is killed and the check fails. Nothing sleeps to synchronise. Every test
  * makes its own store in a mkdtemp directory under /tmp, and removes it after
  * ending every helper it started. Helpers die with this process
- * (PR_SET_PDEATHSIG). */
+ * (PR_SET_PDEATHSIG).
+ *
+ * With C_TESTS_PEER_MNTNS set (make test-sharedfs, see harness.h) each helper
+ * starts in the next of the listed mount namespaces: another client of the
+ * shared file system the stores are made on (C_TESTS_TMPDIR). */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -112,6 +116,8 @@ static struct peer *peer_start_(int line, const char *name)
     snprintf(a_name, sizeof a_name, "%s", name);
     char *argv[] = { helper_path, a_name, a_cmd, a_rep, NULL };
     pid_t parent = getpid();
+    int ns = h_peer_ns_pick(); /* another client of a shared file system, if any */
+    if (ns >= 0) printf("   %s runs in the mount namespace %s\n", name, h_peer_ns_name(ns));
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();
@@ -121,6 +127,7 @@ static struct peer *peer_start_(int line, const char *name)
         fcntl(r[1], F_SETFD, 0);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent) _exit(97);
+        if (h_peer_ns_enter(ns) != 0) _exit(96);
         execv(helper_path, argv);
         _exit(98);
     }
