@@ -42,7 +42,7 @@ demo: build
 
 # Measures daos-rs against raw io_uring on this machine, as ratios.
 bench: release
-	$(CARGO) run --release --quiet --bin daos-rs-bench -- $(BENCH_ARGS)
+	$(CARGO) run --release --quiet -p daos-rs-bench -- $(BENCH_ARGS)
 
 clean:
 	$(CARGO) clean

@@ -718,6 +718,7 @@ fn note(group: &str, msg: impl AsRef<str>) {
 
 fn default_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
         .join("target")
         .join("bench-tmp")
 }
