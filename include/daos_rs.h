@@ -19,8 +19,11 @@
  *    container, beside other containers' calls.
  *  - Every call is thread-safe. Handles and events do not survive fork().
  *
- * Environment: DAOS_RS_IO_ENGINE=uring|threads, DAOS_RS_IO_THREADS,
- * DAOS_RS_EQ_MAX_EVENTS, DAOS_RS_LOG=error|warn|info|debug.
+ * Environment (read once per process; the README's table says more):
+ * DAOS_RS_IO_ENGINE=uring|threads, DAOS_RS_IO_THREADS (1-1024),
+ * DAOS_RS_EQ_MAX_EVENTS, DAOS_RS_LOG=error|warn|info|debug (what is logged;
+ * on stderr unless daos_rs_set_log_callback installed a callback),
+ * DAOS_RS_NOTIFY=inotify|poll, DAOS_RS_POLL_MS (1-60000).
  */
 
 #ifndef DAOS_RS_H
@@ -55,6 +58,30 @@
  * `daos_eq_poll` timeout: always return immediately.
  */
 #define DAOS_EQ_NOWAIT 0
+
+/**
+ * Log level of a message given to the `daos_rs_set_log_callback` callback:
+ * a failure the library could not handle (data failing its checksum, an
+ * internal error).
+ */
+#define DAOS_RS_LOG_ERROR 1
+
+/**
+ * Log level: bad input (each call refusing its arguments logs one line at
+ * this level, saying why) and conditions worth a warning.
+ */
+#define DAOS_RS_LOG_WARN 2
+
+/**
+ * Log level: expected conditions (-EBUSY, -EALREADY, the I/O engine and
+ * watch chosen).
+ */
+#define DAOS_RS_LOG_INFO 3
+
+/**
+ * Log level: details for debugging the library.
+ */
+#define DAOS_RS_LOG_DEBUG 4
 
 /**
  * Major version of this library.
@@ -322,6 +349,14 @@ typedef uint32_t daos_ev_query_t;
  * return replaces a zero result.
  */
 typedef int (*daos_event_comp_cb_t)(void *arg, struct daos_event *ev, int rc);
+
+/**
+ * Log callback of `daos_rs_set_log_callback`: receives the `arg` given at
+ * installation, the message's level (`DAOS_RS_LOG_ERROR` ...
+ * `DAOS_RS_LOG_DEBUG`) and the message: one line of UTF-8 without a newline,
+ * NUL-terminated, valid only during the call (copy it to keep it).
+ */
+typedef void (*daos_rs_log_cb_t)(void *arg, int level, const char *msg);
 
 /**
  * Object ID.
@@ -1431,6 +1466,41 @@ int daos_event_register_comp_cb(struct daos_event *ev, daos_event_comp_cb_t cb, 
 int daos_rs_version(int *major, int *minor, int *patch);
 
 /**
+ * Sends the library's log messages to `cb` instead of stderr (extension), so
+ * that the host program shows or files them its own way; `cb == NULL` sends
+ * them to stderr again (the default).
+ *
+ * Which messages are logged is still chosen by `DAOS_RS_LOG` (default
+ * `warn`: bad input and failures; see `DAOS_RS_LOG_*`). Each message is one
+ * call: `cb(arg, level, msg)`, where `msg` is one line of UTF-8 without a
+ * newline, NUL-terminated, valid only during the call.
+ *
+ * Threads: `cb` is called on the thread that logs the message: the caller's
+ * thread, or a library thread (the callback reaper, the thread-pool engine's
+ * I/O workers, the metadata pool, the notifier), several at the same time,
+ * so it must be thread-safe. This function is thread-safe; when it returns,
+ * the previous callback is no longer running in any thread and will not be
+ * called again (it waits for calls in progress: do not call it while holding
+ * a lock your callback takes).
+ *
+ * Reentrancy: `cb` may be called while the library holds internal locks, so
+ * it must not call any function of the library: it should copy or print the
+ * message and return. A message the library logs on a thread that is inside
+ * `cb` goes to stderr, never back into `cb`; `daos_rs_set_log_callback`
+ * called from inside `cb` returns -EBUSY and changes nothing. `cb` must
+ * return normally (no longjmp, no C++ exception).
+ *
+ * \param cb  [IN] the callback, or NULL for stderr.
+ * \param arg [IN] passed to `cb` unchanged; must stay valid until the
+ *             callback is replaced and this function has returned.
+ *
+ * \return 0 on success; -EBUSY called from inside the log callback.
+ *
+ * Thread-safe. Survives fork(): the child keeps the callback.
+ */
+int daos_rs_set_log_callback(daos_rs_log_cb_t cb, void *arg);
+
+/**
  * Opens an object. Objects always exist (create on write) and are
  * unbounded; `o_id_hi` is the shard, `o_id_lo` the object in it.
  *
@@ -1543,6 +1613,26 @@ int daos_object_punch(struct daos_handle_t coh,
                       daos_off_t begin,
                       daos_off_t end,
                       struct daos_event *event);
+
+/**
+ * Where an object's data ends at `epoch` (extension): one past its last byte
+ * that was written and not punched since, as `daos_object_read` at `epoch`
+ * sees it (this process's uncommitted writes included); 0 when it has no
+ * data. Objects are unbounded and may have holes below it (they read as
+ * zeros), so this is the length that reads everything the object holds, as
+ * `daos-rs object get` does when no length is given. Synchronous.
+ *
+ * \param oh    [IN] object handle.
+ * \param epoch [IN] epoch to look at (DAOS_EPOCH_HIGHEST: the newest).
+ * \param size  [OUT] the end of the data, in bytes.
+ *
+ * \return 0; -EINVAL `size` NULL; -ESTALE epoch older than the oldest
+ *         readable one; -ENOENT the shard is disabled; -EIO the shard's
+ *         journal could not be read; -EBADF bad handle.
+ *
+ * Thread-safe.
+ */
+int daos_object_size(struct daos_handle_t oh, struct daos_epoch_t epoch, daos_size_t *size);
 
 /**
  * Adds shards to the container, durably, recording the layout change with

@@ -80,7 +80,7 @@ mkdir -p "$BASETEMP"
 for engine in $ENGINES; do
   echo "=== pytest, engine $engine"
   (cd python/tests &&
-     DAOS_RS_IO_ENGINE="$engine" DAOS_RS_LIB="$LIB" DAOS_RS_TEST_INSTALLED=1 DAOS_RS_LOG=error \
+     DAOS_RS_IO_ENGINE="$engine" DAOS_RS_LIB="$LIB" DAOS_RS_TEST_INSTALLED=1 \
      timeout -k 10 "$TEST_TIMEOUT" "$PY" -m pytest -q -rfEs -p no:cacheprovider \
        --import-mode=importlib --rootdir . --basetemp "$BASETEMP/$engine" .) 2>&1 | tee "$OUT"
   rc=${PIPESTATUS[0]}

@@ -398,6 +398,19 @@ pub fn punch(coh: u64, epoch: u64, oid: daos_obj_id_t, begin: u64, end: u64) -> 
     Ok(Some(Box::new(WriteOp::new(co, sh, vec![r], None, None, DAOS_EV_OBJ_PUNCH))))
 }
 
+/// `daos_object_size`: where the object's data ends as a read at `epoch`
+/// sees it: one past its last byte that was written and not punched since
+/// (0 for an object with no data). Bytes below it may be holes.
+pub fn size(oh: u64, epoch: u64) -> Result<u64> {
+    let h = handle(oh)?;
+    h.co.cs.check_readable(epoch)?;
+    let sh = h.live()?;
+    sh.check_readable()?;
+    let ix = sh.index.read();
+    let pieces = ix.resolve(h.oid.o_id_lo, 0, u64::MAX, |e| sh.visible(e, epoch));
+    Ok(pieces.iter().filter(|p| p.src.is_some()).map(|p| p.off + p.len).max().unwrap_or(0))
+}
+
 /// A checked piece of data: chunk checksums of `[mem_off, mem_off + len)`
 /// of the destination (direct) or of the bounce buffer.
 struct Verify {

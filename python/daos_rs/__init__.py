@@ -6,8 +6,12 @@ Synchronous API (this package, from ``daos_rs.core``)::
 
 asyncio API, same names as coroutines: ``daos_rs.aio``. The raw C API is in
 ``daos_rs._ffi`` (ctypes). Every failure raises ``daos_rs.DaosError``, an
-``OSError`` carrying the errno and the name of the C function that failed.
+``OSError`` carrying the errno and the name of the C function that failed;
+the library's own explanation goes to the ``logging`` logger ``daos_rs``
+(see ``daos_rs._log``).
 """
+
+from . import _log
 
 from ._records import (ContainerInfo, ContainerStatus, EpochInfo, EventType, Location, LocKey,
                        ObjectId, ShardEvent, ShardInfo, TargetAffinity, TargetEvent, TargetInfo,
@@ -17,6 +21,8 @@ from .core import (EPOCH_HIGHEST, TARGET_DISABLED, TARGET_HEALTHY, TARGET_UNKNOW
 from .errors import DaosError, check
 
 __version__ = "0.1.0"
+
+_log.install()
 
 __all__ = [
     "DaosError", "check", "version", "EPOCH_HIGHEST", "TARGET_DISABLED", "TARGET_HEALTHY",

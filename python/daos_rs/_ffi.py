@@ -20,6 +20,10 @@ lib = _lib.load()
 DAOS_EPOCH_HIGHEST = 0xFFFFFFFFFFFFFFFF  # (-1) as an epoch sequence number
 DAOS_EQ_WAIT = -1
 DAOS_EQ_NOWAIT = 0
+DAOS_RS_LOG_ERROR = 1
+DAOS_RS_LOG_WARN = 2
+DAOS_RS_LOG_INFO = 3
+DAOS_RS_LOG_DEBUG = 4
 DAOS_RS_VERSION_MAJOR = 0
 DAOS_RS_VERSION_MINOR = 1
 DAOS_RS_VERSION_PATCH = 0
@@ -143,6 +147,9 @@ class daos_epoch_info(Structure):
 
 
 daos_event_comp_cb_t = ctypes.CFUNCTYPE(c_int, c_void_p, POINTER(daos_event), c_int)
+
+#: ``void (*)(void *arg, int level, const char *msg)`` of ``daos_rs_set_log_callback``.
+daos_rs_log_cb_t = ctypes.CFUNCTYPE(None, c_void_p, c_int, c_char_p)
 
 
 class daos_obj_id_t(Structure):
@@ -287,11 +294,13 @@ PROTOTYPES = {
     "daos_event_test": (c_int, [PEV, c_int64, POINTER(c_bool)]),
     "daos_event_register_comp_cb": (c_int, [PEV, daos_event_comp_cb_t, c_void_p]),
     "daos_rs_version": (c_int, [POINTER(c_int), POINTER(c_int), POINTER(c_int)]),
+    "daos_rs_set_log_callback": (c_int, [daos_rs_log_cb_t, c_void_p]),
     "daos_object_open": (c_int, [H, daos_obj_id_t, c_uint, PH, PEV]),
     "daos_object_close": (c_int, [H, PEV]),
     "daos_object_read": (c_int, [H, E, c_void_p, c_void_p, PEV]),
     "daos_object_write": (c_int, [H, E, c_void_p, c_void_p, PEV]),
     "daos_object_punch": (c_int, [H, E, daos_obj_id_t, daos_off_t, daos_off_t, PEV]),
+    "daos_object_size": (c_int, [H, E, POINTER(daos_size_t)]),
     "daos_shard_add": (c_int, [H, E, c_uint, POINTER(c_uint), POINTER(c_int), PEV]),
     "daos_shard_disable": (c_int, [H, E, c_uint, POINTER(c_int), PEV]),
     "daos_shard_query": (c_int, [H, PE, c_uint, POINTER(daos_shard_info), PEV]),

@@ -1238,6 +1238,15 @@ class _ObjectOps(_Handle):
     def _op_punch(self, epoch, begin=0, end=None):
         return self.container._op_punch(epoch, self.oid, begin, end)
 
+    def size(self, epoch=EPOCH_HIGHEST):
+        """Where the object's data ends at ``epoch``: one past its last byte
+        written and not punched since (0: no data), as reads at ``epoch`` see
+        it. Bytes below it may be holes (zeros). Synchronous in both forms."""
+        e = _u.epoch(epoch)
+        s = c_uint64(0)
+        check(lib.daos_object_size(self._h, e, byref(s)), "daos_object_size")
+        return s.value
+
 
 class Object(_ObjectOps):
     """An object handle (``Container.object``). A context manager (closes on

@@ -343,6 +343,8 @@ def accepted(ctype):
         return out
     if t.startswith("const "):
         return accepted(t[len("const "):])
+    if t == "void":
+        return [None]
     if t in BASE:
         return [BASE[t]]
     s = struct_name(t)

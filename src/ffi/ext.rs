@@ -1,15 +1,17 @@
 //! Extensions to the reference API (SPEC §12) for events and the library.
 
-use std::ffi::{c_int, c_void};
+use std::ffi::{c_char, c_int, c_void, CString};
 
 use super::boundary::{put, rc, required};
 use super::event::ev_arg;
 use super::evptr::CompCb;
 use super::types::{
-    daos_event, daos_event_comp_cb_t, DAOS_RS_VERSION_MAJOR, DAOS_RS_VERSION_MINOR, DAOS_RS_VERSION_PATCH,
+    daos_event, daos_event_comp_cb_t, daos_rs_log_cb_t, DAOS_RS_VERSION_MAJOR, DAOS_RS_VERSION_MINOR,
+    DAOS_RS_VERSION_PATCH,
 };
 use crate::error::Error;
 use crate::event::{self, NoopOp, Timeout};
+use crate::log;
 
 /// An operation that does nothing and completes with 0 after `delay_us`
 /// microseconds (extension), for tests, examples and measuring the event
@@ -147,6 +149,70 @@ pub unsafe extern "C" fn daos_rs_version(major: *mut c_int, minor: *mut c_int, p
             put(minor, DAOS_RS_VERSION_MINOR);
             put(patch, DAOS_RS_VERSION_PATCH);
         }
+        Ok(0)
+    })
+}
+
+/// The C callback and argument of `daos_rs_set_log_callback`.
+struct LogCallback {
+    f: unsafe extern "C" fn(arg: *mut c_void, level: c_int, msg: *const c_char),
+    arg: *mut c_void,
+}
+
+// SAFETY: the caller of `daos_rs_set_log_callback` promises that the callback
+// may be called from any thread, several at once, with `arg`.
+unsafe impl Send for LogCallback {}
+// SAFETY: as above.
+unsafe impl Sync for LogCallback {}
+
+impl LogCallback {
+    fn call(&self, level: log::Level, msg: &str) {
+        let text = CString::new(msg.replace('\0', "\\0")).unwrap_or_default();
+        // SAFETY: the function and `arg` are valid until the callback is
+        // replaced (the caller's promise); `text` outlives the call.
+        unsafe { (self.f)(self.arg, level as c_int, text.as_ptr()) }
+    }
+}
+
+/// Sends the library's log messages to `cb` instead of stderr (extension), so
+/// that the host program shows or files them its own way; `cb == NULL` sends
+/// them to stderr again (the default).
+///
+/// Which messages are logged is still chosen by `DAOS_RS_LOG` (default
+/// `warn`: bad input and failures; see `DAOS_RS_LOG_*`). Each message is one
+/// call: `cb(arg, level, msg)`, where `msg` is one line of UTF-8 without a
+/// newline, NUL-terminated, valid only during the call.
+///
+/// Threads: `cb` is called on the thread that logs the message: the caller's
+/// thread, or a library thread (the callback reaper, the thread-pool engine's
+/// I/O workers, the metadata pool, the notifier), several at the same time,
+/// so it must be thread-safe. This function is thread-safe; when it returns,
+/// the previous callback is no longer running in any thread and will not be
+/// called again (it waits for calls in progress: do not call it while holding
+/// a lock your callback takes).
+///
+/// Reentrancy: `cb` may be called while the library holds internal locks, so
+/// it must not call any function of the library: it should copy or print the
+/// message and return. A message the library logs on a thread that is inside
+/// `cb` goes to stderr, never back into `cb`; `daos_rs_set_log_callback`
+/// called from inside `cb` returns -EBUSY and changes nothing. `cb` must
+/// return normally (no longjmp, no C++ exception).
+///
+/// \param cb  [IN] the callback, or NULL for stderr.
+/// \param arg [IN] passed to `cb` unchanged; must stay valid until the
+///             callback is replaced and this function has returned.
+///
+/// \return 0 on success; -EBUSY called from inside the log callback.
+///
+/// Thread-safe. Survives fork(): the child keeps the callback.
+#[no_mangle]
+pub unsafe extern "C" fn daos_rs_set_log_callback(cb: daos_rs_log_cb_t, arg: *mut c_void) -> c_int {
+    rc("daos_rs_set_log_callback", || {
+        let sink: Option<log::Sink> = cb.map(|f| {
+            let c = LogCallback { f, arg };
+            Box::new(move |level: log::Level, msg: &str| c.call(level, msg)) as log::Sink
+        });
+        log::set_sink(sink).map_err(|_| Error::Busy("called from inside the log callback".into()))?;
         Ok(0)
     })
 }

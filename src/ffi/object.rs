@@ -167,3 +167,28 @@ pub unsafe extern "C" fn daos_object_punch(
         Ok(0)
     })
 }
+
+/// Where an object's data ends at `epoch` (extension): one past its last byte
+/// that was written and not punched since, as `daos_object_read` at `epoch`
+/// sees it (this process's uncommitted writes included); 0 when it has no
+/// data. Objects are unbounded and may have holes below it (they read as
+/// zeros), so this is the length that reads everything the object holds, as
+/// `daos-rs object get` does when no length is given. Synchronous.
+///
+/// \param oh    [IN] object handle.
+/// \param epoch [IN] epoch to look at (DAOS_EPOCH_HIGHEST: the newest).
+/// \param size  [OUT] the end of the data, in bytes.
+///
+/// \return 0; -EINVAL `size` NULL; -ESTALE epoch older than the oldest
+///         readable one; -ENOENT the shard is disabled; -EIO the shard's
+///         journal could not be read; -EBADF bad handle.
+///
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn daos_object_size(oh: daos_handle_t, epoch: daos_epoch_t, size: *mut daos_size_t) -> c_int {
+    rc("daos_object_size", || {
+        let out = Out::new(size, "size")?;
+        out.put(object::size(oh.cookie, epoch.seq)?);
+        Ok(0)
+    })
+}

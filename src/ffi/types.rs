@@ -7,7 +7,7 @@
 //! would be undefined behaviour. Values and sizes are those of the C enums.
 #![allow(non_camel_case_types)]
 
-use std::ffi::{c_int, c_void};
+use std::ffi::{c_char, c_int, c_void};
 
 /// Byte offset inside an object.
 pub type daos_off_t = u64;
@@ -123,6 +123,25 @@ pub const DAOS_EVQ_ALL: daos_ev_query_t = DAOS_EVQ_COMPLETED | DAOS_EVQ_INFLIGHT
 pub type daos_event_comp_cb_t =
     Option<unsafe extern "C" fn(arg: *mut c_void, ev: *mut daos_event, rc: c_int) -> c_int>;
 
+/// Log level of a message given to the `daos_rs_set_log_callback` callback:
+/// a failure the library could not handle (data failing its checksum, an
+/// internal error).
+pub const DAOS_RS_LOG_ERROR: c_int = 1;
+/// Log level: bad input (each call refusing its arguments logs one line at
+/// this level, saying why) and conditions worth a warning.
+pub const DAOS_RS_LOG_WARN: c_int = 2;
+/// Log level: expected conditions (-EBUSY, -EALREADY, the I/O engine and
+/// watch chosen).
+pub const DAOS_RS_LOG_INFO: c_int = 3;
+/// Log level: details for debugging the library.
+pub const DAOS_RS_LOG_DEBUG: c_int = 4;
+
+/// Log callback of `daos_rs_set_log_callback`: receives the `arg` given at
+/// installation, the message's level (`DAOS_RS_LOG_ERROR` ...
+/// `DAOS_RS_LOG_DEBUG`) and the message: one line of UTF-8 without a newline,
+/// NUL-terminated, valid only during the call (copy it to keep it).
+pub type daos_rs_log_cb_t = Option<unsafe extern "C" fn(arg: *mut c_void, level: c_int, msg: *const c_char)>;
+
 /// Major version of this library.
 pub const DAOS_RS_VERSION_MAJOR: c_int = 0;
 /// Minor version of this library.
@@ -131,6 +150,10 @@ pub const DAOS_RS_VERSION_MINOR: c_int = 1;
 pub const DAOS_RS_VERSION_PATCH: c_int = 0;
 
 const _: () = assert!(std::mem::size_of::<daos_event>() == 64);
+const _: () = assert!(DAOS_RS_LOG_ERROR == crate::log::Level::Error as c_int);
+const _: () = assert!(DAOS_RS_LOG_WARN == crate::log::Level::Warn as c_int);
+const _: () = assert!(DAOS_RS_LOG_INFO == crate::log::Level::Info as c_int);
+const _: () = assert!(DAOS_RS_LOG_DEBUG == crate::log::Level::Debug as c_int);
 const _: () = assert!(std::mem::size_of::<daos_handle_t>() == 8);
 
 // ---------------------------------------------------------------------------
