@@ -56,6 +56,17 @@ errline() {
   else bad "$1" "expected one stderr line matching /$2/"; fi
 }
 
+# jcheck NAME PYEXPR: the last stdout is one JSON document d for which the
+# Python expression PYEXPR is true (python3 parses it, as a script would).
+jcheck() {
+  local why name=$1 expr=$2
+  shift 2
+  if why=$(python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if eval(sys.argv[2]) else "false: " + sys.argv[2])' "$OUT" "$expr" "$@" 2>&1); then ok "$name"
+  else bad "$name" "$why"; fi
+}
+
 # field NAME: the value of "NAME: value" in the last stdout.
 field() { sed -n "s/^$1: //p" "$OUT" | head -n 1; }
 
@@ -90,7 +101,9 @@ suite() {
   expect 0 "sys query --cage 1 --rack 0 --node 2" sys query "$S/some/where" --cage 1 --rack 0 --node 2
   has "sys query of a node lists its target" '^target 2$'
   expect 1 "sys query of a missing cage fails" sys query "$S" --cage 9
-  errline "sys query of a missing cage names ENOENT" '\(ENOENT\)$'
+  errline "sys query of a missing cage names ENOENT and says why" '\(ENOENT\): no cage 9 in this store$'
+  expect 0 "sys query --json" --json sys query "$S"
+  jcheck "sys query --json nests the tree" 'd["tree"][0]["type"] == "cage" and d["tree"][1]["children"][0]["children"][0]["children"] == [{"type": "target", "id": 2, "children": []}]'
 
   expect 0 "target info" target info "$S" 1
   has "target info: status healthy" '^status: healthy \(100\)$'
@@ -100,9 +113,13 @@ suite() {
   has "target info: perf measured by format" '^perf: read [1-9][0-9]* MB/s'
   has "target info: latency" '^latency: [0-9]+ us'
   expect 1 "target info of an unknown target fails" target info "$S" 99
-  errline "target info of an unknown target names ENOENT" '^daos-rs: target info .* 99: No such file or directory \(ENOENT\)$'
+  errline "target info of an unknown target names ENOENT and the library's explanation" '^daos-rs: target info .* 99: No such file or directory \(ENOENT\): target 99 does not exist \(the store has 3\)$'
+  expect 0 "target info --json" target info "$S" 1 --json
+  jcheck "target info --json fields" 'd["target"] == 1 and d["status"] == "healthy" and d["health"] == 100 and d["type"] in ("SSD", "HDD") and d["location"] == {"cage": 0, "rack": 1, "node": 0} and d["space"]["total"] >= d["space"]["free"] > 0 and d["space"]["shards"] == 0 and d["perf"]["read_mb_s"] > 0 and isinstance(d["latency_us"], int)'
   expect 0 "target probe" target probe "$S" 2
   has "target probe prints the figures" '^perf: read [0-9]+ MB/s'
+  expect 0 "target probe --json" --json target probe "$S" 2
+  jcheck "target probe --json" 'd["target"] == 2 and d["perf"]["iops"] > 0'
   expect 0 "target info after probe" target info "$D/other" 0
   has "unprobed target says not measured" '^perf: not measured$'
   expect 0 "target probe of an unprobed target" target probe "$D/other" 0
@@ -117,17 +134,21 @@ suite() {
   expect 0 "container query of an empty container" container query "$C"
   has "empty container has no shards" '^shards: 0$'
   has "empty container is OK" '^status: OK$'
+  expect 0 "container query --json" container query "$C" --json
+  jcheck "container query --json fields" 'd["path"] == sys.argv[3] and d["status"] == "OK" and d["shards"] == 0 and set(d["epochs"]) == {"hce", "hse", "oldest", "slipped", "layout_changed"}' "$C"
   expect 0 "shard add two shards" shard add "$C" --target 0 --target 1
-  printf '0 0\n1 1\n' >"$D/added"
-  same "shard add prints the ids made" "$OUT" "$D/added"
-  expect 0 "shard add with --id" shard add "$C" --target 2 --id 7
-  has "shard add --id makes that id" '^7 2$'
+  printf 'shard 0 on target 0\nshard 1 on target 1\n' >"$D/added"
+  same "shard add says which shards it made, on which targets" "$OUT" "$D/added"
+  expect 0 "shard add with --id" --json shard add "$C" --target 2 --id 7
+  jcheck "shard add --id --json makes that id" 'd["shards"] == [{"shard": 7, "target": 2}] and d["epoch"] >= 1'
   expect 1 "shard add of a taken id fails" shard add "$C" --target 0 --id 7
   expect 1 "shard add on an unknown target fails" shard add "$C" --target 42
   expect 2 "shard add with more --id than --target is bad usage" shard add "$C" --target 0 --id 1 --id 2
   expect 0 "container list-shards" container list-shards "$C"
-  printf '0\n1\n7\n' >"$D/shards"
+  printf 'shard 0\nshard 1\nshard 7\n' >"$D/shards"
   same "container list-shards lists every shard" "$OUT" "$D/shards"
+  expect 0 "container list-shards --json" container list-shards "$C" --json
+  jcheck "container list-shards --json" 'd["shards"] == [0, 1, 7] and d["which"] == "all"'
   expect 0 "container query" container query "$C"
   has "container query: 3 shards" '^shards: 3$'
   has "container query: uid" "^uid: $(id -u)$"
@@ -140,7 +161,7 @@ suite() {
   head -c $((5 << 20)) /dev/urandom >"$D/data/orig"
   run object put "$C" 0 7 --progress <"$D/data/orig"
   if [ "$rc" -eq 0 ]; then ok "object put 5 MiB"; else bad "object put 5 MiB" "exit $rc"; fi
-  has "object put reports bytes and epoch" '^wrote 5242880 bytes to 0 7 at offset 0, epoch [0-9]+ \(committed\)$'
+  has "object put reports the size (human-readable), object and epoch" '^wrote 5.0 MiB to object 7 of shard 0 at offset 0, epoch [0-9]+ \(committed\)$'
   if grep -q '100%' "$ERR"; then ok "object put draws a progress bar with --progress"
   else bad "object put draws a progress bar with --progress"; fi
   "$BIN" object get "$C" 0 7 --length 5M --progress >"$D/data/back" 2>"$ERR"; rc=$?
@@ -152,18 +173,32 @@ suite() {
   "$BIN" object get "$C" 0 7 --offset 1M --length 1000 >"$D/data/part" 2>"$ERR"
   tail -c +$((1048576 + 1)) "$D/data/orig" | head -c 1000 >"$D/data/part.exp"
   same "object get --offset --length reads that extent" "$D/data/part" "$D/data/part.exp"
+  "$BIN" object get "$C" 0 7 >"$D/data/whole" 2>"$ERR"
+  same "object get without --length reads the whole object" "$D/data/orig" "$D/data/whole"
+  expect 0 "object get -o FILE" object get "$C" 0 7 -o "$D/data/file"
+  same "object get -o writes the object to FILE" "$D/data/orig" "$D/data/file"
+  has "object get -o says what it read" "^read 5.0 MiB of object 7 of shard 0 at offset 0, epoch [0-9]+, into $D/data/file$"
+  expect 0 "object get -o --json --offset" object get "$C" 0 7 --offset 4M -o "$D/data/tail" --json
+  jcheck "object get --json (default length from the offset to the end)" 'd["bytes"] == 1048576 and d["offset"] == 4194304 and d["file"].endswith("/data/tail")'
+  tail -c 1048576 "$D/data/orig" >"$D/data/tail.exp"
+  same "object get --offset without --length reads to the end" "$D/data/tail" "$D/data/tail.exp"
+  expect 2 "object get --json without -o is bad usage" object get "$C" 0 7 --json
   "$BIN" object get "$C" 0 7 --offset 5M --length 4096 >"$D/data/beyond" 2>"$ERR"
   head -c 4096 /dev/zero >"$D/data/zeros4k"
   same "bytes never written read as zeros" "$D/data/beyond" "$D/data/zeros4k"
   expect 0 "shard list-obj" shard list-obj "$C" 0
-  printf '7\n' >"$D/objs"
+  printf 'object 7\n' >"$D/objs"
   same "shard list-obj lists the object" "$OUT" "$D/objs"
+  expect 0 "shard list-obj --json" shard list-obj "$C" 0 --json
+  jcheck "shard list-obj --json" 'd["objects"] == [7] and d["shard"] == 0'
   expect 0 "shard query" shard query "$C" 0
   has "shard query: one object" '^objects: 1$'
-  has "shard query: bytes used" '^used: 5242880$'
+  has "shard query: space used, human-readable" '^used: 5.0 MiB$'
   has "shard query: target" '^target: 0$'
   has "shard query: status" '^status: healthy \(100\)$'
   has "shard query: location" '^location: cage 0, rack 0, node 0$'
+  expect 0 "shard query --json" shard query "$C" 0 --json
+  jcheck "shard query --json" 'd["used"] == 5242880 and d["objects"] == 1 and d["target"] == 0 and d["status"] == "healthy" and d["location"] == {"cage": 0, "rack": 0, "node": 0}'
   expect 1 "shard query of an unknown shard fails" shard query "$C" 55
 
   expect 0 "epoch query" epoch query "$C"
@@ -172,6 +207,8 @@ suite() {
   has "epoch query: hse" '^hse: '
   has "epoch query: oldest" '^oldest: '
   has "epoch query: layout-changed" '^layout-changed: '
+  expect 0 "epoch query --json" epoch query "$C" --json
+  jcheck "epoch query --json" 'd["hce"] == int(sys.argv[3]) and d["hse"] >= d["hce"] >= d["oldest"]' "$e1"
 
   expect 0 "container snapshot at HCE" container snapshot "$C" "$SNAP"
   has "container snapshot reports the epoch" "^snapshot .* at epoch $e1$"
@@ -191,7 +228,7 @@ suite() {
 
   # Punch [1 MiB, 2 MiB) and check zeros there, the rest unchanged.
   expect 0 "object punch a range" object punch "$C" 0 7 --begin 1M --end 2M
-  has "object punch reports the range" '^punched \[1048576, 2097152\) of 0 7 at epoch [0-9]+ \(committed\)$'
+  has "object punch reports the range and its size" '^punched \[1048576, 2097152\) \(1.0 MiB\) of object 7 of shard 0 at epoch [0-9]+ \(committed\)$'
   cp "$D/data/orig" "$D/data/punched"
   printf 'new bytes' | dd of="$D/data/punched" conv=notrunc status=none
   dd if=/dev/zero of="$D/data/punched" bs=1M seek=1 count=1 conv=notrunc status=none
@@ -199,7 +236,7 @@ suite() {
   same "punched bytes read as zeros, the rest is kept" "$D/data/punched" "$D/data/afterpunch"
   printf 'x' | "$BIN" object put "$C" 1 3 >/dev/null 2>"$ERR"
   expect 0 "shard list-obj before punching everything" shard list-obj "$C" 1
-  has "object 3 is listed" '^3$'
+  has "object 3 is listed" '^object 3$'
   expect 0 "object punch a whole object" object punch "$C" 1 3
   expect 0 "shard list-obj after punching everything" shard list-obj "$C" 1
   if [ ! -s "$OUT" ]; then ok "a fully punched object is no longer listed"; else bad "a fully punched object is no longer listed"; fi
@@ -216,12 +253,15 @@ suite() {
   head -c 4 /dev/zero >"$D/data/zeros4"
   same "uncommitted data is discarded" "$D/data/lost" "$D/data/zeros4"
   printf 'kept' | "$BIN" object put "$C" 7 1 --offset 4K --epoch $((e2 + 5)) >"$OUT" 2>"$ERR"
-  has "object put --epoch --offset" "^wrote 4 bytes to 7 1 at offset 4096, epoch $((e2 + 5)) \(committed\)$"
+  has "object put --epoch --offset" "^wrote 4 B to object 1 of shard 7 at offset 4096, epoch $((e2 + 5)) \(committed\)$"
+  "$BIN" object get "$C" 7 1 >"$D/data/hole" 2>"$ERR"
+  { head -c 4096 /dev/zero; printf 'kept'; } >"$D/data/hole.exp"
+  same "object get without --length stops where the data ends (holes below read as zeros)" "$D/data/hole" "$D/data/hole.exp"
   "$BIN" object get "$C" 7 1 --offset 4096 --length 4 >"$D/data/kept" 2>"$ERR"
   printf 'kept' >"$D/data/kept.exp"
   same "object put --epoch --offset lands there" "$D/data/kept" "$D/data/kept.exp"
   expect 1 "object put at a committed epoch fails" object put "$C" 7 1 --epoch 1 <"$D/data/kept.exp"
-  errline "object put at a committed epoch names EPERM" '\(EPERM\)$'
+  errline "object put at a committed epoch names EPERM and the epoch" '\(EPERM\): .*epoch 1 .*$'
 
   # --- epochs -----------------------------------------------------------------
   local hce; run epoch query "$C"; hce=$(field hce)
@@ -229,7 +269,11 @@ suite() {
   has "epoch commit moves HCE" "^hce: $((hce + 3))$"
   expect 0 "epoch commit at or below HCE is a no-op" epoch commit "$C" 1
   expect 1 "epoch abort of a committed epoch fails" epoch abort "$C" $((hce + 3))
-  errline "epoch abort of a committed epoch names EPERM" '^daos-rs: epoch abort .*: Operation not permitted \(EPERM\)$'
+  errline "epoch abort of a committed epoch names EPERM and why" '^daos-rs: epoch abort .*: Operation not permitted \(EPERM\): epoch [0-9]+ is already committed \(HCE [0-9]+\)$'
+  expect 0 "epoch abort --json" --json epoch abort "$C" $((hce + 11))
+  jcheck "epoch abort --json" 'd["epoch"] == int(sys.argv[3])' $((hce + 11))
+  expect 0 "epoch commit --json" epoch commit "$C" $((hce + 4)) --json
+  jcheck "epoch commit --json" 'd["hce"] == d["epoch"] == int(sys.argv[3])' $((hce + 4))
   expect 0 "epoch abort above HCE" epoch abort "$C" $((hce + 10))
   expect 2 "epoch commit of a non-number is bad usage" epoch commit "$C" soon
 
@@ -251,7 +295,7 @@ suite() {
 
   expect 0 "shard disable" shard disable "$C" 7
   expect 0 "container list-shards --disabled" container list-shards "$C" --disabled
-  printf '7\n' >"$D/dis"
+  printf 'shard 7\n' >"$D/dis"
   same "container list-shards --disabled lists it" "$OUT" "$D/dis"
   expect 0 "container list-shards --stuck" container list-shards "$C" --stuck
   if [ ! -s "$OUT" ]; then ok "no shard is stuck"; else bad "no shard is stuck"; fi
@@ -265,14 +309,17 @@ suite() {
   if [ ! -e "$SNAP" ]; then ok "the unlinked container is gone"; else bad "the unlinked container is gone"; fi
   expect 1 "container unlink of a missing container fails" container unlink "$SNAP"
   expect 1 "container query of a missing container fails" container query "$S/nope"
-  errline "a missing container gives a readable message" "^daos-rs: container open $S/nope: No such file or directory \(ENOENT\)$"
+  errline "a missing container gives a readable message, with the library's explanation" "^daos-rs: container open $S/nope: No such file or directory \(ENOENT\): container $S/nope does not exist$"
   expect 1 "object get from a missing container fails" object get "$S/nope" 0 1 --length 1
-  errline "object get from a missing container names ENOENT" '^daos-rs: container open .*/nope: No such file or directory \(ENOENT\)$'
+  errline "object get from a missing container names ENOENT" '^daos-rs: container open .*/nope: No such file or directory \(ENOENT\): container .*/nope does not exist$'
+  DAOS_RS_LOG=warn run -v shard query "$C" 55
+  if [ "$rc" -eq 1 ] && grep -q '^daos-rs: library warn: daos_shard_query: not found: shard 55 does not exist$' "$ERR"; then
+    ok "-v prints the library's log lines as they come"
+  else bad "-v prints the library's log lines as they come"; fi
   expect 1 "epoch query outside any store fails" epoch query "$D/outside"
 
   expect 2 "no command is bad usage" 
   expect 2 "an unknown command is bad usage" frobnicate
-  expect 2 "object get without --length is bad usage" object get "$C" 0 7
   expect 2 "a non-numeric shard is bad usage" shard query "$C" zero
   expect 2 "an unknown option is bad usage" container query "$C" --bogus
   local h
@@ -284,6 +331,45 @@ suite() {
     expect 0 "daos-rs $h --help" $h --help
   done
   expect 0 "daos-rs --version" --version
+  expect 0 "container query --help" container query --help
+  has "--help documents the --json fields" '"uid", "gid", "shards"'
+
+  # --- completions and man pages, from the clap definitions -------------------
+  expect 0 "completions bash" completions bash
+  has "the bash script completes daos-rs" 'complete .*daos-rs'
+  has "the bash script knows the subcommands" 'list-shards'
+  expect 0 "completions zsh" completions zsh
+  has "the zsh script is a compdef" '^#compdef daos-rs'
+  expect 0 "completions fish" completions fish
+  has "the fish script completes daos-rs" '^complete -c daos-rs'
+  expect 2 "completions of an unknown shell is bad usage" completions tcsh
+  expect 0 "man DIR" man "$D/man"
+  if [ -s "$D/man/daos-rs.1" ] && [ -s "$D/man/daos-rs-object-get.1" ] && [ -s "$D/man/daos-rs-container-query.1" ] &&
+     grep -q '^\.TH daos-rs' "$D/man/daos-rs.1" && grep -q 'needs \\-o' "$D/man/daos-rs-object-get.1"; then
+    ok "man writes a page per command, with the JSON fields"
+  else badnote "man writes a page per command, with the JSON fields" "$(ls "$D/man" 2>&1 | head -5)"; fi
+
+  # --- --json on the commands that change things ------------------------------
+  local J=$D/j/store
+  expect 0 "format --json" --json format "$J" --no-probe
+  jcheck "format --json" 'd == {"path": sys.argv[3], "targets": 1, "probed": False}' "$J"
+  expect 0 "container create --json" --json container create "$J/c"
+  jcheck "container create --json" 'd == {"path": sys.argv[3]}' "$J/c"
+  expect 0 "shard add for --json" shard add "$J/c" --target 0
+  printf 'abc' | "$BIN" --json object put "$J/c" 0 5 --offset 10 >"$OUT" 2>"$ERR"
+  jcheck "object put --json" 'd["bytes"] == 3 and d["offset"] == 10 and d["object"] == 5 and d["shard"] == 0 and d["committed"] is True and d["epoch"] >= 1'
+  expect 0 "object punch --json" --json object punch "$J/c" 0 5 --begin 11
+  jcheck "object punch --json" 'd["begin"] == 11 and d["end"] is None and d["committed"] is True'
+  expect 0 "container snapshot --json" --json container snapshot "$J/c" "$J/snap"
+  jcheck "container snapshot --json" 'd["snapshot"] == sys.argv[3] and d["epoch"] >= 1' "$J/snap"
+  expect 0 "shard disable --json" --json shard disable "$J/c" 0
+  jcheck "shard disable --json" 'd["shards"] == [0]'
+  expect 0 "target disable --json" --json target disable "$J" 0
+  jcheck "target disable --json" 'd == {"target": 0, "status": "disabled", "health": None}'
+  expect 0 "target enable --json" --json target enable "$J" 0 --health 80
+  jcheck "target enable --json" 'd == {"target": 0, "status": "degraded", "health": 80}'
+  expect 0 "container unlink --json" --json container unlink "$J/snap"
+  jcheck "container unlink --json" 'd == {"path": sys.argv[3]}' "$J/snap"
 
   expect 0 "container unlink" container unlink "$C"
   expect 0 "target info after unlinking every container" target info "$S" 0

@@ -115,12 +115,18 @@ pub fn errno_name(errno: i32) -> String {
     NAMES.iter().find(|(e, _)| *e == errno).map_or_else(|| format!("errno {errno}"), |(_, n)| (*n).to_string())
 }
 
-/// Maps a C return code: 0 is success, a negative errno a failure.
+/// Maps a C return code: 0 is success, a negative errno a failure, which
+/// carries the library's explanation (the line it logged for this call).
 fn check(rc: c_int, what: impl FnOnce() -> String) -> Res<()> {
     if rc == 0 {
+        crate::liblog::clear();
         Ok(())
     } else {
-        Err(Fail::new(what(), if rc < 0 { -rc } else { libc::EIO }))
+        let f = Fail::new(what(), if rc < 0 { -rc } else { libc::EIO });
+        Err(match crate::liblog::take_explanation() {
+            Some(e) => f.detail(e),
+            None => f,
+        })
     }
 }
 
@@ -351,11 +357,14 @@ impl Container {
         // SAFETY: valid out-pointer.
         let rc = unsafe { ffi::daos_epoch_commit(self.h, ep(epoch), sync, &mut failed, ptr::null_mut()) };
         check(rc, || format!("epoch commit {} {epoch}", self.path)).map_err(|f| {
-            if failed != c_uint::MAX {
-                f.detail(format!("shard {failed} failed"))
-            } else {
-                f
+            if failed == c_uint::MAX {
+                return f;
             }
+            let d = match &f.detail {
+                Some(e) => format!("shard {failed} failed: {e}"),
+                None => format!("shard {failed} failed"),
+            };
+            f.detail(d)
         })
     }
 
@@ -370,17 +379,17 @@ impl Container {
         let oid = daos_obj_id_t { o_id_hi: shard as u64, o_id_lo: obj };
         // SAFETY: plain values.
         check(unsafe { ffi::daos_object_punch(self.h, ep(epoch), oid, begin, end, ptr::null_mut()) }, || {
-            format!("object punch {} {shard} {obj}", self.path)
+            format!("object punch {}: object {obj} of shard {shard}", self.path)
         })
     }
 
     pub fn object(&self, shard: u32, obj: u64, mode: u32) -> Res<Object> {
         let oid = daos_obj_id_t { o_id_hi: shard as u64, o_id_lo: obj };
         let mut oh = daos_handle_t::default();
-        let what = format!("object open {} {shard} {obj}", self.path);
+        let what = format!("object open {}: object {obj} of shard {shard}", self.path);
         // SAFETY: valid out-pointer.
         check(unsafe { ffi::daos_object_open(self.h, oid, mode, &mut oh, ptr::null_mut()) }, || what.clone())?;
-        Ok(Object { h: oh, name: format!("{} {shard} {obj}", self.path) })
+        Ok(Object { h: oh, name: format!("{}: object {obj} of shard {shard}", self.path) })
     }
 }
 
@@ -456,6 +465,14 @@ impl Object {
 
     pub fn read(&self, epoch: u64, offset: u64, data: &mut [u8]) -> Res<()> {
         self.io(false, epoch, offset, data.as_mut_ptr(), data.len())
+    }
+
+    /// `daos_object_size`: where the object's data ends at `epoch`.
+    pub fn size(&self, epoch: u64) -> Res<u64> {
+        let mut n: daos_size_t = 0;
+        // SAFETY: valid out-pointer; synchronous call.
+        check(unsafe { ffi::daos_object_size(self.h, ep(epoch), &mut n) }, || format!("object size {}", self.name))?;
+        Ok(n)
     }
 }
 

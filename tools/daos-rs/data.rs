@@ -2,12 +2,16 @@
 
 use std::io::{Read, Write};
 use std::os::fd::AsFd;
+use std::path::Path;
 
 use daos_rs::ffi::types::*;
+use serde_json::{json, Value};
 
 use crate::api::{container_create, container_unlink, Container, Fail, Res, HIGHEST};
-use crate::progress::Progress;
-use crate::store::{loc_text, status_text, type_text};
+use crate::lines;
+use crate::progress::{human, Progress};
+use crate::report::Report;
+use crate::store::{loc_json, loc_text, status_json, status_text, type_text};
 use crate::{usage_error, ContainerCmd, Ctx, EpochCmd, ObjectCmd, ShardCmd};
 
 /// Chunk of object I/O.
@@ -33,39 +37,50 @@ fn write_epoch(c: &Container, given: Option<u64>) -> Res<u64> {
     }
 }
 
-pub fn container(_ctx: &Ctx, cmd: ContainerCmd) -> Res<()> {
+fn shown(p: &Path) -> String {
+    p.display().to_string()
+}
+
+pub fn container(_ctx: &Ctx, cmd: ContainerCmd) -> Res<Report> {
     match cmd {
         ContainerCmd::Create { path } => {
             container_create(&path)?;
-            println!("created {}", path.display());
+            Ok(Report::new(lines!["created {}", path.display()], json!({"path": shown(&path)})))
         }
         ContainerCmd::Query { path } => {
             let c = Container::ro(&path)?;
             let (_, info) = c.query(HIGHEST)?;
             let e = c.epoch_query()?;
-            println!("path: {}", c.path);
-            println!("status: {}", status_name(c.status));
-            println!("uid: {}", info.ci_uid);
-            println!("gid: {}", info.ci_gid);
-            println!("shards: {}", info.ci_nshard);
-            println!("stuck: {}", info.ci_nshard_stuck);
-            println!("disabled: {}", info.ci_nshard_disabled);
-            print_epochs(&e);
+            let mut text = lines![
+                "path: {}", c.path;
+                "status: {}", status_name(c.status);
+                "uid: {}", info.ci_uid;
+                "gid: {}", info.ci_gid;
+                "shards: {}", info.ci_nshard;
+                "stuck: {}", info.ci_nshard_stuck;
+                "disabled: {}", info.ci_nshard_disabled;
+            ];
+            text += &epochs_text(&e);
+            Ok(Report::new(
+                text,
+                json!({
+                    "path": c.path, "status": status_name(c.status), "uid": info.ci_uid, "gid": info.ci_gid,
+                    "shards": info.ci_nshard, "stuck": info.ci_nshard_stuck,
+                    "disabled": info.ci_nshard_disabled, "epochs": epochs_json(&e),
+                }),
+            ))
         }
         ContainerCmd::ListShards { path, stuck, disabled } => {
-            let opc = if stuck {
-                DAOS_SHARD_LS_STUCK
+            let (opc, which) = if stuck {
+                (DAOS_SHARD_LS_STUCK, "stuck")
             } else if disabled {
-                DAOS_SHARD_LS_DISABLED
+                (DAOS_SHARD_LS_DISABLED, "disabled")
             } else {
-                DAOS_SHARD_LS_ALL
+                (DAOS_SHARD_LS_ALL, "all")
             };
             let ids = Container::ro(&path)?.list_shards(opc)?;
-            let mut out = String::new();
-            for id in ids {
-                out += &format!("{id}\n");
-            }
-            print!("{out}");
+            let text: String = ids.iter().map(|id| format!("shard {id}\n")).collect();
+            Ok(Report::new(text, json!({"path": shown(&path), "which": which, "shards": ids})))
         }
         ContainerCmd::Snapshot { path, snapshot, epoch } => {
             let c = Container::ro(&path)?;
@@ -74,25 +89,36 @@ pub fn container(_ctx: &Ctx, cmd: ContainerCmd) -> Res<()> {
                 None => c.hce()?,
             };
             c.snapshot(e, &snapshot)?;
-            println!("snapshot {} of {} at epoch {e}", snapshot.display(), c.path);
+            Ok(Report::new(
+                lines!["snapshot {} of {} at epoch {e}", snapshot.display(), c.path],
+                json!({"path": c.path, "snapshot": shown(&snapshot), "epoch": e}),
+            ))
         }
         ContainerCmd::Unlink { path } => {
             container_unlink(&path)?;
-            println!("unlinked {}", path.display());
+            Ok(Report::new(lines!["unlinked {}", path.display()], json!({"path": shown(&path)})))
         }
     }
-    Ok(())
 }
 
-fn print_epochs(e: &daos_epoch_info) {
-    println!("hce: {}", e.epi_hce.seq);
-    println!("hse: {}", e.epi_hse.seq);
-    println!("oldest: {}", e.epi_hce_oldest.seq);
-    println!("slipped: {}", e.epi_hce_slipped.seq);
-    println!("layout-changed: {}", e.epi_layout_changed.seq);
+fn epochs_text(e: &daos_epoch_info) -> String {
+    lines![
+        "hce: {}", e.epi_hce.seq;
+        "hse: {}", e.epi_hse.seq;
+        "oldest: {}", e.epi_hce_oldest.seq;
+        "slipped: {}", e.epi_hce_slipped.seq;
+        "layout-changed: {}", e.epi_layout_changed.seq;
+    ]
 }
 
-pub fn shard(_ctx: &Ctx, cmd: ShardCmd) -> Res<()> {
+fn epochs_json(e: &daos_epoch_info) -> Value {
+    json!({
+        "hce": e.epi_hce.seq, "hse": e.epi_hse.seq, "oldest": e.epi_hce_oldest.seq,
+        "slipped": e.epi_hce_slipped.seq, "layout_changed": e.epi_layout_changed.seq,
+    })
+}
+
+pub fn shard(_ctx: &Ctx, cmd: ShardCmd) -> Res<Report> {
     match cmd {
         ShardCmd::Add { container, targets, ids, epoch } => {
             if !ids.is_empty() && ids.len() != targets.len() {
@@ -102,48 +128,66 @@ pub fn shard(_ctx: &Ctx, cmd: ShardCmd) -> Res<()> {
             let e = write_epoch(&c, epoch)?;
             let want: Vec<i32> = if ids.is_empty() { vec![-1; targets.len()] } else { ids.iter().map(|&i| i as i32).collect() };
             let (made, r) = c.shard_add(e, &targets, &want);
-            for (id, t) in made.iter().zip(&targets) {
-                if *id >= 0 {
-                    println!("{id} {t}");
+            let added: Vec<(i32, u32)> = made.iter().zip(&targets).filter(|(id, _)| **id >= 0).map(|(id, t)| (*id, *t)).collect();
+            // What was made is worth saying even when the call failed part way.
+            if r.is_err() {
+                for (id, t) in &added {
+                    eprintln!("daos-rs: shard {id} on target {t} was added");
                 }
             }
             r?;
             c.close()?;
+            let text: String = added.iter().map(|(id, t)| format!("shard {id} on target {t}\n")).collect();
+            let list: Vec<Value> = added.iter().map(|(id, t)| json!({"shard": id, "target": t})).collect();
+            Ok(Report::new(text, json!({"path": shown(&container), "epoch": e, "shards": list})))
         }
         ShardCmd::Disable { container, shards, epoch } => {
             let c = Container::rw(&container)?;
             let e = write_epoch(&c, epoch)?;
             let want: Vec<i32> = shards.iter().map(|&i| i as i32).collect();
             let (done, r) = c.shard_disable(e, &want);
-            for id in done.iter().filter(|&&i| i >= 0) {
-                println!("shard {id} disabled");
+            let done: Vec<i32> = done.into_iter().filter(|&i| i >= 0).collect();
+            if r.is_err() {
+                for id in &done {
+                    eprintln!("daos-rs: shard {id} was disabled");
+                }
             }
             r?;
             c.close()?;
+            let text: String = done.iter().map(|id| format!("shard {id} disabled\n")).collect();
+            Ok(Report::new(text, json!({"path": shown(&container), "epoch": e, "shards": done})))
         }
         ShardCmd::Query { container, shard, epoch } => {
             let c = Container::ro(&container)?;
             let (e, i) = c.shard_query(epoch.unwrap_or(HIGHEST), shard)?;
-            println!("shard: {shard}");
-            println!("epoch: {e}");
-            println!("target: {}", i.sai_target);
-            println!("type: {}", type_text(i.sai_type));
-            println!("status: {}", status_text(i.sai_status));
-            println!("location: {}", loc_text(&i.sai_location));
-            println!("objects: {}", i.sai_space.sai_nobjs);
-            println!("used: {}", i.sai_space.sai_used);
+            let (status, health) = status_json(i.sai_status);
+            Ok(Report::new(
+                lines![
+                    "shard: {shard}";
+                    "epoch: {e}";
+                    "target: {}", i.sai_target;
+                    "type: {}", type_text(i.sai_type);
+                    "status: {}", status_text(i.sai_status);
+                    "location: {}", loc_text(&i.sai_location);
+                    "objects: {}", i.sai_space.sai_nobjs;
+                    "used: {}", human(i.sai_space.sai_used);
+                ],
+                json!({
+                    "path": c.path, "shard": shard, "epoch": e, "target": i.sai_target,
+                    "type": type_text(i.sai_type), "status": status, "health": health,
+                    "location": loc_json(&i.sai_location), "objects": i.sai_space.sai_nobjs,
+                    "used": i.sai_space.sai_used,
+                }),
+            ))
         }
         ShardCmd::ListObj { container, shard, epoch } => {
             let c = Container::ro(&container)?;
-            let objs = c.list_obj(epoch.unwrap_or(HIGHEST), shard)?;
-            let mut out = String::new();
-            for o in objs {
-                out += &format!("{o}\n");
-            }
-            print!("{out}");
+            let e = epoch.unwrap_or(HIGHEST);
+            let objs = c.list_obj(e, shard)?;
+            let text: String = objs.iter().map(|o| format!("object {o}\n")).collect();
+            Ok(Report::new(text, json!({"path": c.path, "shard": shard, "epoch": e, "objects": objs})))
         }
     }
-    Ok(())
 }
 
 /// Reads until `buf` is full or end of input; returns the bytes read.
@@ -167,7 +211,15 @@ fn stdin_size() -> Option<u64> {
     md.is_file().then_some(md.len())
 }
 
-pub fn object(ctx: &Ctx, cmd: ObjectCmd) -> Res<()> {
+fn committed_text(no_commit: bool) -> &'static str {
+    if no_commit {
+        "not committed"
+    } else {
+        "committed"
+    }
+}
+
+pub fn object(ctx: &Ctx, cmd: ObjectCmd) -> Res<Report> {
     match cmd {
         ObjectCmd::Put { container, shard, obj, offset, epoch, no_commit } => {
             let c = Container::rw(&container)?;
@@ -194,69 +246,110 @@ pub fn object(ctx: &Ctx, cmd: ObjectCmd) -> Res<()> {
                 c.commit(e, false)?;
             }
             c.close()?;
-            let state = if no_commit { "not committed" } else { "committed" };
-            println!("wrote {done} bytes to {shard} {obj} at offset {offset}, epoch {e} ({state})");
+            Ok(Report::new(
+                lines![
+                    "wrote {} to object {obj} of shard {shard} at offset {offset}, epoch {e} ({})",
+                    human(done), committed_text(no_commit)
+                ],
+                json!({
+                    "path": shown(&container), "shard": shard, "object": obj, "offset": offset,
+                    "bytes": done, "epoch": e, "committed": !no_commit,
+                }),
+            ))
         }
-        ObjectCmd::Get { container, shard, obj, offset, length, epoch } => {
+        ObjectCmd::Get { container, shard, obj, offset, length, epoch, output } => {
+            if ctx.json && output.is_none() {
+                usage_error(&["object", "get"], "--json needs -o FILE: without it the object's bytes go to stdout");
+            }
             let c = Container::ro(&container)?;
             let e = match epoch {
                 Some(e) => e,
                 None => c.hce()?,
             };
+            let o = c.object(shard, obj, DAOS_OBJ_RO)?;
+            let length = match length {
+                Some(l) => l,
+                None => o.size(e)?.saturating_sub(offset),
+            };
             if offset.checked_add(length).is_none() {
                 return Err(Fail::new("object get: offset + length", libc::EINVAL));
             }
-            let o = c.object(shard, obj, DAOS_OBJ_RO)?;
+            let mut out: Box<dyn Write> = match &output {
+                Some(f) => Box::new(std::fs::File::create(f).map_err(|err| Fail::io(format!("object get: create {}", f.display()), &err))?),
+                None => Box::new(std::io::stdout().lock()),
+            };
+            let werr = |err: std::io::Error| match &output {
+                Some(f) => Fail::io(format!("object get: write {}", f.display()), &err),
+                None => Fail::io("object get: write stdout", &err),
+            };
             let mut bar = Progress::new(ctx.progress && length >= BAR_MIN, "get", Some(length), true);
             let mut buf = vec![0u8; CHUNK.min(length as usize)];
-            let mut out = std::io::stdout().lock();
             let mut done: u64 = 0;
             while done < length {
                 let n = (length - done).min(CHUNK as u64) as usize;
                 o.read(e, offset + done, &mut buf[..n])?;
-                out.write_all(&buf[..n]).map_err(|err| Fail::io("object get: write stdout", &err))?;
+                out.write_all(&buf[..n]).map_err(werr)?;
                 done += n as u64;
                 bar.set(done, false);
             }
-            out.flush().map_err(|err| Fail::io("object get: write stdout", &err))?;
+            out.flush().map_err(werr)?;
             bar.finish(done);
+            Ok(match output {
+                Some(f) => Report::new(
+                    lines!["read {} of object {obj} of shard {shard} at offset {offset}, epoch {e}, into {}", human(done), f.display()],
+                    json!({
+                        "path": shown(&container), "shard": shard, "object": obj, "offset": offset,
+                        "bytes": done, "epoch": e, "file": shown(&f),
+                    }),
+                ),
+                None => Report::none(),
+            })
         }
         ObjectCmd::Punch { container, shard, obj, begin, end, epoch, no_commit } => {
             let c = Container::rw(&container)?;
             let e = write_epoch(&c, epoch)?;
-            let end = end.unwrap_or(u64::MAX);
-            c.punch(e, shard, obj, begin, end)?;
+            let end_ = end.unwrap_or(u64::MAX);
+            c.punch(e, shard, obj, begin, end_)?;
             if !no_commit {
                 c.commit(e, false)?;
             }
             c.close()?;
-            let range = if end == u64::MAX { format!("[{begin}, end)") } else { format!("[{begin}, {end})") };
-            let state = if no_commit { "not committed" } else { "committed" };
-            println!("punched {range} of {shard} {obj} at epoch {e} ({state})");
+            let range = match end {
+                Some(x) if x != u64::MAX => format!("[{begin}, {x}) ({})", human(x - begin)),
+                _ => format!("[{begin}, end)"),
+            };
+            Ok(Report::new(
+                lines!["punched {range} of object {obj} of shard {shard} at epoch {e} ({})", committed_text(no_commit)],
+                json!({
+                    "path": shown(&container), "shard": shard, "object": obj, "begin": begin,
+                    "end": end.filter(|&x| x != u64::MAX), "epoch": e, "committed": !no_commit,
+                }),
+            ))
         }
     }
-    Ok(())
 }
 
-pub fn epoch(_ctx: &Ctx, cmd: EpochCmd) -> Res<()> {
+pub fn epoch(_ctx: &Ctx, cmd: EpochCmd) -> Res<Report> {
     match cmd {
         EpochCmd::Query { container } => {
             let c = Container::ro(&container)?;
-            print_epochs(&c.epoch_query()?);
+            let e = c.epoch_query()?;
+            let mut j = epochs_json(&e);
+            j["path"] = json!(c.path);
+            Ok(Report::new(epochs_text(&e), j))
         }
         EpochCmd::Commit { container, epoch, sync } => {
             let c = Container::rw(&container)?;
             c.commit(epoch, sync)?;
             let hce = c.hce()?;
             c.close()?;
-            println!("hce: {hce}");
+            Ok(Report::new(lines!["hce: {hce}"], json!({"path": shown(&container), "epoch": epoch, "hce": hce})))
         }
         EpochCmd::Abort { container, epoch } => {
             let c = Container::rw(&container)?;
             c.abort(epoch)?;
             c.close()?;
-            println!("aborted epochs >= {epoch}");
+            Ok(Report::new(lines!["aborted epochs >= {epoch}"], json!({"path": shown(&container), "epoch": epoch})))
         }
     }
-    Ok(())
 }

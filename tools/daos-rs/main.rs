@@ -3,11 +3,16 @@
 //! through the library's C API (synchronous calls).
 //!
 //! Exit status: 0 success, 1 a failed operation (one line on stderr naming
-//! the errno), 2 bad usage.
+//! the errno and the library's explanation), 2 bad usage. `--json` prints one
+//! JSON document on stdout instead of the text (fields in each command's
+//! `--help`); `daos-rs completions SHELL` and `daos-rs man DIR` generate the
+//! shell completions and man pages `make install` installs.
 
 mod api;
 mod data;
+mod liblog;
 mod progress;
+mod report;
 mod store;
 
 use std::io::IsTerminal;
@@ -15,19 +20,25 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap_complete::Shell;
 
 /// Command-line tool of daos-rs: DAOS-style object storage over local directories.
 #[derive(Parser)]
 #[command(name = "daos-rs", version, propagate_version = true, max_term_width = 100)]
-#[command(after_help = "Exit status: 0 success, 1 a failed operation, 2 bad usage.\n\
-Numbers accept K, M, G suffixes (powers of 1024); epochs accept `highest`.")]
+#[command(after_help = "Exit status: 0 success, 1 a failed operation (one line on stderr: what failed, \
+the errno and the library's explanation), 2 bad usage.\n\
+Numbers accept K, M, G suffixes (powers of 1024); epochs accept `highest`.\n\
+--json prints one JSON document on stdout instead of the text; each command's --help lists its fields.")]
 pub struct Cli {
     /// Draw progress bars on stderr even when it is not a terminal
     #[arg(long, global = true)]
     pub progress: bool,
-    /// Also show the library's own log lines (DAOS_RS_LOG=warn) on stderr
+    /// Show every line the library logs (DAOS_RS_LOG, default info here) on stderr as it comes
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// Print one JSON document on stdout instead of text (fields: see each command's --help)
+    #[arg(long, global = true)]
+    pub json: bool,
     #[command(subcommand)]
     pub cmd: Cmd,
 }
@@ -59,6 +70,21 @@ pub enum Cmd {
     /// Epochs: query, commit, abort
     #[command(subcommand)]
     Epoch(EpochCmd),
+    /// Print the shell completion script for SHELL on stdout
+    ///
+    /// bash: `daos-rs completions bash > /etc/bash_completion.d/daos-rs` (or
+    /// source it); zsh: into a directory of $fpath as `_daos-rs`; fish: into
+    /// ~/.config/fish/completions/daos-rs.fish. `make install` installs them.
+    Completions {
+        /// The shell
+        shell: Shell,
+    },
+    /// Write the man pages (daos-rs.1, daos-rs-COMMAND.1, ...) into DIR
+    #[command(hide = true)]
+    Man {
+        /// Directory to write them to (made if missing)
+        dir: PathBuf,
+    },
 }
 
 /// Arguments of `format`.
@@ -83,6 +109,7 @@ pub struct FormatArgs {
 #[derive(Subcommand)]
 pub enum SysCmd {
     /// Print the storage tree (cages, racks, nodes, targets), indented
+    #[command(after_long_help = JSON_SYS_QUERY)]
     Query {
         /// A path in the store
         path: PathBuf,
@@ -104,6 +131,7 @@ pub enum SysCmd {
 #[derive(Subcommand)]
 pub enum TargetCmd {
     /// Status, type, location, space, performance and latency of a target
+    #[command(after_long_help = JSON_TARGET_INFO)]
     Info {
         /// A path in the store
         path: PathBuf,
@@ -111,6 +139,7 @@ pub enum TargetCmd {
         id: u32,
     },
     /// Disable a target (the administrator's switch; durable)
+    #[command(after_long_help = JSON_TARGET_STATUS)]
     Disable {
         /// A path in the store
         path: PathBuf,
@@ -118,6 +147,7 @@ pub enum TargetCmd {
         id: u32,
     },
     /// Enable a target, with a health of 0..100
+    #[command(after_long_help = JSON_TARGET_STATUS)]
     Enable {
         /// A path in the store
         path: PathBuf,
@@ -128,6 +158,7 @@ pub enum TargetCmd {
         health: i32,
     },
     /// Measure a target's performance again and store the figures
+    #[command(after_long_help = JSON_TARGET_PROBE)]
     Probe {
         /// A path in the store
         path: PathBuf,
@@ -139,16 +170,19 @@ pub enum TargetCmd {
 #[derive(Subcommand)]
 pub enum ContainerCmd {
     /// Create an empty container (no shards); its directory must be in a store
+    #[command(after_long_help = JSON_PATH)]
     Create {
         /// Path of the new container
         path: PathBuf,
     },
     /// Owner, shards, status and epochs of a container
+    #[command(after_long_help = JSON_CONTAINER_QUERY)]
     Query {
         /// The container
         path: PathBuf,
     },
-    /// List shard ids, one per line
+    /// List the shards of a container, one per line (`shard N`)
+    #[command(after_long_help = JSON_LIST_SHARDS)]
     ListShards {
         /// The container
         path: PathBuf,
@@ -160,6 +194,7 @@ pub enum ContainerCmd {
         disabled: bool,
     },
     /// Make SNAPSHOT: a new container with this one's content at an epoch
+    #[command(after_long_help = JSON_SNAPSHOT)]
     Snapshot {
         /// The container
         path: PathBuf,
@@ -170,6 +205,7 @@ pub enum ContainerCmd {
         epoch: Option<u64>,
     },
     /// Remove a container and its shards
+    #[command(after_long_help = JSON_PATH)]
     Unlink {
         /// The container
         path: PathBuf,
@@ -178,7 +214,8 @@ pub enum ContainerCmd {
 
 #[derive(Subcommand)]
 pub enum ShardCmd {
-    /// Add shards: one per --target; prints "SHARD TARGET" per shard made
+    /// Add shards: one per --target; prints `shard N on target T` per shard made
+    #[command(after_long_help = JSON_SHARD_ADD)]
     Add {
         /// The container
         container: PathBuf,
@@ -193,6 +230,7 @@ pub enum ShardCmd {
         epoch: Option<u64>,
     },
     /// Disable shards for good (their objects can no longer be opened)
+    #[command(after_long_help = JSON_SHARD_DISABLE)]
     Disable {
         /// The container
         container: PathBuf,
@@ -204,6 +242,7 @@ pub enum ShardCmd {
         epoch: Option<u64>,
     },
     /// Target, type, status, location and space of a shard
+    #[command(after_long_help = JSON_SHARD_QUERY)]
     Query {
         /// The container
         container: PathBuf,
@@ -213,7 +252,8 @@ pub enum ShardCmd {
         #[arg(long, value_parser = parse_epoch)]
         epoch: Option<u64>,
     },
-    /// List the non-empty objects of a shard, one id per line
+    /// List the non-empty objects of a shard, one per line (`object N`)
+    #[command(after_long_help = JSON_LIST_OBJ)]
     ListObj {
         /// The container
         container: PathBuf,
@@ -232,6 +272,7 @@ pub enum ObjectCmd {
     /// The data is written in 1 MiB chunks at epoch HCE + 1 (or --epoch) and
     /// committed. With --no-commit it stays uncommitted, so it is discarded
     /// when the tool closes the container (useful to test exactly that).
+    #[command(after_long_help = JSON_OBJECT_PUT)]
     Put {
         /// The container
         container: PathBuf,
@@ -249,10 +290,13 @@ pub enum ObjectCmd {
         #[arg(long)]
         no_commit: bool,
     },
-    /// Read LENGTH bytes of an object at an epoch to stdout
+    /// Read an object at an epoch to stdout, or to FILE with -o
     ///
-    /// Objects are unbounded (never-written bytes read as zeros) and the API
-    /// has no per-object size, so the length must be given.
+    /// Objects are unbounded (never-written bytes read as zeros). Without
+    /// --length the tool reads up to where the object's data ends at that
+    /// epoch (daos_object_size: one past its last byte written and not
+    /// punched), from --offset; holes below it read as zeros.
+    #[command(after_long_help = JSON_OBJECT_GET)]
     Get {
         /// The container
         container: PathBuf,
@@ -263,14 +307,19 @@ pub enum ObjectCmd {
         /// First byte to read
         #[arg(long, default_value = "0", value_parser = parse_num)]
         offset: u64,
-        /// Number of bytes to read
+        /// Number of bytes to read [default: to the end of the object's data]
         #[arg(long, value_parser = parse_num)]
-        length: u64,
+        length: Option<u64>,
         /// Epoch to read at [default: HCE]
         #[arg(long, value_parser = parse_epoch)]
         epoch: Option<u64>,
+        /// Write the bytes to FILE (made or truncated) instead of stdout, and
+        /// print what was read
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// Discard [BEGIN, END) of an object at an epoch, then commit it
+    #[command(after_long_help = JSON_OBJECT_PUNCH)]
     Punch {
         /// The container
         container: PathBuf,
@@ -296,11 +345,13 @@ pub enum ObjectCmd {
 #[derive(Subcommand)]
 pub enum EpochCmd {
     /// HCE, oldest readable, slipped, HSE and last layout change
+    #[command(after_long_help = JSON_EPOCH_QUERY)]
     Query {
         /// The container
         container: PathBuf,
     },
     /// Move HCE to EPOCH (this process has no writes of its own to publish)
+    #[command(after_long_help = JSON_EPOCH_COMMIT)]
     Commit {
         /// The container
         container: PathBuf,
@@ -312,6 +363,7 @@ pub enum EpochCmd {
         sync: bool,
     },
     /// Abort EPOCH and above (EPOCH must be above HCE)
+    #[command(after_long_help = JSON_EPOCH_ABORT)]
     Abort {
         /// The container
         container: PathBuf,
@@ -320,6 +372,41 @@ pub enum EpochCmd {
         epoch: u64,
     },
 }
+
+// The --json documents, as each command's --help (and man page) lists them.
+// Sizes and offsets are numbers of bytes; epochs numbers (HIGHEST is
+// 18446744073709551615); a location is {"cage", "rack", "node"} or null.
+const JSON_SYS_QUERY: &str = "With --json: {\"path\", \"tree\": [NODE...]}, NODE = {\"type\": \
+\"cage\"|\"rack\"|\"node\"|\"target\", \"id\", \"children\": [NODE...]}.";
+const JSON_TARGET_INFO: &str = "With --json: {\"target\", \"status\": \"healthy\"|\"degraded\"|\
+\"disabled\"|\"unknown\", \"health\" (0-100, null when disabled or unknown), \"type\": \"SSD\"|\"HDD\", \
+\"location\", \"space\": {\"total\", \"free\", \"shards\"}, \"perf\": {\"read_mb_s\", \"read_block\", \
+\"write_mb_s\", \"write_block\", \"iops\", \"iops_block\"} or null (not measured), \"latency_us\", \
+\"net_distance\"}.";
+const JSON_TARGET_STATUS: &str = "With --json: {\"target\", \"status\", \"health\"} as `target info`.";
+const JSON_TARGET_PROBE: &str = "With --json: {\"target\", \"perf\", \"latency_us\"} as `target info`.";
+const JSON_PATH: &str = "With --json: {\"path\"}.";
+const JSON_CONTAINER_QUERY: &str = "With --json: {\"path\", \"status\": \"OK\"|\"STUCK\"|\"FAULTY\"|\
+\"CORRUPT\", \"uid\", \"gid\", \"shards\", \"stuck\", \"disabled\", \"epochs\": EPOCHS}, EPOCHS as \
+`epoch query`.";
+const JSON_LIST_SHARDS: &str = "With --json: {\"path\", \"which\": \"all\"|\"stuck\"|\"disabled\", \
+\"shards\": [ID...]}.";
+const JSON_SNAPSHOT: &str = "With --json: {\"path\", \"snapshot\", \"epoch\"}.";
+const JSON_SHARD_ADD: &str = "With --json: {\"path\", \"epoch\", \"shards\": [{\"shard\", \"target\"}...]}.";
+const JSON_SHARD_DISABLE: &str = "With --json: {\"path\", \"epoch\", \"shards\": [ID...]}.";
+const JSON_SHARD_QUERY: &str = "With --json: {\"path\", \"shard\", \"epoch\", \"target\", \"type\", \
+\"status\", \"health\", \"location\", \"objects\", \"used\" (bytes)}, as `target info`.";
+const JSON_LIST_OBJ: &str = "With --json: {\"path\", \"shard\", \"epoch\", \"objects\": [ID...]}.";
+const JSON_OBJECT_PUT: &str = "With --json: {\"path\", \"shard\", \"object\", \"offset\", \"bytes\", \
+\"epoch\", \"committed\": true|false}.";
+const JSON_OBJECT_GET: &str = "With --json (needs -o, since stdout carries the data otherwise): {\"path\", \
+\"shard\", \"object\", \"offset\", \"bytes\", \"epoch\", \"file\"}.";
+const JSON_OBJECT_PUNCH: &str = "With --json: {\"path\", \"shard\", \"object\", \"begin\", \"end\" (null: \
+the end of the object), \"epoch\", \"committed\"}.";
+const JSON_EPOCH_QUERY: &str = "With --json: {\"path\", \"hce\", \"hse\", \"oldest\", \"slipped\", \
+\"layout_changed\"}.";
+const JSON_EPOCH_COMMIT: &str = "With --json: {\"path\", \"epoch\", \"hce\"}.";
+const JSON_EPOCH_ABORT: &str = "With --json: {\"path\", \"epoch\"}.";
 
 /// A number with an optional K/M/G/T suffix (powers of 1024), or 0x hex.
 fn parse_num(s: &str) -> Result<u64, String> {
@@ -375,17 +462,22 @@ pub fn usage_error(path: &[&str], msg: impl std::fmt::Display) -> ! {
 pub struct Ctx {
     /// Draw progress bars.
     pub progress: bool,
+    /// Print JSON instead of text.
+    pub json: bool,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The library logs every failed call at `warn`; the tool prints its own
-    // line instead, unless asked to be verbose or the user chose a level.
-    // Set before the first library call, while the process has one thread.
+    // The library's log goes to liblog's callback: each failed call's
+    // explanation joins the tool's error line, and -v prints every line as it
+    // comes. `info` also catches the explanations of expected conditions
+    // (-EBUSY...). Set before the first library call, while the process has
+    // one thread, unless the user chose a level.
     if std::env::var_os("DAOS_RS_LOG").is_none() {
-        std::env::set_var("DAOS_RS_LOG", if cli.verbose { "warn" } else { "error" });
+        std::env::set_var("DAOS_RS_LOG", "info");
     }
-    let ctx = Ctx { progress: cli.progress || std::io::stderr().is_terminal() };
+    liblog::install(cli.verbose);
+    let ctx = Ctx { progress: cli.progress || std::io::stderr().is_terminal(), json: cli.json };
     let r = match cli.cmd {
         Cmd::Format(a) => store::format(&ctx, a),
         Cmd::Sys(c) => store::sys(&ctx, c),
@@ -394,14 +486,30 @@ fn main() -> ExitCode {
         Cmd::Shard(c) => data::shard(&ctx, c),
         Cmd::Object(c) => data::object(&ctx, c),
         Cmd::Epoch(c) => data::epoch(&ctx, c),
+        Cmd::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "daos-rs", &mut std::io::stdout());
+            Ok(report::Report::none())
+        }
+        Cmd::Man { dir } => man_pages(&dir),
     };
     match r {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(rep) => {
+            rep.print(ctx.json);
+            ExitCode::SUCCESS
+        }
         Err(f) => {
             eprintln!("daos-rs: {f}");
             ExitCode::from(1)
         }
     }
+}
+
+/// `daos-rs man DIR`: a page for the tool and one per command.
+fn man_pages(dir: &std::path::Path) -> api::Res<report::Report> {
+    let what = || format!("man {}", dir.display());
+    std::fs::create_dir_all(dir).map_err(|e| api::Fail::io(what(), &e))?;
+    clap_mangen::generate_to(Cli::command(), dir).map_err(|e| api::Fail::io(what(), &e))?;
+    Ok(report::Report::none())
 }
 
 #[cfg(test)]
