@@ -54,7 +54,7 @@ if ! "$PY" -c 'import pytest' 2>/dev/null; then
 fi
 
 # Reinstalls the package when its sources changed (or it is missing).
-stamp="$( (cd python && find pyproject.toml daos_rs -type f ! -path '*/__pycache__/*' ! -name '*.pyc' \
+stamp="$( (cd python && find pyproject.toml setup.py daos_rs -type f ! -path '*/__pycache__/*' ! -name '*.pyc' \
             -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) | sha256sum | cut -d' ' -f1)"
 stampfile="$VENV/.daos_rs-installed"
 if [ "$(cat "$stampfile" 2>/dev/null)" != "$stamp" ] ||

@@ -174,7 +174,7 @@ class daos_iod(Structure):
     _fields_ = [("iod_nfrag", c_ulong)]
 
 
-_flex_types = {}
+_flex_types: dict = {}
 
 
 def _flex(base, count_field, array_field, elem, n):

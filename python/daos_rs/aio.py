@@ -35,8 +35,11 @@ polling, no executor.
 (quick) functions here too.
 """
 
+from __future__ import annotations
+
 import asyncio
 import errno as _errno
+
 import time
 import weakref
 from ctypes import POINTER, addressof, byref, c_int, c_void_p, cast
@@ -48,6 +51,14 @@ from ._util import Op
 from .core import (EPOCH_HIGHEST, TARGET_DISABLED, TARGET_HEALTHY, TARGET_UNKNOWN,
                    _ContainerOps, _ObjectOps, _StoreOps)
 from .errors import DaosError, check
+
+from typing import Any, Awaitable, Generator, Generic, List, Optional, Sequence, Tuple, TypeVar
+
+from ._records import (ContainerInfo, EpochInfo, LocKey, ObjectId, ShardEvent, ShardInfo,
+                       TargetEvent, TargetInfo, WaitResult)
+from .core import Buffer, EpochArg, OidArg, PathArg
+
+_T = TypeVar("_T")
 
 __all__ = ["Store", "Container", "Object", "noop", "driver", "close", "Driver",
            "EPOCH_HIGHEST", "TARGET_DISABLED", "TARGET_HEALTHY", "TARGET_UNKNOWN"]
@@ -231,7 +242,7 @@ class Driver:
         self._free.clear()  # forgotten with the queue
 
 
-_drivers = weakref.WeakKeyDictionary()
+_drivers: "weakref.WeakKeyDictionary[Any, Driver]" = weakref.WeakKeyDictionary()
 
 
 def _hook_close(loop):
@@ -332,20 +343,20 @@ def _start(prog):
     return _run_prog(prog, first)
 
 
-class _Opening:
+class _Opening(Generic[_T]):
     """What the ``open`` calls return: awaitable (the opened object) and an
     async context manager (closed on exit)."""
 
     __slots__ = ("_coro", "_obj")
 
-    def __init__(self, coro):
+    def __init__(self, coro: Any):
         self._coro = coro
-        self._obj = None
+        self._obj: Any = None
 
-    def __await__(self):
+    def __await__(self) -> Generator[Any, None, _T]:
         return self._coro.__await__()
 
-    async def __aenter__(self):
+    async def __aenter__(self) -> _T:
         self._obj = await self._coro
         return self._obj
 
@@ -353,7 +364,7 @@ class _Opening:
         await self._obj.close()
 
 
-def noop(delay_us=0):
+def noop(delay_us: int = 0) -> Awaitable[None]:
     """Completes after ``delay_us`` microseconds (``daos_noop`` on the
     loop's event queue)."""
     d = _u.u64(delay_us, "delay_us")
@@ -361,7 +372,11 @@ def noop(delay_us=0):
 
 
 class _AsyncHandle:
-    def close(self):
+    closed: bool
+    _closed: bool
+    _op_close: Any
+
+    def close(self) -> Awaitable[None]:
         """Closes the handle (again: nothing)."""
         if self.closed:
             self._closed = True
@@ -379,27 +394,29 @@ class Store(_AsyncHandle, _StoreOps):
     """``daos_rs.core.Store`` with coroutines. ``await store.targets``."""
 
     @staticmethod
-    def format(path, ntargets=None, target_dirs=None, probe=False):
+    def format(path: PathArg, ntargets: Optional[int] = None,
+               target_dirs: Optional[Sequence[PathArg]] = None, probe: bool = False) -> None:
         """As ``core.Store.format`` (synchronous: the C call has no event)."""
         _StoreOps._format(path, ntargets, target_dirs, probe)
 
     @classmethod
-    def open(cls, path):
+    def open(cls, path: PathArg) -> _Opening[Store]:
         """``await Store.open(path)`` or ``async with Store.open(path) as s``."""
         return _Opening(_start(cls._prog_open(path)))
 
     @property
-    def targets(self):
+    def targets(self) -> Awaitable[List[TargetInfo]]:
         """Awaitable: every target's ``TargetInfo``."""
         return _start(self._prog_targets())
 
-    def target(self, target):
+    def target(self, target: int) -> Awaitable[TargetInfo]:
         return _start(self._op_target(target))
 
-    def query(self, depth=0, cage=None, rack=None, node=None):
+    def query(self, depth: int = 0, cage: Optional[int] = None, rack: Optional[int] = None,
+              node: Optional[int] = None) -> Awaitable[List[LocKey]]:
         return _start(self._prog_query(depth, cage, rack, node))
 
-    def listen(self, max_events=16):
+    def listen(self, max_events: int = 16) -> Awaitable[List[TargetEvent]]:
         return _start(self._op_listen(max_events))
 
 
@@ -407,91 +424,97 @@ class Container(_AsyncHandle, _ContainerOps):
     """``daos_rs.core.Container`` with coroutines."""
 
     @classmethod
-    def open(cls, path, mode="r", create=False, nprocess=1):
+    def open(cls, path: PathArg, mode: str = "r", create: bool = False,
+             nprocess: int = 1) -> _Opening[Container]:
         """``await Container.open(...)`` or ``async with Container.open(...) as c``."""
         return _Opening(_start(cls._op_open(path, mode, create, nprocess)))
 
     @staticmethod
-    def unlink(path):
+    def unlink(path: PathArg) -> Awaitable[None]:
         return _start(_ContainerOps._op_unlink(path))
 
     @classmethod
-    def global2local(cls, buf):
+    def global2local(cls, buf: Buffer) -> _Opening[Container]:
         return _Opening(_start(cls._op_global2local(buf)))
 
-    def refresh(self, buf):
+    def refresh(self, buf: Buffer) -> Awaitable[None]:
         return _start(self._op_refresh(buf))
 
-    def object(self, oid, mode="r", buffered=False, hint=None):
+    def object(self, oid: OidArg, mode: str = "r", buffered: bool = False,
+               hint: Optional[str] = None) -> _Opening[Object]:
         """``await c.object(oid, 'rw')`` or ``async with c.object(...) as obj``."""
         return _Opening(_start(self._op_object(oid, mode, buffered, hint)))
 
-    def punch(self, epoch, oid, begin=0, end=None):
+    def punch(self, epoch: EpochArg, oid: OidArg, begin: int = 0,
+              end: Optional[int] = None) -> Awaitable[None]:
         return _start(self._op_punch(epoch, oid, begin, end))
 
-    def query(self, epoch=EPOCH_HIGHEST):
+    def query(self, epoch: EpochArg = EPOCH_HIGHEST) -> Awaitable[ContainerInfo]:
         return _start(self._op_query(epoch))
 
-    def list_shards(self, which="all", epoch=EPOCH_HIGHEST):
+    def list_shards(self, which: str = "all",
+                    epoch: EpochArg = EPOCH_HIGHEST) -> Awaitable[List[int]]:
         return _start(self._prog_list_shards(which, epoch))
 
     @property
-    def shards(self):
+    def shards(self) -> Awaitable[List[int]]:
         """Awaitable: every shard id."""
         return self.list_shards()
 
-    def add_shards(self, epoch, targets, ids=None):
+    def add_shards(self, epoch: EpochArg, targets: Sequence[int],
+                   ids: Optional[Sequence[int]] = None) -> Awaitable[List[int]]:
         return _start(self._op_add_shards(epoch, targets, ids))
 
-    def add_shard(self, epoch, target=0, id=-1):
+    def add_shard(self, epoch: EpochArg, target: int = 0, id: int = -1) -> Awaitable[int]:
         return _first(self.add_shards(epoch, [target], [id]))
 
-    def disable_shards(self, epoch, shards):
+    def disable_shards(self, epoch: EpochArg, shards: Sequence[int]) -> Awaitable[None]:
         return _start(self._op_disable_shards(epoch, shards))
 
-    def disable_shard(self, epoch, shard):
+    def disable_shard(self, epoch: EpochArg, shard: int) -> Awaitable[None]:
         return self.disable_shards(epoch, [shard])
 
-    def query_shard(self, shard, epoch=EPOCH_HIGHEST):
+    def query_shard(self, shard: int, epoch: EpochArg = EPOCH_HIGHEST) -> Awaitable[ShardInfo]:
         return _start(self._op_query_shard(shard, epoch))
 
-    def flush_shard(self, shard, epoch=EPOCH_HIGHEST):
+    def flush_shard(self, shard: int, epoch: EpochArg = EPOCH_HIGHEST) -> Awaitable[None]:
         return _start(self._op_flush_shard(shard, epoch))
 
-    def list_objects(self, shard, epoch=EPOCH_HIGHEST):
+    def list_objects(self, shard: int,
+                     epoch: EpochArg = EPOCH_HIGHEST) -> Awaitable[List[ObjectId]]:
         return _start(self._prog_list_objects(shard, epoch))
 
-    def listen(self, max_events=16):
+    def listen(self, max_events: int = 16) -> Awaitable[List[ShardEvent]]:
         return _start(self._op_listen(max_events))
 
-    def snapshot(self, epoch, path):
+    def snapshot(self, epoch: EpochArg, path: PathArg) -> Awaitable[None]:
         return _start(self._op_snapshot(epoch, path))
 
-    def flush(self, epoch=EPOCH_HIGHEST):
+    def flush(self, epoch: EpochArg = EPOCH_HIGHEST) -> Awaitable[None]:
         return _start(self._op_flush(epoch))
 
-    def commit(self, epoch, sync=False):
+    def commit(self, epoch: EpochArg, sync: bool = False) -> Awaitable[None]:
         return _start(self._op_commit(epoch, sync))
 
-    def abort(self, epoch):
+    def abort(self, epoch: EpochArg) -> Awaitable[None]:
         return _start(self._op_abort(epoch))
 
-    def slip(self, epoch):
+    def slip(self, epoch: EpochArg) -> Awaitable[None]:
         return _start(self._op_slip(epoch))
 
-    def wait(self, epoch=EPOCH_HIGHEST):
+    def wait(self, epoch: EpochArg = EPOCH_HIGHEST) -> Awaitable[WaitResult]:
         return _start(self._op_wait(epoch))
 
-    def epoch_query(self):
+    def epoch_query(self) -> Awaitable[EpochInfo]:
         return _start(self._op_epoch_query())
 
     @property
-    def epoch_info(self):
+    def epoch_info(self) -> Awaitable[EpochInfo]:
         """Awaitable: ``epoch_query()``."""
         return self.epoch_query()
 
     @property
-    def hce(self):
+    def hce(self) -> Awaitable[int]:
         """Awaitable: the highest committed epoch."""
         return _attr(self.epoch_query(), "hce")
 
@@ -500,31 +523,33 @@ class Object(_AsyncHandle, _ObjectOps):
     """``daos_rs.core.Object`` with coroutines; buffers stay referenced until
     the operation is over."""
 
-    def write(self, epoch, offset, data):
+    def write(self, epoch: EpochArg, offset: int, data: Buffer) -> Awaitable[None]:
         return _start(self._op_write(epoch, offset, data))
 
-    def writev(self, epoch, pieces):
+    def writev(self, epoch: EpochArg, pieces: Sequence[Tuple[int, Buffer]]) -> Awaitable[None]:
         return _start(self._op_writev(epoch, pieces))
 
-    def write_sg(self, epoch, buffers, extents):
+    def write_sg(self, epoch: EpochArg, buffers: Sequence[Buffer],
+                 extents: Sequence[Tuple[int, int]]) -> Awaitable[None]:
         return _start(self._op_write_sg(epoch, buffers, extents))
 
-    def read(self, epoch, offset, length):
+    def read(self, epoch: EpochArg, offset: int, length: int) -> Awaitable[bytes]:
         return _start(self._op_read(epoch, offset, length))
 
-    def readv(self, epoch, extents):
+    def readv(self, epoch: EpochArg, extents: Sequence[Tuple[int, int]]) -> Awaitable[List[bytes]]:
         return _start(self._op_readv(epoch, extents))
 
-    def read_into(self, epoch, offset, buffer):
+    def read_into(self, epoch: EpochArg, offset: int, buffer: Buffer) -> Awaitable[int]:
         return _start(self._op_read_into(epoch, offset, buffer))
 
-    def readv_into(self, epoch, pieces):
+    def readv_into(self, epoch: EpochArg, pieces: Sequence[Tuple[int, Buffer]]) -> Awaitable[int]:
         return _start(self._op_readv_into(epoch, pieces))
 
-    def read_sg(self, epoch, buffers, extents):
+    def read_sg(self, epoch: EpochArg, buffers: Sequence[Buffer],
+                extents: Sequence[Tuple[int, int]]) -> Awaitable[int]:
         return _start(self._op_read_sg(epoch, buffers, extents))
 
-    def punch(self, epoch, begin=0, end=None):
+    def punch(self, epoch: EpochArg, begin: int = 0, end: Optional[int] = None) -> Awaitable[None]:
         return _start(self._op_punch(epoch, begin, end))
 
 

@@ -16,7 +16,10 @@ queues and events (``EventQueue``, ``Event``, ``noop``) are here for
 programs that drive the C event machinery themselves.
 """
 
+from __future__ import annotations
+
 import contextlib
+import os
 import sys
 import traceback
 import weakref
@@ -27,11 +30,23 @@ from ctypes import (POINTER, byref, c_bool, c_char, c_char_p, c_int, c_uint, c_u
 from . import _ffi
 from . import _util as _u
 from ._ffi import lib
-from ._records import (LOC_TYPES, EVENT_CALL, ContainerInfo, ContainerStatus, EventType,
-                       LocKey, ObjectId, ShardEvent, TargetEvent, WaitResult, epoch_info,
-                       shard_info, target_info)
+from ._records import (LOC_TYPES, EVENT_CALL, ContainerInfo, ContainerStatus, EpochInfo,
+                       EventType, LocKey, ObjectId, ShardEvent, ShardInfo, TargetEvent,
+                       TargetInfo, WaitResult, epoch_info, shard_info, target_info)
 from ._util import Op, run_sync
 from .errors import DaosError, check
+
+from typing import (Any, Callable, Iterator, List, Optional, Sequence, Tuple, Union)
+
+#: An epoch argument: an int (``EPOCH_HIGHEST`` for the newest) or a ``daos_epoch_t``.
+EpochArg = Union[int, _ffi.daos_epoch_t]
+#: An object id argument: ``(shard, lo)`` or a ``daos_obj_id_t``.
+OidArg = Union[Tuple[int, int], ObjectId, _ffi.daos_obj_id_t]
+#: A path: str, bytes or an os.PathLike.
+PathArg = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+#: Any object with the buffer protocol (bytes, bytearray, memoryview, array,
+#: numpy array, mmap); writable where data is read into it.
+Buffer = Any
 
 __all__ = [
     "EPOCH_HIGHEST", "TARGET_DISABLED", "TARGET_HEALTHY", "TARGET_UNKNOWN",
@@ -51,7 +66,7 @@ _PEV = POINTER(_ffi.daos_event)
 _H = _ffi.daos_handle_t
 
 
-def version():
+def version() -> Tuple[int, int, int]:
     """The library's version, ``(major, minor, patch)``."""
     a, b, c = c_int(), c_int(), c_int()
     check(lib.daos_rs_version(byref(a), byref(b), byref(c)), "daos_rs_version")
@@ -93,12 +108,12 @@ class EventQueue:
         self._destroyed = False
 
     @property
-    def handle(self):
+    def handle(self) -> _ffi.daos_handle_t:
         """The ``daos_handle_t`` (for the raw API in ``daos_rs._ffi``)."""
         return self._h
 
     @property
-    def destroyed(self):
+    def destroyed(self) -> bool:
         return self._destroyed
 
     def __enter__(self):
@@ -111,25 +126,25 @@ class EventQueue:
     def __repr__(self):
         return "<EventQueue %#x%s>" % (self._h.cookie, " destroyed" if self._destroyed else "")
 
-    def fileno(self):
+    def fileno(self) -> int:
         """A descriptor readable while completed events wait to be polled
         (``daos_eq_get_fd``). The queue owns it: do not close or read it."""
         fd = c_int(-1)
         check(lib.daos_eq_get_fd(self._h, byref(fd)), "daos_eq_get_fd")
         return fd.value
 
-    def plug(self):
+    def plug(self) -> None:
         """Starts batching (``daos_eq_plug``): operations dispatched on this
         queue are held until ``unplug()`` (or the next poll, query or test)
         hands them all to the kernel in one system call. Not nested."""
         check(lib.daos_eq_plug(self._h), "daos_eq_plug")
 
-    def unplug(self):
+    def unplug(self) -> None:
         """Ends batching (``daos_eq_unplug``): hands over what was held."""
         check(lib.daos_eq_unplug(self._h), "daos_eq_unplug")
 
     @contextlib.contextmanager
-    def plugged(self):
+    def plugged(self) -> Iterator[EventQueue]:
         """``with eq.plugged(): ...``: plugged inside the block, unplugged
         when it ends (also on an exception)."""
         self.plug()
@@ -139,7 +154,7 @@ class EventQueue:
             if not self._destroyed:
                 self.unplug()
 
-    def event(self, parent=None):
+    def event(self, parent: Optional[Event] = None) -> Event:
         """A new ``Event`` on this queue (or a child of ``parent``)."""
         return Event(self, parent)
 
@@ -149,7 +164,8 @@ class EventQueue:
             ev = self._live.get(addr)
         return ev
 
-    def poll(self, wait=True, timeout=None, max=64):
+    def poll(self, wait: bool = True, timeout: Optional[float] = None,
+             max: int = 64) -> List[Event]:
         """Completed events, oldest completion first, each idle again.
 
         ``wait=False``: return at once. ``wait=True``: if nothing has
@@ -171,12 +187,12 @@ class EventQueue:
                 out.append(ev)
         return out
 
-    def query(self, which="all"):
+    def query(self, which: str = "all") -> int:
         """How many events are completed (not yet polled), in flight, or both
         (``which``: 'completed', 'inflight', 'all')."""
         return check(lib.daos_eq_query(self._h, _which(which), 0, None), "daos_eq_query")
 
-    def query_events(self, which="all", max=1024):
+    def query_events(self, which: str = "all", max: int = 1024) -> List[Event]:
         """The events counted by ``query`` (completed first, in poll order,
         then in flight), at most ``max``. Changes no state."""
         q = _which(which)
@@ -187,7 +203,7 @@ class EventQueue:
         n = check(lib.daos_eq_query(self._h, q, max, cast(arr, POINTER(_PEV))), "daos_eq_query")
         return [e for e in (self._live.get(arr[i]) for i in range(n)) if e is not None]
 
-    def destroy(self, force=False):
+    def destroy(self, force: bool = False) -> None:
         """Destroys the queue (``daos_eq_destroy``): ``DaosError`` EBUSY if
         events are in flight, unless ``force`` (``daos_eq_destroy_force``:
         aborts them and waits for them first). Its events are forgotten by
@@ -249,25 +265,25 @@ class Event:
             parent._children.append(self)
 
     @property
-    def address(self):
+    def address(self) -> int:
         """The address of the C struct (what ``daos_eq_poll`` returns)."""
         from ctypes import addressof
         return addressof(self._c)
 
     @property
-    def struct(self):
+    def struct(self) -> _ffi.daos_event:
         """The ``daos_event`` ctypes struct (for the raw API: pass ``byref``).
         If you dispatch it yourself, keep this ``Event`` alive until it is
         polled."""
         return self._c
 
     @property
-    def error(self):
+    def error(self) -> int:
         """``ev_error``: 0 or the negative errno of the last operation."""
         return self._c.ev_error
 
     @property
-    def type(self):
+    def type(self) -> EventType:
         """``ev_type`` as an ``EventType`` (int if unknown)."""
         t = self._c.ev_type
         try:
@@ -276,18 +292,18 @@ class Event:
             return t
 
     @property
-    def children(self):
+    def children(self) -> List[Event]:
         """The child events, in the order they were initialised."""
         return list(self._children)
 
-    def exception(self):
+    def exception(self) -> Optional[DaosError]:
         """A ``DaosError`` for a failed last operation, else None."""
         rc = self._c.ev_error
         if rc >= 0:
             return None
         return DaosError(-rc, EVENT_CALL.get(self.type, "daos_event"))
 
-    def check(self):
+    def check(self) -> None:
         """Raises ``DaosError`` if the last operation failed."""
         e = self.exception()
         if e is not None:
@@ -314,7 +330,7 @@ class Event:
         top = self.parent if self.parent is not None else self
         self.eq._pinned.pop(top.address, None)
 
-    def test(self, timeout=0):
+    def test(self, timeout: Optional[float] = 0) -> bool:
         """Waits up to ``timeout`` seconds (``None``: forever) for this
         event; True if it has completed (it is then taken out of the queue:
         idle, as if polled) or was idle."""
@@ -325,24 +341,24 @@ class Event:
             self._undispatched()
         return done.value
 
-    def abort(self):
+    def abort(self) -> None:
         """Aborts the operation in flight (``daos_event_abort``): it still
         completes through the queue, with ``-EINTR`` if the cancel won."""
         check(lib.daos_event_abort(byref(self._c)), "daos_event_abort")
 
-    def launch(self):
+    def launch(self) -> None:
         """Puts this (idle) event in flight as a user event, to be finished
         by ``complete``."""
         self._dispatch("daos_event_launch", lambda: lib.daos_event_launch(byref(self._c)))
 
-    def complete(self, rc=0):
+    def complete(self, rc: int = 0) -> None:
         """Completes a launched user event with ``rc`` (0 or a negative errno)."""
         rc = _u.to_int(rc, "rc")
         if rc > 0:
             raise ValueError("rc must be 0 or a negative errno, got %d" % rc)
         check(lib.daos_event_complete(byref(self._c), rc), "daos_event_complete")
 
-    def register_callback(self, fn):
+    def register_callback(self, fn: Callable[[Event, int], Optional[int]]) -> None:
         """Calls ``fn(event, rc)`` once, at the next completion, before the
         event can be polled, in the thread completing it. A non-zero int
         returned replaces a zero ``rc``. An exception is printed and ignored."""
@@ -364,7 +380,7 @@ class Event:
               "daos_event_register_comp_cb")
         self._cb = cb  # kept alive until it is replaced or the event goes
 
-    def fini(self):
+    def fini(self) -> None:
         """Finalises the event (``daos_event_fini``; a parent's children
         too). ``DaosError`` EBUSY while in flight."""
         if self._finalized:
@@ -391,7 +407,7 @@ class Event:
             pass
 
 
-def noop(ev=None, delay_us=0):
+def noop(ev: Optional[Event] = None, delay_us: int = 0) -> None:
     """``daos_noop``: with an ``Event``, an operation that completes with 0
     after ``delay_us`` microseconds (poll the queue for it); without one,
     sleeps ``delay_us`` (releasing the GIL)."""
@@ -419,19 +435,19 @@ def _count(n, what, lo=1, hi=1 << 20):
 class _Handle:
     """A library handle with an idempotent close."""
 
-    _close_call = None
+    _close_call: str = ""
 
     def __init__(self, h):
         self._h = h
         self._closed = False
 
     @property
-    def handle(self):
+    def handle(self) -> _ffi.daos_handle_t:
         """The ``daos_handle_t`` (for the raw API in ``daos_rs._ffi``)."""
         return self._h
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         return self._closed
 
     def _op_close(self):
@@ -476,7 +492,7 @@ class _StoreOps(_Handle):
                                           " closed" if self._closed else "")
 
     @property
-    def ntargets(self):
+    def ntargets(self) -> int:
         return len(self.target_ids)
 
     @staticmethod
@@ -549,18 +565,18 @@ class _StoreOps(_Handle):
             out.append((yield self._op_target(t)))
         return out
 
-    def set_target_status(self, target, status):
+    def set_target_status(self, target: int, status: int) -> None:
         """The administrator's switch (synchronous in both forms):
         ``TARGET_DISABLED``, or a health 0..100 (``TARGET_HEALTHY``) to enable."""
         t = _u.u32(target, "target")
         s = _u.to_int(status, "status")
         check(lib.daos_sys_target_set_status(self._h, t, s), "daos_sys_target_set_status")
 
-    def disable_target(self, target):
+    def disable_target(self, target: int) -> None:
         """``set_target_status(target, TARGET_DISABLED)``."""
         self.set_target_status(target, TARGET_DISABLED)
 
-    def enable_target(self, target, health=TARGET_HEALTHY):
+    def enable_target(self, target: int, health: int = TARGET_HEALTHY) -> None:
         """``set_target_status(target, health)``."""
         self.set_target_status(target, health)
 
@@ -579,7 +595,8 @@ class Store(_StoreOps):
     manager (closes on exit). ``targets`` lists every target's info."""
 
     @staticmethod
-    def format(path, ntargets=None, target_dirs=None, probe=False):
+    def format(path: PathArg, ntargets: Optional[int] = None,
+               target_dirs: Optional[Sequence[PathArg]] = None, probe: bool = False) -> None:
         """Makes a store in the existing directory ``path``
         (``daos_sys_format``) with ``ntargets`` targets (default 1, or one
         per ``target_dirs`` entry: directories of the targets, else inside
@@ -587,11 +604,11 @@ class Store(_StoreOps):
         _StoreOps._format(path, ntargets, target_dirs, probe)
 
     @classmethod
-    def open(cls, path):
+    def open(cls, path: PathArg) -> Store:
         """Opens the store holding ``path`` (its root or any path inside it)."""
         return run_sync(cls._prog_open(path))
 
-    def close(self):
+    def close(self) -> None:
         """Closes the handle (again: nothing)."""
         if not self._closed:
             run_sync(self._op_close())
@@ -603,20 +620,21 @@ class Store(_StoreOps):
         self.close()
 
     @property
-    def targets(self):
+    def targets(self) -> List[TargetInfo]:
         """Every target's ``TargetInfo``, by id."""
         return run_sync(self._prog_targets())
 
-    def target(self, target):
+    def target(self, target: int) -> TargetInfo:
         """``TargetInfo`` of one target (``daos_sys_query_target``)."""
         return run_sync(self._op_target(target))
 
-    def query(self, depth=0, cage=None, rack=None, node=None):
+    def query(self, depth: int = 0, cage: Optional[int] = None, rack: Optional[int] = None,
+              node: Optional[int] = None) -> List[LocKey]:
         """The storage tree below the given cage/rack/node (None: unknown),
         in pre-order, limited by ``depth`` (0: all): ``LocKey`` records."""
         return run_sync(self._prog_query(depth, cage, rack, node))
 
-    def listen(self, max_events=16):
+    def listen(self, max_events: int = 16) -> List[TargetEvent]:
         """Blocks until a target's status changes (relative to what this
         handle saw last); returns the ``TargetEvent``s."""
         return run_sync(self._op_listen(max_events))
@@ -671,7 +689,7 @@ def _object_mode(mode, buffered, hint):
 
 class _ContainerOps(_Handle):
     _close_call = "daos_container_close"
-    _object_class = None  # set by the subclasses
+    _object_class: Any = None  # set by the subclasses
 
     def __init__(self, h, path, mode, status):
         super().__init__(h)
@@ -729,7 +747,7 @@ class _ContainerOps(_Handle):
                   lambda ev: lib.daos_global2local(b.addr, size, byref(h), ev),
                   keep=(self, buf), bufs=(b,))
 
-    def local2global(self):
+    def local2global(self) -> bytes:
         """The bytes a peer process turns into a handle of its own with
         ``Container.global2local`` (master of a collective open only;
         synchronous in both forms)."""
@@ -742,7 +760,7 @@ class _ContainerOps(_Handle):
             if rc == -_errno.ENOBUFS and size.value > want:  # it grew meanwhile
                 continue
             check(rc, "daos_local2global")
-            return bytes(buf[:size.value])
+            return buf.raw[:size.value]
 
     # objects
 
@@ -964,27 +982,28 @@ class Container(_ContainerOps):
     close). ``status`` is the ``ContainerStatus`` seen at open."""
 
     @classmethod
-    def open(cls, path, mode="r", create=False, nprocess=1):
+    def open(cls, path: PathArg, mode: str = "r", create: bool = False,
+             nprocess: int = 1) -> Container:
         """Opens the container at ``path``: ``mode`` 'r' or 'rw';
         ``create`` makes an empty one if missing; ``nprocess > 1`` is a
         collective open (this process is the master)."""
         return run_sync(cls._op_open(path, mode, create, nprocess))
 
     @staticmethod
-    def unlink(path):
+    def unlink(path: PathArg) -> None:
         """Removes the container at ``path`` (open handles keep working)."""
         run_sync(_ContainerOps._op_unlink(path))
 
     @classmethod
-    def global2local(cls, buf):
+    def global2local(cls, buf: Buffer) -> Container:
         """A peer's handle from the bytes of the master's ``local2global``."""
         return run_sync(cls._op_global2local(buf))
 
-    def refresh(self, buf):
+    def refresh(self, buf: Buffer) -> None:
         """Refreshes this peer handle from a newer ``local2global`` buffer."""
         run_sync(self._op_refresh(buf))
 
-    def close(self):
+    def close(self) -> None:
         """Closes the handle and every object opened through it (again: nothing)."""
         if not self._closed:
             run_sync(self._op_close())
@@ -995,102 +1014,105 @@ class Container(_ContainerOps):
     def __exit__(self, *exc):
         self.close()
 
-    def object(self, oid, mode="r", buffered=False, hint=None):
+    def object(self, oid: OidArg, mode: str = "r", buffered: bool = False,
+               hint: Optional[str] = None) -> Object:
         """Opens object ``oid`` ((shard, lo) or ``daos_obj_id_t``): ``mode``
         'r' or 'rw'; ``buffered``: writes copy the data during the call;
         ``hint``: None, 'rand' or 'seq'."""
         return run_sync(self._op_object(oid, mode, buffered, hint))
 
-    def punch(self, epoch, oid, begin=0, end=None):
+    def punch(self, epoch: EpochArg, oid: OidArg, begin: int = 0,
+              end: Optional[int] = None) -> None:
         """Discards ``[begin, end)`` (``end`` None: to the end) of object
         ``oid`` at ``epoch``."""
         run_sync(self._op_punch(epoch, oid, begin, end))
 
-    def query(self, epoch=EPOCH_HIGHEST):
+    def query(self, epoch: EpochArg = EPOCH_HIGHEST) -> ContainerInfo:
         """``ContainerInfo``: owner, shard counts, at ``epoch``."""
         return run_sync(self._op_query(epoch))
 
-    def list_shards(self, which="all", epoch=EPOCH_HIGHEST):
+    def list_shards(self, which: str = "all", epoch: EpochArg = EPOCH_HIGHEST) -> List[int]:
         """Shard ids, increasing: 'all', 'stuck' or 'disabled'."""
         return run_sync(self._prog_list_shards(which, epoch))
 
     @property
-    def shards(self):
+    def shards(self) -> List[int]:
         """Every shard id (``list_shards('all')``)."""
         return self.list_shards()
 
-    def add_shards(self, epoch, targets, ids=None):
+    def add_shards(self, epoch: EpochArg, targets: Sequence[int],
+                   ids: Optional[Sequence[int]] = None) -> List[int]:
         """Adds one shard per target in ``targets`` (``ids``: the id wanted
         for each, -1 or None for the lowest free); returns the ids made. On
         failure the ``DaosError`` has ``.shards`` (-1 where it failed)."""
         return run_sync(self._op_add_shards(epoch, targets, ids))
 
-    def add_shard(self, epoch, target=0, id=-1):
+    def add_shard(self, epoch: EpochArg, target: int = 0, id: int = -1) -> int:
         """Adds one shard on ``target``; returns its id."""
         return self.add_shards(epoch, [target], [id])[0]
 
-    def disable_shards(self, epoch, shards):
+    def disable_shards(self, epoch: EpochArg, shards: Sequence[int]) -> None:
         """Disables shards for good (their objects can no longer be opened)."""
         run_sync(self._op_disable_shards(epoch, shards))
 
-    def disable_shard(self, epoch, shard):
+    def disable_shard(self, epoch: EpochArg, shard: int) -> None:
         self.disable_shards(epoch, [shard])
 
-    def query_shard(self, shard, epoch=EPOCH_HIGHEST):
+    def query_shard(self, shard: int, epoch: EpochArg = EPOCH_HIGHEST) -> ShardInfo:
         """``ShardInfo`` of one shard at ``epoch``."""
         return run_sync(self._op_query_shard(shard, epoch))
 
-    def flush_shard(self, shard, epoch=EPOCH_HIGHEST):
+    def flush_shard(self, shard: int, epoch: EpochArg = EPOCH_HIGHEST) -> None:
         """Makes this handle's writes on one shard durable."""
         run_sync(self._op_flush_shard(shard, epoch))
 
-    def list_objects(self, shard, epoch=EPOCH_HIGHEST):
+    def list_objects(self, shard: int, epoch: EpochArg = EPOCH_HIGHEST) -> List[ObjectId]:
         """The non-empty objects of a shard at ``epoch``, as ``ObjectId``s."""
         return run_sync(self._prog_list_objects(shard, epoch))
 
-    def listen(self, max_events=16):
+    def listen(self, max_events: int = 16) -> List[ShardEvent]:
         """Blocks until the layout changes (relative to what this handle saw
         last); returns the ``ShardEvent``s."""
         return run_sync(self._op_listen(max_events))
 
-    def snapshot(self, epoch, path):
+    def snapshot(self, epoch: EpochArg, path: PathArg) -> None:
         """A new container at ``path`` with this one's content at ``epoch``."""
         run_sync(self._op_snapshot(epoch, path))
 
-    def flush(self, epoch=EPOCH_HIGHEST):
+    def flush(self, epoch: EpochArg = EPOCH_HIGHEST) -> None:
         """Makes this handle's writes durable on every shard."""
         run_sync(self._op_flush(epoch))
 
-    def commit(self, epoch, sync=False):
+    def commit(self, epoch: EpochArg, sync: bool = False) -> None:
         """Commits every write of this handle in epochs <= ``epoch``
         (``sync``: keep ``epoch`` readable for good). On a shard's failure
         the ``DaosError`` has ``.shard``."""
         run_sync(self._op_commit(epoch, sync))
 
-    def abort(self, epoch):
+    def abort(self, epoch: EpochArg) -> None:
         """Drops this handle's writes and punches in epochs >= ``epoch``."""
         run_sync(self._op_abort(epoch))
 
-    def slip(self, epoch):
+    def slip(self, epoch: EpochArg) -> None:
         """Moves this handle's read reference to ``epoch``."""
         run_sync(self._op_slip(epoch))
 
-    def wait(self, epoch=EPOCH_HIGHEST):
+    def wait(self, epoch: EpochArg = EPOCH_HIGHEST) -> WaitResult:
         """Blocks until HCE >= ``epoch`` (``EPOCH_HIGHEST``: the next
         commit); returns ``WaitResult(hce, layout_changed)``."""
         return run_sync(self._op_wait(epoch))
 
-    def epoch_query(self):
+    def epoch_query(self) -> EpochInfo:
         """``EpochInfo(hce, oldest, slipped, hse, layout_changed)``."""
         return run_sync(self._op_epoch_query())
 
     @property
-    def epoch_info(self):
+    def epoch_info(self) -> EpochInfo:
         """``epoch_query()``."""
         return self.epoch_query()
 
     @property
-    def hce(self):
+    def hce(self) -> int:
         """The highest committed epoch."""
         return self.epoch_query().hce
 
@@ -1131,7 +1153,7 @@ class _ObjectOps(_Handle):
         return not self.container._closed
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         return self._closed or self.container._closed
 
     def _op_io(self, call, fn, epoch, bufs, extents, result, keep):
@@ -1238,7 +1260,7 @@ class _ObjectOps(_Handle):
     def _op_punch(self, epoch, begin=0, end=None):
         return self.container._op_punch(epoch, self.oid, begin, end)
 
-    def size(self, epoch=EPOCH_HIGHEST):
+    def size(self, epoch: EpochArg = EPOCH_HIGHEST) -> int:
         """Where the object's data ends at ``epoch``: one past its last byte
         written and not punched since (0: no data), as reads at ``epoch`` see
         it. Bytes below it may be holes (zeros). Synchronous in both forms."""
@@ -1253,7 +1275,7 @@ class Object(_ObjectOps):
     exit). Epochs are ints (``EPOCH_HIGHEST`` for the newest); data is any
     bytes-like object, used in place (no copy)."""
 
-    def close(self):
+    def close(self) -> None:
         """Closes the handle (again, or after its container's close: nothing)."""
         if not self.closed:
             run_sync(self._op_close())
@@ -1265,45 +1287,47 @@ class Object(_ObjectOps):
     def __exit__(self, *exc):
         self.close()
 
-    def write(self, epoch, offset, data):
+    def write(self, epoch: EpochArg, offset: int, data: Buffer) -> None:
         """Writes ``data`` (any bytes-like object) at ``offset`` in ``epoch``."""
         run_sync(self._op_write(epoch, offset, data))
 
-    def writev(self, epoch, pieces):
+    def writev(self, epoch: EpochArg, pieces: Sequence[Tuple[int, Buffer]]) -> None:
         """Writes ``[(offset, data), ...]`` in one call."""
         run_sync(self._op_writev(epoch, pieces))
 
-    def write_sg(self, epoch, buffers, extents):
+    def write_sg(self, epoch: EpochArg, buffers: Sequence[Buffer],
+                 extents: Sequence[Tuple[int, int]]) -> None:
         """Scatter-gather write: the bytes of ``buffers`` (in order) go to the
         ``extents`` ``[(offset, length), ...]`` (in order); totals must match."""
         run_sync(self._op_write_sg(epoch, buffers, extents))
 
-    def read(self, epoch, offset, length):
+    def read(self, epoch: EpochArg, offset: int, length: int) -> bytes:
         """``length`` bytes at ``offset`` as seen at ``epoch``, as new ``bytes``
         (never written or punched bytes read as zeros)."""
         return run_sync(self._op_read(epoch, offset, length))
 
-    def readv(self, epoch, extents):
+    def readv(self, epoch: EpochArg, extents: Sequence[Tuple[int, int]]) -> List[bytes]:
         """``[(offset, length), ...]`` read in one call: a list of ``bytes``."""
         return run_sync(self._op_readv(epoch, extents))
 
-    def read_into(self, epoch, offset, buffer):
+    def read_into(self, epoch: EpochArg, offset: int, buffer: Buffer) -> int:
         """Fills ``buffer`` (any writable, C-contiguous buffer: bytearray,
         memoryview, array, numpy array, mmap) from ``offset``, in place;
         returns the number of bytes read."""
         return run_sync(self._op_read_into(epoch, offset, buffer))
 
-    def readv_into(self, epoch, pieces):
+    def readv_into(self, epoch: EpochArg, pieces: Sequence[Tuple[int, Buffer]]) -> int:
         """Fills each buffer of ``[(offset, buffer), ...]`` in one call;
         returns the total bytes."""
         return run_sync(self._op_readv_into(epoch, pieces))
 
-    def read_sg(self, epoch, buffers, extents):
+    def read_sg(self, epoch: EpochArg, buffers: Sequence[Buffer],
+                extents: Sequence[Tuple[int, int]]) -> int:
         """Scatter-gather read: the ``extents`` (in order) fill the
         ``buffers`` (in order); totals must match. Returns the total bytes."""
         return run_sync(self._op_read_sg(epoch, buffers, extents))
 
-    def punch(self, epoch, begin=0, end=None):
+    def punch(self, epoch: EpochArg, begin: int = 0, end: Optional[int] = None) -> None:
         """Discards ``[begin, end)`` (``end`` None: to the end) at ``epoch``."""
         run_sync(self._op_punch(epoch, begin, end))
 

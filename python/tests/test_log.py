@@ -41,10 +41,13 @@ def test_bad_input_is_a_warning_and_levels_map(caplog):
 
 def test_messages_from_many_threads_all_arrive(caplog):
     n, per = 6, 50
+    together = threading.Barrier(n)
 
     def work():
+        together.wait(timeout=60)  # all alive at once: distinct thread ids
         for _ in range(per):
             assert _ffi.lib.daos_eq_destroy(_ffi.daos_handle_t(0)) < 0
+        together.wait(timeout=60)
 
     with caplog.at_level(logging.WARNING, logger="daos_rs"):
         ts = [threading.Thread(target=work) for _ in range(n)]
