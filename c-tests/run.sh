@@ -12,8 +12,9 @@
 # each helper program in c-tests/helpers/ (other processes a test starts), is
 # built with ASan/UBSan (UBSan only for a test marked "c-tests: no-asan") into
 # build/c-tests/; each test runs once per engine and
-# its full output goes to build/c-tests/NAME.ENGINE.log. The last line is the total
-# "N passed, N failed"; the exit status is non-zero if any check failed or
+# its full output goes to build/c-tests/NAME.ENGINE.log. The second last line counts
+# test cases ("test cases: N passed, N failed": each RUN() of each program on
+# each engine), the last line checks (every CHECK): "N passed, N failed"; the exit status is non-zero if any check failed or
 # any program failed to build, crashed, hung or exited non-zero.
 set -u
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,6 +31,8 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
 total_pass=0
 total_fail=0
+cases_pass=0
+cases_fail=0
 bad=0
 
 cd "$ROOT/c-tests"
@@ -43,6 +46,7 @@ for src in helpers/*.c; do
         -I"$INC" -L"$LIB" -Wl,-rpath,"$LIB" -o "$OUT/$name" "$src" -ldaos_rs -lpthread; then
         echo "helpers/$name: BUILD FAILED"
         total_fail=$((total_fail + 1))
+        cases_fail=$((cases_fail + 1))
         bad=1
     fi
 done
@@ -67,6 +71,7 @@ for src in "${srcs[@]}"; do
     else
         echo "$name: BUILD FAILED"
         total_fail=$((total_fail + 1))
+        cases_fail=$((cases_fail + 1))
         bad=1
     fi
 done
@@ -80,6 +85,10 @@ for engine in $ENGINES; do
         rc=$?
         ms=$(( ($(date +%s%N) - start) / 1000000 ))
         line="$(grep -aE '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)"
+        # Test cases: RUN() prints "-- name" for each, and "   name: N failure(s)"
+        # after one that failed a check.
+        ncase=$(grep -acE '^-- [A-Za-z_0-9]+$' "$log")
+        nbad=$(grep -acE '^   [A-Za-z_0-9]+: [0-9]+ failure\(s\)$' "$log")
         if [ -n "$line" ]; then
             p="${line%% passed*}"
             f="${line#*, }"; f="${f%% failed}"
@@ -93,9 +102,16 @@ for engine in $ENGINES; do
             # crashed, hung (124/137), sanitizer report, or exited non-zero with no failed check
             status=" (exit status $rc: crash/hang/sanitizer; counted as 1 failure)"
             total_fail=$((total_fail + 1))
+            # the case it was in did not finish
+            [ -z "$line" ] && [ "$ncase" -gt 0 ] && nbad=$((nbad + 1))
         fi
+        [ "$ncase" -eq 0 ] && ncase=1 && { [ "$rc" -ne 0 ] && nbad=1 || true; }
+        [ "$nbad" -gt "$ncase" ] && nbad=$ncase
+        cases_pass=$((cases_pass + ncase - nbad))
+        cases_fail=$((cases_fail + nbad))
         [ "$rc" -ne 0 ] && bad=1
-        printf '%-14s %-6s %s%s [%d ms]\n' "$name" "$engine" "${line:-no result line}" "$status" "$ms"
+        printf '%-16s %-7s %3d cases, checks: %s%s [%d ms]\n' "$name" "$engine" "$ncase" \
+            "${line:-no result line}" "$status" "$ms"
         if [ "$rc" -ne 0 ]; then
             # show what went wrong (failed checks and sanitizer reports)
             grep -aE 'FAIL|ERROR|runtime error|Sanitizer|panicked|SUMMARY' "$log" | head -n 40 | sed 's/^/    /'
@@ -103,5 +119,8 @@ for engine in $ENGINES; do
     done
 done
 
+# Test cases (RUN() in each program, per engine), then checks (every CHECK):
+# the last line, the one make test adds up, counts checks.
+echo "test cases: $cases_pass passed, $cases_fail failed"
 echo "$total_pass passed, $total_fail failed"
 [ "$bad" -eq 0 ] && [ "$total_fail" -eq 0 ]

@@ -13,7 +13,7 @@
 # INSTALLED daos_rs, as users do, not the source tree (DAOS_RS_TEST_INSTALLED=1
 # makes test_ffi.py check that). ENGINES (default "uring threads") picks the
 # engines; TEST_TIMEOUT (default 300 s) bounds each run. Full output goes to
-# stdout; the last line is the total "N passed, N failed" (errors count as
+# stdout; the last line is the total "N passed, N failed, N skipped" (errors count as
 # failures; a run that fails without reporting counts as one failure). Exits
 # non-zero if anything failed, including making the environment.
 set -u
@@ -69,6 +69,7 @@ fi
 
 total_pass=0
 total_fail=0
+total_skip=0
 lines=()
 OUT="$(mktemp "${TMPDIR:-/tmp}/daos-rs-pytest.XXXXXX")"
 trap 'rm -f "$OUT"' EXIT
@@ -95,12 +96,14 @@ for engine in $ENGINES; do
     f=1  # crashed, hung, interrupted, no tests collected, usage error
     note=" (pytest exit status $rc without a failed test: counted as 1 failure)"
   fi
+  sk=$(count skipped)
   total_pass=$((total_pass + p))
   total_fail=$((total_fail + f))
-  lines+=("engine $engine: $p passed / $f failed$note")
+  total_skip=$((total_skip + sk))
+  lines+=("engine $engine: $p passed / $f failed / $sk skipped$note")
 done
 
 echo
 printf '%s\n' "${lines[@]}"
-echo "$total_pass passed, $total_fail failed"
+echo "$total_pass passed, $total_fail failed, $total_skip skipped"
 [ "$total_fail" -eq 0 ]
