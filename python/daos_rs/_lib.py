@@ -1,7 +1,8 @@
 """Finding and loading ``libdaos_rs.so``.
 
-Looked for, in order: the path in ``DAOS_RS_LIB``; ``libdaos_rs.so`` beside
-this package; the cargo build output of the source tree this package sits in
+Looked for, in order: the path in ``DAOS_RS_LIB``; ``libdaos_rs.so`` inside
+this package (where ``pip install ./python`` puts the one it builds); the
+cargo build output of the source tree this package sits in
 (``target/release`` and ``target/debug``, the newer build first); then the dynamic loader's own
 search (``LD_LIBRARY_PATH``, the system directories).
 """
@@ -46,4 +47,5 @@ def load():
             if path == env:
                 raise OSError("DAOS_RS_LIB=%s: %s" % (env, e))
     raise OSError("libdaos_rs.so not found; tried: " + "; ".join(tried)
-                  + ". Build it (cargo build) or set DAOS_RS_LIB.")
+                  + ". Install the package with pip install ./python (it builds and ships the"
+                  " library), build it in the source tree (cargo build), or set DAOS_RS_LIB.")
