@@ -7,6 +7,7 @@
 # After that link it makes the link libdaos_rs.so.N -> libdaos_rs.so beside
 # the library cargo copies out of deps/ (N from the -soname build.rs passes),
 # so programs linked against target/<profile>/ find the SONAME they record.
+# DAOS_RS_LINK_CC names another C compiler driver to link with (default cc).
 MAP="$(cd "$(dirname "$0")/.." && pwd)/daos_rs.map"
 out=""
 soname=""
