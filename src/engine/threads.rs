@@ -6,9 +6,11 @@
 //! A worker that finishes a request hands its completion to the EQ's
 //! [`Sink`] itself (the EQ runs the operation's completion, the callbacks,
 //! and wakes its pollers), so nothing needs a poller to make progress.
-//! Delays (`Req::Timeout`) are kept by one timer thread that delivers them the
-//! same way. Both are per process, started on first use, and rebuilt in a
-//! forked child (which never touches its parent's threads).
+//! Delays (`Req::Timeout`) are kept by one timer thread, which hands each
+//! expired one to a worker to deliver the same way (a completion callback
+//! that blocks must not stop the clock). Both are per process, started on
+//! first use, and rebuilt in a forked child (which never touches its
+//! parent's threads).
 //!
 //! Requests queued by [`Local::push`] stay in the EQ until [`Local::launch`]
 //! (at the call, or at the unplug of a plugged EQ). Each has a ticket: a
@@ -388,8 +390,13 @@ fn timer_thread(rx: Receiver<(Instant, Job)>) {
         let now = Instant::now();
         while heap.peek().is_some_and(|d| d.0 <= now) {
             let Due(_, _, job) = heap.pop().unwrap();
-            if job.ticket.start() {
-                job.deliver(-libc::ETIME);
+            // A worker delivers it (the completion, and its callback, run
+            // there): a callback that waits for another delay must not
+            // block the thread that keeps them.
+            if let Err(job) = workers().run(job) {
+                if job.ticket.start() {
+                    job.deliver(-libc::ETIME);
+                }
             }
         }
     }
