@@ -407,6 +407,43 @@ static void test_destroy_with_family(void)
     eqh = saved;
 }
 
+/* An event launched by the caller, then made a parent: only its children
+ * complete it (found by the ABI fuzzer: daos_event_complete on it completed
+ * it a second time, and destroy_force completed it with a child in flight). */
+static void test_launched_then_parent(void)
+{
+    struct daos_event p, kid, *evs[2];
+    memset(&p, 0, sizeof p);
+    memset(&kid, 0, sizeof kid);
+    CHECK_RC(daos_event_init(&p, eqh, NULL), 0);
+    CHECK_RC(daos_event_launch(&p), 0);
+    CHECK_RC(daos_event_complete(&p, 0), 0);
+    CHECK_RC(daos_eq_poll(eqh, 0, DAOS_EQ_NOWAIT, 2, evs), 1);
+    CHECK_RC(daos_event_init(&kid, eqh, &p), 0);
+    CHECK_RC(daos_noop(&kid, 50 * MS), 0);
+    CHECK_RC(daos_event_complete(&p, 0), -EPERM);
+    CHECK_RC(daos_eq_poll(eqh, 0, DAOS_EQ_NOWAIT, 2, evs), 0);
+    CHECK_RC(daos_eq_poll(eqh, 0, 5 * SEC, 2, evs), 1);
+    CHECK_PTR_EQ(evs[0], &p);
+    CHECK_EQ(kid.ev_error, 0);
+    /* destroy_force does not complete it before its child either */
+    daos_handle_t eq2;
+    struct daos_event p2, kid2, other;
+    memset(&p2, 0, sizeof p2);
+    memset(&kid2, 0, sizeof kid2);
+    memset(&other, 0, sizeof other);
+    CHECK_RC(daos_eq_create(&eq2), 0);
+    CHECK_RC(daos_event_init(&p2, eq2, NULL), 0);
+    CHECK_RC(daos_event_launch(&p2), 0);
+    CHECK_RC(daos_event_complete(&p2, 0), 0);
+    CHECK_RC(daos_event_test(&p2, 0, &(bool){ false }), 0);
+    CHECK_RC(daos_event_init(&kid2, eq2, &p2), 0);
+    CHECK_RC(daos_event_launch(&kid2), 0);
+    CHECK_RC(daos_eq_destroy_force(eq2), 0);
+    CHECK_EQ(kid2.ev_error, -EINTR);
+    CHECK_RC(daos_event_fini(&p), 0);
+}
+
 int main(void)
 {
     CHECK_RC(daos_eq_create(&eqh), 0);
@@ -418,6 +455,7 @@ int main(void)
     RUN(test_abort_parent);
     RUN(test_fini_completed_family);
     RUN(test_destroy_with_family);
+    RUN(test_launched_then_parent);
     CHECK_RC(daos_eq_query(eqh, DAOS_EVQ_ALL, 0, NULL), 0);
     CHECK_RC(daos_eq_destroy(eqh), 0);
     return harness_summary();

@@ -1167,7 +1167,11 @@ int daos_eq_destroy(struct daos_handle_t eqh);
  *
  * \return the number of events returned (>= 0);
  *         -EINVAL `eventn <= 0`, `events` NULL, or `timeout < -1`;
- *         -EBADF bad handle, or the EQ was destroyed while waiting.
+ *         -EBADF bad handle, or the EQ was destroyed while waiting;
+ *         -EDEADLK (extension) called from a completion callback with
+ *         `wait_inf != 0` and `DAOS_EQ_WAIT`, when nothing is completed and
+ *         every event in flight waits for a callback running on the calling
+ *         thread (the wait could never end).
  *
  * Thread-safe: several threads may poll one EQ; each completed event is
  * returned to exactly one of them.
@@ -1209,14 +1213,21 @@ int daos_eq_query(struct daos_handle_t eqh,
 /**
  * Destroys an event queue even with events in flight (extension).
  *
- * Aborts every operation in flight (user-launched events complete with
- * -EINTR), waits for them to finish, then destroys the EQ as
- * `daos_eq_destroy`. While it runs, new events and operations on the EQ are
- * refused.
+ * Aborts every operation in flight as `daos_event_abort` does (user-launched
+ * events complete with -EINTR; the children of a parent that were never
+ * dispatched complete at once with -EINTR, so the parent does not wait for
+ * them), waits for them to finish, then destroys the EQ as
+ * `daos_eq_destroy`: every event of the EQ is forgotten (later calls on them
+ * give -ENOENT; their memory is the caller's again). While it runs, new
+ * events and operations on the EQ are refused. Completion callbacks of the
+ * aborted events run as usual (possibly on the calling thread) before it
+ * returns.
  *
  * \param eqh [IN] the EQ.
  *
- * \return 0 on success; -EBADF bad handle.
+ * \return 0 on success; -EBADF bad handle; -EDEADLK called from a
+ *         completion callback of an event of this EQ (the call would wait for
+ *         that callback to return; nothing is changed).
  *
  * Thread-safe.
  */
@@ -1348,8 +1359,13 @@ struct daos_event *daos_event_next(struct daos_event *parent, struct daos_event 
  * The event moves to ABORT and what has not reached storage yet is cancelled
  * (io_uring `ASYNC_CANCEL`). It still completes through the EQ as usual: with
  * `ev_error == -EINTR` if the cancel won, or with the operation's real result
- * if it lost the race. A parent aborts all its children. An event that is not
- * in flight is left alone. Poll the event before finalising it.
+ * if it lost the race. A parent aborts all its children: those in flight as
+ * above; those not dispatched yet never will be (a later operation on them
+ * gives -EBUSY): they complete at once with `ev_error == -EINTR`, without
+ * their completion callbacks, so the parent completes (with -EINTR) once its
+ * dispatched children have; polling the parent makes every child idle again.
+ * An event that is not in flight is left alone. Poll the event before
+ * finalising it.
  *
  * \param ev [IN] the event.
  *
@@ -1427,7 +1443,10 @@ int daos_event_complete(struct daos_event *ev, int rc_);
  *
  * \return 0 on success; -EINVAL `ev` or `done` NULL, `timeout_us < -1`;
  *         -ENOENT unknown event (or finalised while waiting); -EPERM `ev` is a
- *         child; -EBADF its EQ was destroyed while waiting.
+ *         child; -EBADF its EQ was destroyed while waiting; -EDEADLK
+ *         `timeout_us == -1` from a completion callback that the event's
+ *         completion waits for (its own, or one of its children's): the wait
+ *         could never end. (With a finite timeout it times out.)
  *
  * Thread-safe.
  */
@@ -1436,10 +1455,20 @@ int daos_event_test(struct daos_event *ev, int64_t timeout_us, bool *done);
 /**
  * Registers a completion callback (extension): called once, at the event's
  * next completion, with `arg`, the event and the result, before the event
- * becomes pollable, on the thread that completes it (a poller, or the caller
- * of `daos_event_complete`), outside every lock of the library, so it may call
+ * becomes pollable, on the thread that completes it (a poller, the caller of
+ * `daos_event_complete`, or a library thread: the callback reaper with
+ * io_uring, an I/O or metadata worker), outside every lock of the library, so it may call
  * library functions. A non-zero return replaces a zero result (it becomes
  * `ev_error`). Registering again replaces the previous callback.
+ *
+ * Until the callback returns its event is still in flight, so a call from
+ * the callback that would wait for that (its own EQ's
+ * `daos_eq_destroy_force`, `daos_event_test` of the event or of its parent
+ * with timeout -1, `daos_eq_poll` with `wait_inf` and `DAOS_EQ_WAIT` when
+ * only such events are in flight) returns -EDEADLK instead of hanging. A
+ * callback that blocks for another reason (a lock, a wait for an event that
+ * only another callback on the same thread would complete) delays every
+ * completion that thread would deliver: keep callbacks short.
  *
  * \param ev  [IN] the event.
  * \param cb  [IN] the callback.

@@ -22,6 +22,8 @@ pub enum Error {
     MFile(String),
     #[error("out of memory: {0}")]
     NoMem(String),
+    #[error("deadlock: {0}")]
+    DeadLk(String),
     #[error("{msg} (errno {errno})")]
     Os { errno: i32, msg: String },
 }
@@ -38,6 +40,7 @@ impl Error {
             Error::Already(_) => libc::EALREADY,
             Error::MFile(_) => libc::EMFILE,
             Error::NoMem(_) => libc::ENOMEM,
+            Error::DeadLk(_) => libc::EDEADLK,
             Error::Os { errno, .. } => *errno,
         }
     }

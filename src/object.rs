@@ -272,11 +272,16 @@ impl Op for WriteOp {
                 self.pending += 1;
             }
         }
-        if r.is_err() {
+        if let Err(e) = &r {
             // Nothing more goes to this segment: its journal has a hole now.
             if let Some(s) = self.co.writer.lock().seg_mut(self.sh.id, seg.id) {
                 s.journal_done(jnl_off, jnl_off + jlen, false);
             }
+            // The requests already queued still complete (the operation
+            // lives until they have, see `Eq::dispatch`); their completion
+            // must not record this journal range a second time.
+            self.seg = None;
+            self.err = e.to_rc();
         }
         r
     }
@@ -456,7 +461,14 @@ impl Op for ReadOp {
     fn start(&mut self, sub: &mut Submit<'_>) -> Result<()> {
         use std::os::fd::AsRawFd;
         for &(si, p, len, off) in &self.reqs {
-            sub.push(0, Req::Read { fd: self.segs[si].1.dat.as_raw_fd(), buf: p as *mut u8, len: len as u32, off })?;
+            if let Err(e) =
+                sub.push(0, Req::Read { fd: self.segs[si].1.dat.as_raw_fd(), buf: p as *mut u8, len: len as u32, off })
+            {
+                // The reads already queued still complete, and then the
+                // caller's buffer is zeroed (never part of the data).
+                self.err = e.to_rc();
+                return Err(e);
+            }
             self.pending += 1;
         }
         Ok(())

@@ -23,13 +23,14 @@ use crate::error::{Error, Result};
 
 const SQ_ENTRIES: u32 = 256;
 const CQ_ENTRIES: u32 = 4096;
-const WAKE: u64 = INTERNAL | 1;
 /// Reads and writes at least this long go to the kernel's workers at once.
 pub(crate) const ASYNC_MIN: u32 = 256 << 10;
 
 /// Submission and completion side; lives under the EQ lock.
 pub struct Local {
     ring: Arc<IoUring>,
+    /// Wakes the thread sleeping in [`Shared::wait`] (see there).
+    wake_fd: Arc<OwnedFd>,
     /// Timespecs of timeouts, kept at a stable address until their completion.
     pinned: HashMap<u64, Box<types::Timespec>>,
     notify: Arc<OwnedFd>,
@@ -39,6 +40,7 @@ pub struct Local {
 /// Submit and wait without the lock.
 pub struct Shared {
     ring: Arc<IoUring>,
+    wake_fd: Arc<OwnedFd>,
 }
 
 pub fn new(notify: Arc<OwnedFd>) -> io::Result<(Local, Shared)> {
@@ -50,9 +52,10 @@ pub fn new(notify: Arc<OwnedFd>) -> io::Result<(Local, Shared)> {
         ));
     }
     let ring = Arc::new(ring);
+    let wake_fd = Arc::new(super::new_eventfd().map_err(|e| io::Error::from_raw_os_error(e.errno()))?);
     Ok((
-        Local { ring: ring.clone(), pinned: HashMap::new(), notify, notify_on: false },
-        Shared { ring },
+        Local { ring: ring.clone(), wake_fd: wake_fd.clone(), pinned: HashMap::new(), notify, notify_on: false },
+        Shared { ring, wake_fd },
     ))
 }
 
@@ -175,10 +178,12 @@ impl Local {
         self.drain_cq(out);
     }
 
-    pub fn wake(&mut self, out: &mut Vec<Cqe>) {
-        if self.push(Req::Nop, WAKE, out).is_ok() {
-            let _ = self.ring.submitter().submit();
-        }
+    /// Wakes the sleeper of [`Shared::wait`]. Not with a NOP through the
+    /// ring: its completion could be reaped by another thread (a query, the
+    /// callback reaper) before the sleeper sees it, and the wake-up would be
+    /// lost. The eventfd is read only by the sleeper.
+    pub fn wake(&mut self, _out: &mut Vec<Cqe>) {
+        super::signal_eventfd(raw(&self.wake_fd));
     }
 
     pub fn enable_notify(&mut self) -> Result<RawFd> {
@@ -207,29 +212,37 @@ impl Shared {
         }
     }
 
+    /// Submits what is queued, then sleeps until the ring holds a completion
+    /// (its descriptor is readable), [`Local::wake`] is called, or the
+    /// deadline passes. The sleep is in `ppoll` on the ring and the wake-up
+    /// eventfd rather than in `io_uring_enter(GETEVENTS)`: the latter only
+    /// counts completions, so if another thread reaps them (the EQ lets any
+    /// thread take in completions without blocking) the sleeper would sleep
+    /// on although the state it waits for has changed. A wake-up through the
+    /// eventfd cannot be taken by anyone else.
     pub fn wait(&self, deadline: Option<Instant>) {
-        let sub = self.ring.submitter();
-        let r = match deadline {
-            None => sub.submit_and_wait(1),
+        self.submit();
+        if deadline.is_some_and(|d| d <= Instant::now()) {
+            return;
+        }
+        let mut fds = [
+            libc::pollfd { fd: self.ring_fd(), events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: raw(&self.wake_fd), events: libc::POLLIN, revents: 0 },
+        ];
+        let ts;
+        let tsp = match deadline {
+            None => std::ptr::null(),
             Some(d) => {
                 let left = d.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    sub.submit()
-                } else {
-                    let ts = types::Timespec::new().sec(left.as_secs()).nsec(left.subsec_nanos());
-                    let args = types::SubmitArgs::new().timespec(&ts);
-                    sub.submit_with_args(1, &args)
-                }
+                ts = libc::timespec {
+                    tv_sec: left.as_secs() as libc::time_t,
+                    tv_nsec: left.subsec_nanos() as libc::c_long,
+                };
+                &ts as *const libc::timespec
             }
         };
-        if let Err(e) = r {
-            match e.raw_os_error() {
-                Some(libc::ETIME | libc::EINTR | libc::EBUSY | libc::EAGAIN) => {}
-                _ => {
-                    crate::log!(Error, "io_uring wait failed: {e}");
-                    std::thread::sleep(std::time::Duration::from_millis(1));
-                }
-            }
-        }
+        // SAFETY: `fds` and `ts` are valid for the duration of the call.
+        unsafe { libc::ppoll(fds.as_mut_ptr(), 2, tsp, std::ptr::null()) };
+        super::drain_eventfd(raw(&self.wake_fd));
     }
 }

@@ -90,6 +90,10 @@ struct Inner {
     cb_armed: usize,
     /// The callback reaper watches this EQ's ring.
     watched: bool,
+    /// Something a sleeping thread may wait for has changed since the
+    /// sleepers were last woken: an event completed, was taken out, was
+    /// finalised, or the count in flight went down (see [`Eq::settle`]).
+    changed: bool,
 }
 
 /// An event queue.
@@ -165,6 +169,7 @@ impl Inner {
     /// Takes a completed top-level event out of the EQ: it and its children
     /// become NONE.
     fn take(&mut self, slot: usize) -> i32 {
+        self.changed = true;
         self.unlink(slot);
         let k = &mut self.events[slot];
         k.state = EvState::None;
@@ -264,6 +269,7 @@ impl Inner {
     /// Makes an event COMPLETE: a child reports to its parent, a top-level
     /// event becomes pollable.
     fn finish(&mut self, slot: usize, rc: i32) {
+        self.changed = true;
         let k = &mut self.events[slot];
         k.state = EvState::Complete;
         k.result = rc;
@@ -306,16 +312,25 @@ impl Inner {
         }
     }
 
+    /// Aborts an in-flight top-level event. A parent aborts its children:
+    /// those in flight are cancelled; those never dispatched will not be any
+    /// more (the parent would otherwise wait for them forever): they complete
+    /// at once with `-EINTR`, without their callbacks (they never ran), and
+    /// go back to idle when the parent is polled.
     fn abort_event(&mut self, slot: usize) {
         let kids = self.events[slot].children.clone();
         if kids.is_empty() {
             self.abort_slot(slot);
-        } else {
-            for c in kids {
+            return;
+        }
+        if self.events[slot].state == EvState::Dispatch {
+            self.events[slot].state = EvState::Abort;
+        }
+        for c in kids {
+            if self.events[c].state == EvState::None {
+                self.finish(c, -libc::EINTR);
+            } else {
                 self.abort_slot(c);
-            }
-            if self.events[slot].state == EvState::Dispatch {
-                self.events[slot].state = EvState::Abort;
             }
         }
     }
@@ -364,6 +379,7 @@ impl Eq {
                 plugged: false,
                 cb_armed: 0,
                 watched: false,
+                changed: false,
             }),
             cond: Condvar::new(),
             shared,
@@ -459,16 +475,28 @@ impl Eq {
         Ok(g)
     }
 
-    /// Runs pending completion callbacks outside the lock, then lets waiting
-    /// threads know about completions.
+    /// Runs pending completion callbacks outside the lock, then wakes the
+    /// sleeping threads if anything they may wait for has changed.
+    ///
+    /// Every sleeper re-checks its own condition under the lock before it
+    /// sleeps, and every change of what those conditions read is made under
+    /// the lock and followed by a settle, which wakes *every* sleeper (they
+    /// wait for different things: any completion, one event, nothing in
+    /// flight). The one sleeping in the engine is woken through a wake-up
+    /// that only it consumes (an eventfd), never through a completion that
+    /// another thread's reap could take first. So no wake-up is lost.
     fn settle(&self, g: &mut MutexGuard<'_, Inner>) {
         while !g.cbs.is_empty() {
             let calls = std::mem::take(&mut g.cbs);
+            let me = self as *const Eq as usize;
             let done: Vec<(usize, u64, i32)> = MutexGuard::unlocked(g, || {
                 calls
                     .into_iter()
                     .map(|c| {
-                        let r = c.cb.call(c.uev, c.rc);
+                        let r = {
+                            let _running = CbRunning::enter(me, c.slot, c.seq);
+                            c.cb.call(c.uev, c.rc)
+                        };
                         (c.slot, c.seq, if c.rc == 0 { r } else { c.rc })
                     })
                     .collect()
@@ -479,15 +507,34 @@ impl Eq {
                 }
             }
         }
-        if g.ncompleted > 0 {
-            if g.cond_waiters > 0 {
-                self.cond.notify_one();
-            } else if g.waiter && !g.waiter_woken {
-                g.waiter_woken = true;
-                let g = &mut **g;
-                g.engine.wake(&mut g.cqes);
-            }
+        if g.changed {
+            g.changed = false;
+            self.wake_sleepers(g);
         }
+    }
+
+    /// Wakes every thread sleeping in this EQ: the one in the engine and
+    /// those on the condvar.
+    fn wake_sleepers(&self, g: &mut MutexGuard<'_, Inner>) {
+        if g.cond_waiters > 0 {
+            self.cond.notify_all();
+        }
+        if g.waiter && !g.waiter_woken {
+            g.waiter_woken = true;
+            let g = &mut **g;
+            g.engine.wake(&mut g.cqes);
+        }
+    }
+
+    /// Whether the completion of the event in `slot` (a top-level event)
+    /// waits for a completion callback running on the calling thread: its
+    /// own, or a child's.
+    fn waits_for_own_cb(&self, g: &Inner, slot: usize) -> bool {
+        let me = self as *const Eq as usize;
+        let Some(k) = g.events.get(slot) else { return false };
+        std::iter::once(slot)
+            .chain(k.children.iter().copied())
+            .any(|s| g.events.get(s).is_some_and(|e| e.state == EvState::Callback && cb_running_here(me, s, e.seq)))
     }
 
     /// At the end of a call: keeps the notify fd readable while completed events
@@ -528,11 +575,15 @@ impl Eq {
 
     /// The progress-and-wait loop shared by poll, test and destroy_force:
     /// `check` returns `Some` when the call is done.
+    /// `stuck` is asked before each sleep: `Some(error)` when the wait could
+    /// only end by the end of a completion callback running on this very
+    /// thread (the call then fails with that error instead of hanging).
     fn wait_for<R>(
         &self,
         g: &mut MutexGuard<'_, Inner>,
         deadline: Option<Instant>,
         mut check: impl FnMut(&mut Inner) -> Option<Result<R>>,
+        stuck: impl Fn(&Inner) -> Option<Error>,
         on_timeout: impl FnOnce() -> R,
     ) -> Result<R> {
         let mut submit = deadline.is_some_and(|d| d <= Instant::now());
@@ -556,6 +607,13 @@ impl Eq {
                 }
                 self.fd_settle(g);
                 return Ok(on_timeout());
+            }
+            if in_callback() {
+                if let Some(e) = stuck(g) {
+                    self.settle(g);
+                    self.fd_settle(g);
+                    return Err(e);
+                }
             }
             self.block(g, deadline);
             submit = true;
@@ -582,6 +640,23 @@ impl Eq {
                 } else {
                     None
                 }
+            },
+            |g| {
+                // Waiting for "nothing in flight" when all that is in flight
+                // waits for callbacks running on this thread.
+                let stuck = wait_inf
+                    && timeout == Timeout::Forever
+                    && g.ncompleted == 0
+                    && g.events.iter().all(|(s, k)| {
+                        k.parent.is_some() || !k.state.in_flight() || self.waits_for_own_cb(g, s)
+                    });
+                stuck.then(|| {
+                    Error::DeadLk(
+                        "daos_eq_poll(wait_inf, forever) from a completion callback: only events whose \
+                         callbacks run on this thread are in flight"
+                            .into(),
+                    )
+                })
             },
             || 0,
         )
@@ -705,9 +780,17 @@ impl Eq {
                     outstanding: &mut k.outstanding,
                 };
                 if let Err(e) = op.start(&mut sub) {
-                    // Requests already queued complete as strays and are ignored.
-                    k.outstanding.clear();
-                    return Err(e);
+                    if k.outstanding.is_empty() {
+                        // Nothing reached the engine: the event stays idle.
+                        return Err(e);
+                    }
+                    // Part of the operation is already in the engine, with
+                    // the caller's buffers (and the operation's own): the
+                    // call cannot return before those requests end. The
+                    // event is dispatched and completes with the error once
+                    // they have (a synchronous call waits for that).
+                    crate::log!(Warn, "an operation failed part-way through its start: {e}");
+                    op = Box::new(FailedStart { op, rc: e.to_rc() });
                 }
                 k.op = Some(op);
             }
@@ -720,6 +803,9 @@ impl Eq {
             Some(p) if first_child => {
                 let pk = &mut g.events[p];
                 pk.state = EvState::Dispatch;
+                // It may have been launched by the caller before it had
+                // children: now only they complete it.
+                pk.user = false;
                 pk.kids_done = 0;
                 pk.first_err = 0;
                 pk.set_type(DAOS_EV_COMPOUND);
@@ -781,6 +867,9 @@ impl Eq {
         let mut g = self.lock().map_err(|_| gone(Some(ev)))?;
         let slot = g.slot_of(key, Some(ev))?;
         let k = &g.events[slot];
+        if !k.children.is_empty() {
+            return Err(Error::Perm("a parent event completes when its children have; complete them".into()));
+        }
         match (k.state, k.user) {
             (EvState::Dispatch | EvState::Abort, true) => {}
             (EvState::Dispatch | EvState::Abort, false) => {
@@ -813,6 +902,15 @@ impl Eq {
                     EvState::Complete => Some(Ok(Some(g.take(slot)))),
                     _ => None,
                 }
+            },
+            |g| {
+                (timeout == Timeout::Forever && self.waits_for_own_cb(g, slot)).then(|| {
+                    Error::DeadLk(
+                        "daos_event_test(ev, -1) from a completion callback that this event's completion \
+                         waits for"
+                            .into(),
+                    )
+                })
             },
             || None,
         )
@@ -888,6 +986,7 @@ impl Eq {
             }
         }
         ev.write_private([0; 7]);
+        g.changed = true;
         self.settle(&mut g);
         self.fd_settle(&mut g);
         Ok(())
@@ -908,6 +1007,9 @@ impl Eq {
     /// `daos_eq_destroy` (`force`: `daos_eq_destroy_force`).
     pub fn destroy(&self, force: bool) -> Result<()> {
         let mut g = self.lock()?;
+        if force && self.own_cb_running() {
+            return Err(deadlock_destroy(self.cookie));
+        }
         self.progress(&mut g, true);
         if force {
             g.closing = true;
@@ -931,7 +1033,13 @@ impl Eq {
             g.engine.launch();
             self.progress(&mut g, false);
             MutexGuard::unlocked(&mut g, || self.shared.submit());
-            self.wait_for(&mut g, None, |g| (g.inflight == 0).then_some(Ok(())), || ())?;
+            self.wait_for(
+                &mut g,
+                None,
+                |g| (g.inflight == 0).then_some(Ok(())),
+                |_| self.own_cb_running().then(|| deadlock_destroy(self.cookie)),
+                || (),
+            )?;
         } else if g.inflight > 0 {
             return Err(Error::Busy(format!("{} events are in flight on this EQ", g.inflight)));
         }
@@ -943,6 +1051,82 @@ impl Eq {
         }
         self.cond.notify_all();
         Ok(())
+    }
+}
+
+/// An operation whose start failed after some of its requests were queued:
+/// it lives on (with its buffers) until they complete, then reports the
+/// start's error.
+struct FailedStart {
+    op: Box<dyn Op>,
+    rc: i32,
+}
+
+impl Op for FailedStart {
+    fn ev_type(&self) -> crate::ffi::types::daos_ev_type_t {
+        self.op.ev_type()
+    }
+    fn start(&mut self, _sub: &mut Submit<'_>) -> Result<()> {
+        Ok(())
+    }
+    fn on_cqe(&mut self, tag: u8, res: i32, sub: &mut Submit<'_>) {
+        self.op.on_cqe(tag, res, sub)
+    }
+    fn result(&self, _aborted: bool) -> i32 {
+        self.rc
+    }
+}
+
+/// `daos_eq_destroy_force` from a completion callback of the same EQ.
+fn deadlock_destroy(cookie: u64) -> Error {
+    Error::DeadLk(format!(
+        "daos_eq_destroy_force of EQ {cookie:#x} from one of its own completion callbacks would wait for that \
+         callback; destroy it from elsewhere"
+    ))
+}
+
+impl Eq {
+    /// Whether a completion callback of an event of this EQ is running on
+    /// the calling thread.
+    fn own_cb_running(&self) -> bool {
+        let me = self as *const Eq as usize;
+        CB_RUNNING.with(|r| r.borrow().iter().any(|e| e.0 == me))
+    }
+}
+
+thread_local! {
+    /// The completion callbacks running on this thread, innermost last: (EQ
+    /// address, slot, seq). A callback may call the library, which may run
+    /// further callbacks on the same thread, hence a stack.
+    static CB_RUNNING: RefCell<Vec<(usize, usize, u64)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Whether this thread is inside a completion callback.
+fn in_callback() -> bool {
+    CB_RUNNING.with(|r| r.try_borrow().map_or(false, |v| !v.is_empty()))
+}
+
+/// Whether the callback of event (`slot`, `seq`) of the EQ at `eq` is running
+/// on this thread.
+fn cb_running_here(eq: usize, slot: usize, seq: u64) -> bool {
+    CB_RUNNING.with(|r| r.borrow().iter().any(|&e| e == (eq, slot, seq)))
+}
+
+/// Records a callback as running on this thread for as long as it lives.
+struct CbRunning;
+
+impl CbRunning {
+    fn enter(eq: usize, slot: usize, seq: u64) -> CbRunning {
+        CB_RUNNING.with(|r| r.borrow_mut().push((eq, slot, seq)));
+        CbRunning
+    }
+}
+
+impl Drop for CbRunning {
+    fn drop(&mut self) {
+        CB_RUNNING.with(|r| {
+            r.borrow_mut().pop();
+        });
     }
 }
 

@@ -256,3 +256,59 @@ fn a_plugged_eq_holds_operations_until_unplugged() {
     eq_destroy(eq).unwrap();
     assert_eq!(eq_plug(eq).unwrap_err().errno(), libc::EBADF);
 }
+
+/// An operation that queues a delay, then fails (issue 11: a start that fails
+/// part-way). Records when its request completed and when it was dropped.
+struct PartlyStarted {
+    seen: Arc<AtomicUsize>,
+    dropped: Arc<AtomicUsize>,
+}
+
+impl Op for PartlyStarted {
+    fn ev_type(&self) -> crate::ffi::types::daos_ev_type_t {
+        DAOS_EV_NOOP
+    }
+    fn start(&mut self, sub: &mut Submit<'_>) -> Result<()> {
+        sub.push(0, crate::engine::Req::Timeout(Duration::from_millis(150)))?;
+        Err(Error::Inval("the second part is refused".into()))
+    }
+    fn on_cqe(&mut self, _tag: u8, _res: i32, _sub: &mut Submit<'_>) {
+        self.seen.fetch_add(1, Ordering::SeqCst);
+    }
+    fn result(&self, _aborted: bool) -> i32 {
+        0
+    }
+}
+
+impl Drop for PartlyStarted {
+    fn drop(&mut self) {
+        self.dropped.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_start_failing_part_way_reports_through_the_completion() {
+    // With an event: the call succeeds, the operation (and what its queued
+    // request uses) lives until that request completes, then the event
+    // completes with the start's error.
+    let eq = eq_create().unwrap();
+    let mut e = Ev::new();
+    event_init(e.p(), eq, None).unwrap();
+    let (seen, dropped) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    run_op(Some(e.p()), Box::new(PartlyStarted { seen: seen.clone(), dropped: dropped.clone() })).unwrap();
+    assert_eq!(dropped.load(Ordering::SeqCst), 0, "the operation was freed with a request in the engine");
+    assert_eq!(poll(eq, false, Timeout::NoWait, 4).len(), 0);
+    assert_eq!(poll(eq, false, Timeout::Forever, 4), vec![e.p()]);
+    assert_eq!(seen.load(Ordering::SeqCst), 1);
+    assert_eq!(dropped.load(Ordering::SeqCst), 1);
+    assert_eq!(e.0.ev_error, -libc::EINVAL);
+    event_fini(e.p()).unwrap();
+    eq_destroy(eq).unwrap();
+
+    // Without an event: the error is returned only after the request ended.
+    let (seen, dropped) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let err = run_op(None, Box::new(PartlyStarted { seen: seen.clone(), dropped: dropped.clone() })).unwrap_err();
+    assert_eq!(err.errno(), libc::EINVAL);
+    assert_eq!(seen.load(Ordering::SeqCst), 1, "returned before the queued request completed");
+    assert_eq!(dropped.load(Ordering::SeqCst), 1);
+}

@@ -84,7 +84,11 @@ pub extern "C" fn daos_eq_destroy(eqh: daos_handle_t) -> c_int {
 ///
 /// \return the number of events returned (>= 0);
 ///         -EINVAL `eventn <= 0`, `events` NULL, or `timeout < -1`;
-///         -EBADF bad handle, or the EQ was destroyed while waiting.
+///         -EBADF bad handle, or the EQ was destroyed while waiting;
+///         -EDEADLK (extension) called from a completion callback with
+///         `wait_inf != 0` and `DAOS_EQ_WAIT`, when nothing is completed and
+///         every event in flight waits for a callback running on the calling
+///         thread (the wait could never end).
 ///
 /// Thread-safe: several threads may poll one EQ; each completed event is
 /// returned to exactly one of them.
@@ -163,14 +167,21 @@ pub unsafe extern "C" fn daos_eq_query(
 
 /// Destroys an event queue even with events in flight (extension).
 ///
-/// Aborts every operation in flight (user-launched events complete with
-/// -EINTR), waits for them to finish, then destroys the EQ as
-/// `daos_eq_destroy`. While it runs, new events and operations on the EQ are
-/// refused.
+/// Aborts every operation in flight as `daos_event_abort` does (user-launched
+/// events complete with -EINTR; the children of a parent that were never
+/// dispatched complete at once with -EINTR, so the parent does not wait for
+/// them), waits for them to finish, then destroys the EQ as
+/// `daos_eq_destroy`: every event of the EQ is forgotten (later calls on them
+/// give -ENOENT; their memory is the caller's again). While it runs, new
+/// events and operations on the EQ are refused. Completion callbacks of the
+/// aborted events run as usual (possibly on the calling thread) before it
+/// returns.
 ///
 /// \param eqh [IN] the EQ.
 ///
-/// \return 0 on success; -EBADF bad handle.
+/// \return 0 on success; -EBADF bad handle; -EDEADLK called from a
+///         completion callback of an event of this EQ (the call would wait for
+///         that callback to return; nothing is changed).
 ///
 /// Thread-safe.
 #[no_mangle]

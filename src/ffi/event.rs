@@ -98,8 +98,13 @@ pub unsafe extern "C" fn daos_event_next(parent: *mut daos_event, child: *mut da
 /// The event moves to ABORT and what has not reached storage yet is cancelled
 /// (io_uring `ASYNC_CANCEL`). It still completes through the EQ as usual: with
 /// `ev_error == -EINTR` if the cancel won, or with the operation's real result
-/// if it lost the race. A parent aborts all its children. An event that is not
-/// in flight is left alone. Poll the event before finalising it.
+/// if it lost the race. A parent aborts all its children: those in flight as
+/// above; those not dispatched yet never will be (a later operation on them
+/// gives -EBUSY): they complete at once with `ev_error == -EINTR`, without
+/// their completion callbacks, so the parent completes (with -EINTR) once its
+/// dispatched children have; polling the parent makes every child idle again.
+/// An event that is not in flight is left alone. Poll the event before
+/// finalising it.
 ///
 /// \param ev [IN] the event.
 ///

@@ -85,7 +85,10 @@ pub unsafe extern "C" fn daos_event_complete(ev: *mut daos_event, rc_: c_int) ->
 ///
 /// \return 0 on success; -EINVAL `ev` or `done` NULL, `timeout_us < -1`;
 ///         -ENOENT unknown event (or finalised while waiting); -EPERM `ev` is a
-///         child; -EBADF its EQ was destroyed while waiting.
+///         child; -EBADF its EQ was destroyed while waiting; -EDEADLK
+///         `timeout_us == -1` from a completion callback that the event's
+///         completion waits for (its own, or one of its children's): the wait
+///         could never end. (With a finite timeout it times out.)
 ///
 /// Thread-safe.
 #[no_mangle]
@@ -102,10 +105,20 @@ pub unsafe extern "C" fn daos_event_test(ev: *mut daos_event, timeout_us: i64, d
 
 /// Registers a completion callback (extension): called once, at the event's
 /// next completion, with `arg`, the event and the result, before the event
-/// becomes pollable, on the thread that completes it (a poller, or the caller
-/// of `daos_event_complete`), outside every lock of the library, so it may call
+/// becomes pollable, on the thread that completes it (a poller, the caller of
+/// `daos_event_complete`, or a library thread: the callback reaper with
+/// io_uring, an I/O or metadata worker), outside every lock of the library, so it may call
 /// library functions. A non-zero return replaces a zero result (it becomes
 /// `ev_error`). Registering again replaces the previous callback.
+///
+/// Until the callback returns its event is still in flight, so a call from
+/// the callback that would wait for that (its own EQ's
+/// `daos_eq_destroy_force`, `daos_event_test` of the event or of its parent
+/// with timeout -1, `daos_eq_poll` with `wait_inf` and `DAOS_EQ_WAIT` when
+/// only such events are in flight) returns -EDEADLK instead of hanging. A
+/// callback that blocks for another reason (a lock, a wait for an event that
+/// only another callback on the same thread would complete) delays every
+/// completion that thread would deliver: keep callbacks short.
 ///
 /// \param ev  [IN] the event.
 /// \param cb  [IN] the callback.

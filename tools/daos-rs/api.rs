@@ -43,7 +43,8 @@ impl Fail {
             | daos_rs::error::Error::Perm(m)
             | daos_rs::error::Error::Already(m)
             | daos_rs::error::Error::MFile(m)
-            | daos_rs::error::Error::NoMem(m) => m.clone(),
+            | daos_rs::error::Error::NoMem(m)
+            | daos_rs::error::Error::DeadLk(m) => m.clone(),
         };
         // An OS error's message ends with what the errno already says.
         let errno = e.errno();
