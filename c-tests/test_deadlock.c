@@ -334,6 +334,63 @@ static void test_callback_waits_for_itself(void)
         for (int a = A_FORCE_OWN; a <= A_FORCE_OTHER; a++) cb_case(a, lib);
 }
 
+/* A callback of an asynchronous metadata call (run by the metadata worker
+ * that ran the call) makes another asynchronous call on the same container,
+ * which runs after the first, and waits for it: the worker must have handed
+ * the container on before running the callback. */
+struct meta_cb {
+    daos_handle_t coh;
+    struct daos_event *ev2;
+    int rc, rc2;
+    bool done;
+    _Atomic int calls;
+};
+
+static int meta_cb_fn(void *arg, struct daos_event *ev, int rc)
+{
+    (void)ev;
+    struct meta_cb *m = arg;
+    static daos_epoch_t e;
+    static struct daos_container_info info;
+    m->rc = daos_container_query(m->coh, &e, &info, m->ev2);
+    m->rc2 = m->rc == 0 ? daos_event_test(m->ev2, 10 * SEC, &m->done) : m->rc;
+    atomic_fetch_add(&m->calls, 1);
+    return rc;
+}
+
+static void test_metadata_callback_waits_for_same_container(void)
+{
+    char root[256], path[320];
+    if (h_new_store(root, sizeof root, "deadlock", 1) != 0) { CHECK(0); return; }
+    snprintf(path, sizeof path, "%s/co", root);
+    daos_handle_t eqh, coh;
+    daos_container_status_t st;
+    CHECK_RC(daos_container_open(path, DAOS_COO_RW | DAOS_COO_CREATE, 1, &st, &coh, NULL), 0);
+    CHECK_RC(daos_eq_create(&eqh), 0);
+    struct daos_event ev, ev2;
+    memset(&ev, 0, sizeof ev);
+    memset(&ev2, 0, sizeof ev2);
+    CHECK_RC(daos_event_init(&ev, eqh, NULL), 0);
+    CHECK_RC(daos_event_init(&ev2, eqh, NULL), 0);
+    struct meta_cb m = { .coh = coh, .ev2 = &ev2 };
+    CHECK_RC(daos_event_register_comp_cb(&ev, meta_cb_fn, &m), 0);
+    daos_epoch_t e;
+    struct daos_container_info info;
+    step("a metadata callback waiting for a later call on its container", 20 * SEC);
+    CHECK_RC(daos_container_query(coh, &e, &info, &ev), 0);
+    while (atomic_load(&m.calls) == 0) sleep_us(MS);
+    bool done = false;
+    CHECK_RC(daos_event_test(&ev, 10 * SEC, &done), 0);
+    step("idle", 0);
+    CHECK(done);
+    CHECK_RC(m.rc, 0);
+    CHECK_RC(m.rc2, 0);
+    CHECK(m.done);
+    CHECK_RC(daos_eq_destroy(eqh), 0);
+    CHECK_RC(daos_container_close(coh, NULL), 0);
+    h_rmrf(root);
+}
+
 int main(void)
 {
     pthread_t wd;
@@ -345,6 +402,7 @@ int main(void)
     CASE(test_force_partial_parent);
     CASE(test_abort_partial_parent);
     CASE(test_callback_waits_for_itself);
+    CASE(test_metadata_callback_waits_for_same_container);
     CASE(test_lost_wakeup);
     return harness_summary();
 }

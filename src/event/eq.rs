@@ -842,9 +842,28 @@ impl Eq {
         }
         let rc = f();
         g.complete_event(key.slot, rc);
-        self.settle(&mut g);
+        if !g.cbs.is_empty() {
+            if let Some(me) = self.me.upgrade() {
+                if let Err(me) = super::meta::defer_callbacks(me) {
+                    drop(me);
+                    self.settle(&mut g);
+                }
+            }
+        }
+        if g.changed {
+            g.changed = false;
+            self.wake_sleepers(&mut g);
+        }
         self.fd_settle(&mut g);
         true
+    }
+
+    /// Runs the completion callbacks a metadata worker left for after it
+    /// handed its key on (see `meta::defer_callbacks`).
+    pub(super) fn run_deferred_callbacks(&self) {
+        let mut g = self.inner.lock();
+        self.settle(&mut g);
+        self.fd_settle(&mut g);
     }
 
     /// `daos_event_abort`.

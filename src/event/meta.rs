@@ -10,7 +10,14 @@
 //! workers are idle) up to [`MAX_WORKERS`], so one slow container does not
 //! hold back another; a worker idle for [`IDLE_EXIT`] exits. The pool lives in
 //! the process state, so a forked child builds its own.
+//!
+//! A job that completes an event whose completion callback is registered
+//! leaves the callback to run after the worker has handed the key on (to
+//! another worker if calls wait behind it): a callback that makes another
+//! asynchronous call on the same container and waits for it would otherwise
+//! wait for itself (see [`defer_callbacks`]).
 
+use std::cell::RefCell;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
@@ -131,6 +138,33 @@ fn grow(inner: &Arc<Inner>, st: &mut State) -> bool {
     }
 }
 
+thread_local! {
+    /// Inside a job of a pool worker: the EQs whose completion callbacks
+    /// wait to run until the worker has handed its key on.
+    static DEFERRED: RefCell<Option<Vec<Arc<super::Eq>>>> = const { RefCell::new(None) };
+}
+
+/// Called by an EQ that completed an event from a job of this pool: its
+/// completion callbacks are to run after the worker has handed the job's key
+/// on, so a callback that waits for a later call with the same key (an
+/// asynchronous call on the same container, then `daos_event_test(ev, -1)`)
+/// does not wait for itself. `Err` gives the EQ back when the calling thread
+/// is not a worker in a job (it then runs them at once).
+pub(super) fn defer_callbacks(eq: Arc<super::Eq>) -> Result<(), Arc<super::Eq>> {
+    DEFERRED.with(|d| match d.try_borrow_mut() {
+        Ok(mut d) => match d.as_mut() {
+            Some(v) => {
+                if !v.iter().any(|e| Arc::ptr_eq(e, &eq)) {
+                    v.push(eq);
+                }
+                Ok(())
+            }
+            None => Err(eq),
+        },
+        Err(_) => Err(eq),
+    })
+}
+
 fn run(job: MetaJob) {
     // A panic in one call must not end the thread.
     if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
@@ -171,7 +205,33 @@ fn work(inner: Arc<Inner>) {
                     }
                 }
             };
+            DEFERRED.with(|d| *d.borrow_mut() = Some(Vec::new()));
             run(job);
+            let deferred = DEFERRED.with(|d| d.borrow_mut().take()).unwrap_or_default();
+            if deferred.is_empty() {
+                continue;
+            }
+            // Completion callbacks to run: hand the key on first (to another
+            // worker if calls wait behind it), then run them, then go back
+            // to the channel.
+            {
+                let mut st = inner.st.lock();
+                let more = st.queues.get(&key).is_some_and(|q| !q.is_empty());
+                if more {
+                    // Cannot fail: `inner` holds the receiver.
+                    let _ = inner.tx.send(key);
+                    grow(&inner, &mut st);
+                } else {
+                    st.queues.remove(&key);
+                }
+            }
+            for eq in deferred {
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| eq.run_deferred_callbacks())).is_err() {
+                    crate::log!(Error, "internal error running completion callbacks");
+                }
+            }
+            inner.st.lock().idle += 1;
+            break;
         }
     }
 }
