@@ -281,7 +281,7 @@ pub fn shard_disable(cookie: u64, epoch: u64, ids: &mut [i32]) -> Result<()> {
             }
             m.layout_changed = m.layout_changed.max(epoch);
             let floor = m.hce;
-            m.hce = m.compute_hce(floor);
+            m.hce = m.compute_hce(floor).min(m.hold_cap()).max(floor);
             Ok(())
         })?;
         for id in &todo {
