@@ -33,7 +33,7 @@ fn status_name(s: daos_container_status_t) -> &'static str {
 fn write_epoch(c: &Container, given: Option<u64>) -> Res<u64> {
     match given {
         Some(e) => Ok(e),
-        None => c.hold(0),
+        None => Ok(c.hce()? + 1),
     }
 }
 
