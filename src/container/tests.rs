@@ -689,6 +689,30 @@ fn holds_give_distinct_epochs_and_keep_hce_below_them() {
 }
 
 #[test]
+fn a_shard_added_while_a_commit_waits_behind_a_hold_does_not_hold_hce_back() {
+    let st = TempStore::new("hold-add");
+    let p = st.path("c");
+    let a = open_rw(&p);
+    container::shard_add(a, 1, &[0], &mut [-1]).unwrap();
+    container::commit(a, 1, false).unwrap();
+    let b = open_elsewhere(&p, DAOS_COO_RW);
+    let ea = container::hold::hold(a, 0).unwrap();
+    let ob = object::open(b, oid(1), DAOS_OBJ_RW).unwrap();
+    write(ob, ea + 1, 0, &mut [0xBB; 16]);
+    container::commit(b, ea + 1, false).unwrap();
+    assert_eq!(container::query_epoch(b).unwrap().epi_hce.seq, ea - 1);
+    container::shard_add(b, ea + 1, &[0], &mut [-1]).unwrap();
+    container::commit(a, ea, false).unwrap();
+    let q = container::query_epoch(b).unwrap();
+    assert_eq!((q.epi_hce.seq, q.epi_hse.seq), (ea + 1, ea + 1));
+    assert_eq!(container::status_of(&container::handle(b).unwrap().cs), DAOS_CONTAINER_ST_OK);
+    assert_eq!(read(ob, u64::MAX, 0, 4).unwrap(), vec![0xBB; 4]);
+    for h in [a, b] {
+        container::close(h).unwrap();
+    }
+}
+
+#[test]
 fn a_peer_writes_to_a_shard_it_added_and_the_master_commits_it() {
     let st = TempStore::new("peer-shard");
     let path = st.path("c");
