@@ -1018,7 +1018,10 @@ int daos_epoch_slip(struct daos_handle_t coh, struct daos_epoch_t epoch, struct 
  * milliseconds (inotify on the container file; where that cannot work, or
  * with DAOS_RS_NOTIFY=poll, the file is polled every DAOS_RS_POLL_MS,
  * default 100 ms). `daos_event_abort` ends a pending wait with -EINTR;
- * closing the handle, with -EBADF.
+ * closing the handle, with -EBADF. HCE is the visible one: a commit waiting
+ * behind another handle's epoch hold (`daos_epoch_hold`) does not complete
+ * the wait; the hold's end does (its commit, release or close, or its
+ * process's death, which the pending wait watches for).
  *
  * \param coh          [IN] container handle.
  * \param epoch        [IN/OUT] epoch to wait for; on completion the HCE reached.
@@ -1034,7 +1037,9 @@ int daos_epoch_wait(struct daos_handle_t coh,
 
 /**
  * Epoch information: HCE, oldest readable epoch, this handle's slipped
- * epoch, HSE, last layout change.
+ * epoch, HSE, last layout change. With epoch holds (`daos_epoch_hold`),
+ * `epi_hce` stays below the lowest held epoch while `epi_hse` shows commits
+ * already durable above it; `daos_epoch_hold_query` gives the holds.
  *
  * \return 0; -EINVAL NULL `info`; -EBADF bad handle.
  */
