@@ -1,7 +1,9 @@
 /* Several processes on one container (SPEC §5, §8, §9, §10): collective open
  * (daos_local2global / daos_global2local), damaged, forged and revoked
  * buffers, epoch waits and listens woken by other processes, independent
- * writers, a peer killed in the middle of its writes, unlink while another
+ * writers (a commit that lost its writes: -ESTALE), epoch holds across
+ * processes (distinct epochs, a commit waiting behind a hold, a holder
+ * SIGKILLed), a collective master's -ESTALE, a peer killed in the middle of its writes, unlink while another
  * process has the container open, and aggregation held back by a reader in
  * another process.
  *
