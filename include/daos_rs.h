@@ -1157,7 +1157,8 @@ int daos_epoch_abort(struct daos_handle_t coh,
  * reaches the epoch; `daos_epoch_slip` moves the read reference to at most
  * the visible HCE; `daos_epoch_hold_query` gives the lowest held epoch.
  * Writes are not restricted by a hold (the usual rule, epoch > HCE,
- * applies). Without holds every call behaves as in the reference API,
+ * applies). A hold whose live holder never commits nor releases it keeps
+ * HCE below it for as long as the handle stays open. Without holds every call behaves as in the reference API,
  * except that a commit never drops writes silently.
  *
  * \param coh   [IN] container handle (RW; a collective open's master).
@@ -1171,7 +1172,9 @@ int daos_epoch_abort(struct daos_handle_t coh,
  *         handle or a peer of a collective open; -EIO (or the errno of
  *         the failure) the container file could not be written.
  */
-int daos_epoch_hold(struct daos_handle_t coh, struct daos_epoch_t *epoch, struct daos_event *ev);
+int daos_epoch_hold(struct daos_handle_t coh,
+                    struct daos_epoch_t *epoch,
+                    struct daos_event *ev);
 
 /**
  * Extension: the epoch holds of the container (see `daos_epoch_hold`), as

@@ -502,7 +502,7 @@ class Container(_AsyncHandle, _ContainerOps):
 
     def release(self) -> Awaitable[None]:
         """Awaitable: ``daos_rs.Container.release()``."""
-        return _start(self._op_hold(EPOCH_HIGHEST))
+        return _start(self._op_release())
 
     def hold_query(self) -> Awaitable[HoldInfo]:
         """Awaitable: ``daos_rs.Container.hold_query()``."""

@@ -981,6 +981,12 @@ class _ContainerOps(_Handle):
         return Op("daos_epoch_hold", lambda ev: lib.daos_epoch_hold(coh, byref(e), ev),
                   keep=(self, e), result=lambda: e.seq)
 
+    def _op_release(self):
+        e = _u.epoch(EPOCH_HIGHEST)
+        coh = self._h
+        return Op("daos_epoch_hold", lambda ev: lib.daos_epoch_hold(coh, byref(e), ev),
+                  keep=(self, e))
+
     def _op_hold_query(self):
         lo = _ffi.daos_epoch_t(0)
         own = _ffi.daos_epoch_t(0)
@@ -1128,7 +1134,7 @@ class Container(_ContainerOps):
         with ``EPOCH_HIGHEST``); its writes in the epoch it gave up can no
         longer be committed once HCE passes it (a later commit raises
         ``DaosError`` with errno ``ESTALE``)."""
-        run_sync(self._op_hold(EPOCH_HIGHEST))
+        run_sync(self._op_release())
 
     def hold_query(self) -> HoldInfo:
         """``HoldInfo(lowest, own)``: the lowest epoch any live handle holds

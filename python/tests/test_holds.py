@@ -139,7 +139,7 @@ def test_aio_hold_commit_and_estale(store_path):
         assert ei.value.errno == errno.ESTALE
         # release through aio
         await a.hold()
-        await a.release()
+        assert await a.release() is None
         assert (await a.hold_query()) == HoldInfo(None, None)
         for h in (oa, ob):
             await h.close()

@@ -246,7 +246,8 @@ pub unsafe extern "C" fn daos_epoch_abort(
 /// reaches the epoch; `daos_epoch_slip` moves the read reference to at most
 /// the visible HCE; `daos_epoch_hold_query` gives the lowest held epoch.
 /// Writes are not restricted by a hold (the usual rule, epoch > HCE,
-/// applies). Without holds every call behaves as in the reference API,
+/// applies). A hold whose live holder never commits nor releases it keeps
+/// HCE below it for as long as the handle stays open. Without holds every call behaves as in the reference API,
 /// except that a commit never drops writes silently.
 ///
 /// \param coh   [IN] container handle (RW; a collective open's master).
