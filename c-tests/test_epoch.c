@@ -303,6 +303,130 @@ static void test_commit_noop(void)
     CHECK_RC(daos_container_close(coh, NULL), 0);
 }
 
+/* daos_epoch_hold / daos_epoch_hold_query (extensions): arguments, the
+ * epoch given, release, the asynchronous forms, and two handles of one
+ * process (the two-process cases are in test_multiproc.c) */
+static void test_hold(void)
+{
+    daos_handle_t a = new_container(1, NULL);
+    CHECK_RC(commit(a, 2), 0);
+    daos_handle_t b = copen(g_last, DAOS_COO_RW), r = copen(g_last, DAOS_COO_RO);
+    /* bad arguments: nothing held, nothing written */
+    CHECK_RC(daos_epoch_hold(a, NULL, NULL), -EINVAL);
+    daos_epoch_t e = { 0 };
+    CHECK_RC(daos_epoch_hold((daos_handle_t){ 0 }, &e, NULL), -EBADF);
+    CHECK_RC(daos_epoch_hold(r, &e, NULL), -EPERM);
+    CHECK_EQ(e.seq, 0);
+    CHECK_RC(daos_epoch_hold_query((daos_handle_t){ 0 }, &e, NULL, NULL), -EBADF);
+    CHECK_RC(daos_epoch_hold_query(r, NULL, NULL, NULL), 0);
+    daos_epoch_t lo = { 7 }, own = { 7 };
+    CHECK_RC(daos_epoch_hold_query(a, &lo, &own, NULL), 0);
+    CHECK_EQ(lo.seq, H_HIGHEST.seq);
+    CHECK_EQ(own.seq, H_HIGHEST.seq);
+    /* 0: the lowest epoch above HCE; a request above it is granted as given,
+     * one another handle holds is not (distinct epochs) */
+    CHECK_RC(daos_epoch_hold(a, &e, NULL), 0);
+    CHECK_EQ(e.seq, 3);
+    daos_epoch_t f = { 3 };
+    CHECK_RC(daos_epoch_hold(b, &f, NULL), 0);
+    CHECK_EQ(f.seq, 4);
+    f.seq = 10;
+    CHECK_RC(daos_epoch_hold(b, &f, NULL), 0); /* replaces its hold of 4 */
+    CHECK_EQ(f.seq, 10);
+    CHECK_RC(daos_epoch_hold_query(r, &lo, &own, NULL), 0);
+    CHECK_EQ(lo.seq, 3);
+    CHECK_EQ(own.seq, H_HIGHEST.seq);
+    CHECK_RC(daos_epoch_hold_query(b, &lo, &own, NULL), 0);
+    CHECK_EQ(own.seq, 10);
+    /* B commits 10: durable (HSE), not HCE (other processes do not see it:
+     * test_multiproc.c; this one sees it as its staging data) */
+    CHECK_RC(put(b, 0, 10, 0, "BBBB", 4), 0);
+    CHECK_RC(commit(b, 10), 0);
+    CHECK_EQ(equery(r).epi_hce.seq, 2);
+    CHECK_EQ(equery(r).epi_hse.seq, 10);
+    CHECK_STR(get4(r, 0, 2), "0000");
+    CHECK_STR(get4(b, 0, H_HIGHEST.seq), "BBBB");
+    /* a new hold lands above the pending commit */
+    daos_epoch_t g = { 0 };
+    CHECK_RC(daos_epoch_hold(b, &g, NULL), 0);
+    CHECK_EQ(g.seq, 11);
+    /* asynchronously: A releases its hold; HCE moves to 10 (below B's 11) */
+    daos_handle_t eqh;
+    struct daos_event ev;
+    CHECK_RC(daos_eq_create(&eqh), 0);
+    CHECK_RC(daos_event_init(&ev, eqh, NULL), 0);
+    daos_epoch_t rel = H_HIGHEST;
+    CHECK_RC(daos_epoch_hold(a, &rel, &ev), 0);
+    CHECK_PTR_EQ(h_poll1(eqh, 5 * SEC), &ev);
+    CHECK_EQ(ev.ev_error, 0);
+    CHECK_EQ(ev.ev_type, DAOS_EV_EP_HOLD);
+    CHECK_EQ(rel.seq, H_HIGHEST.seq);
+    CHECK_EQ(equery(r).epi_hce.seq, 10);
+    CHECK_STR(get4(r, 0, H_HIGHEST.seq), "BBBB");
+    lo.seq = own.seq = 0;
+    CHECK_RC(daos_epoch_hold_query(r, &lo, &own, &ev), 0);
+    CHECK_PTR_EQ(h_poll1(eqh, 5 * SEC), &ev);
+    CHECK_EQ(ev.ev_error, 0);
+    CHECK_EQ(lo.seq, 11);
+    CHECK_EQ(own.seq, H_HIGHEST.seq);
+    daos_epoch_t h = { 0 };
+    CHECK_RC(daos_epoch_hold(a, &h, &ev), 0);
+    CHECK_PTR_EQ(h_poll1(eqh, 5 * SEC), &ev);
+    CHECK_EQ(ev.ev_error, 0);
+    CHECK_EQ(h.seq, 12);
+    /* a wait for 12 completes when both holders are done */
+    daos_epoch_t w = { 12 };
+    CHECK_RC(daos_epoch_wait(r, &w, NULL, &ev), 0);
+    CHECK_RC(put(a, 0, 12, 0, "AAAA", 4), 0);
+    CHECK_RC(commit(a, 12), 0);
+    CHECK_PTR_EQ(h_poll1(eqh, 100 * MS), NULL); /* B's 11 still held */
+    CHECK_RC(daos_container_close(b, NULL), 0);  /* its close releases it */
+    CHECK_PTR_EQ(h_poll1(eqh, 5 * SEC), &ev);
+    CHECK_EQ(ev.ev_error, 0);
+    CHECK_EQ(w.seq, 12);
+    CHECK_STR(get4(r, 0, H_HIGHEST.seq), "AAAA");
+    CHECK_RC(daos_event_fini(&ev), 0);
+    CHECK_RC(daos_eq_destroy(eqh), 0);
+    CHECK_RC(daos_container_close(r, NULL), 0);
+    CHECK_RC(daos_container_close(a, NULL), 0);
+}
+
+/* the same epoch written by two handles of one process: the second commit
+ * says its writes were dropped (-ESTALE, also asynchronously), once */
+static void test_commit_stale(void)
+{
+    daos_handle_t a = new_container(1, NULL);
+    daos_handle_t b = copen(g_last, DAOS_COO_RW);
+    CHECK_RC(put(a, 0, 2, 0, "AAAA", 4), 0);
+    daos_handle_t oh;
+    CHECK_RC(daos_object_open(b, h_oid(0, 2), DAOS_OBJ_RW, &oh, NULL), 0);
+    CHECK_RC(h_write(oh, 2, 0, "BBBB", 4), 0);
+    CHECK_RC(h_write(oh, 3, 4, "bbbb", 4), 0);
+    CHECK_RC(daos_object_close(oh, NULL), 0);
+    CHECK_RC(commit(a, 2), 0);
+    daos_handle_t eqh;
+    struct daos_event ev;
+    CHECK_RC(daos_eq_create(&eqh), 0);
+    CHECK_RC(daos_event_init(&ev, eqh, NULL), 0);
+    unsigned failed = NONE_U;
+    CHECK_RC(daos_epoch_commit(b, h_ep(3), false, &failed, &ev), 0);
+    CHECK_PTR_EQ(h_poll1(eqh, 5 * SEC), &ev);
+    CHECK_EQ(ev.ev_error, -ESTALE);
+    CHECK_EQ(failed, NONE_U);
+    /* the rest of the commit was made */
+    CHECK_EQ(equery(a).epi_hce.seq, 3);
+    char buf[8];
+    CHECK_RC(daos_object_open(a, h_oid(0, 2), DAOS_OBJ_RO, &oh, NULL), 0);
+    CHECK_RC(h_read(oh, 3, 0, buf, 8), 0);
+    CHECK(memcmp(buf, "\0\0\0\0bbbb", 8) == 0);
+    CHECK_RC(daos_object_close(oh, NULL), 0);
+    CHECK_RC(commit(b, 3), 0);
+    CHECK_RC(daos_event_fini(&ev), 0);
+    CHECK_RC(daos_eq_destroy(eqh), 0);
+    CHECK_RC(daos_container_close(b, NULL), 0);
+    CHECK_RC(daos_container_close(a, NULL), 0);
+}
+
 static void test_abort(void)
 {
     daos_handle_t coh = new_container(2, NULL);
@@ -1101,6 +1225,8 @@ int main(int argc, char **argv)
     RUN(test_versions);
     RUN(test_staging_visibility);
     RUN(test_commit_noop);
+    RUN(test_hold);
+    RUN(test_commit_stale);
     RUN(test_abort);
     RUN(test_close_discards);
     RUN(test_slip_and_aggregation);

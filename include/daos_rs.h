@@ -698,6 +698,11 @@ typedef struct daos_target_info {
 #define DAOS_EV_CO_LISTEN 33
 
 /**
+ * Extension: `daos_epoch_hold` and `daos_epoch_hold_query`.
+ */
+#define DAOS_EV_EP_HOLD 34
+
+/**
  * query completed events not yet polled
  */
 #define DAOS_EVQ_COMPLETED 1
@@ -1013,7 +1018,10 @@ int daos_epoch_slip(struct daos_handle_t coh, struct daos_epoch_t epoch, struct 
  * milliseconds (inotify on the container file; where that cannot work, or
  * with DAOS_RS_NOTIFY=poll, the file is polled every DAOS_RS_POLL_MS,
  * default 100 ms). `daos_event_abort` ends a pending wait with -EINTR;
- * closing the handle, with -EBADF.
+ * closing the handle, with -EBADF. HCE is the visible one: a commit waiting
+ * behind another handle's epoch hold (`daos_epoch_hold`) does not complete
+ * the wait; the hold's end does (its commit, release or close, or its
+ * process's death, which the pending wait watches for).
  *
  * \param coh          [IN] container handle.
  * \param epoch        [IN/OUT] epoch to wait for; on completion the HCE reached.
@@ -1029,7 +1037,9 @@ int daos_epoch_wait(struct daos_handle_t coh,
 
 /**
  * Epoch information: HCE, oldest readable epoch, this handle's slipped
- * epoch, HSE, last layout change.
+ * epoch, HSE, last layout change. With epoch holds (`daos_epoch_hold`),
+ * `epi_hce` stays below the lowest held epoch while `epi_hse` shows commits
+ * already durable above it; `daos_epoch_hold_query` gives the holds.
  *
  * \return 0; -EINVAL NULL `info`; -EBADF bad handle.
  */
@@ -1038,16 +1048,34 @@ int daos_epoch_query(struct daos_handle_t coh, struct daos_epoch_info *info, str
 /**
  * Commits: makes every write of this handle in epochs <= `epoch` durable on
  * every enabled shard (data and journals fsynced in parallel), then moves
- * HCE to `epoch` atomically (one metadata update). `epoch <= HCE` does
- * nothing. The master of a collective open also publishes what its peers
- * have flushed (`daos_container_flush`); a peer gets -EPERM.
+ * HCE to `epoch` atomically (one metadata update). The master of a
+ * collective open also publishes what its peers have flushed
+ * (`daos_container_flush`); a peer gets -EPERM.
  *
  * Independent writers (several ordinary RW handles, in one process or
  * several): a commit publishes the committing handle's writes only. Once
  * HCE has passed an epoch, another handle's writes in it that were not
- * committed can never be: they are dropped from that handle's view (at its
- * next call that sees the new HCE) and are not published by its later
- * commits. Its writes in higher epochs stay staged, for it to commit. If a shard fails (I/O error, no space, target disabled), HCE
+ * committed can never be: they are dropped (from that handle's view at its
+ * next call that sees the new HCE, and for good at its next commit). **That
+ * is never silent**: a commit that finds writes or punches of its own (or,
+ * for a collective master, of its peers) in such closed epochs returns
+ * -ESTALE, logging the epochs; the caller writes them again at a new epoch
+ * (`daos_epoch_hold` gives one no other commit can close first). The rest
+ * of that commit is done as usual (HCE moves to `epoch` if it was above
+ * it): -ESTALE reports only the writes dropped. A commit of `epoch <= HCE`
+ * with nothing of its own left to publish does nothing and returns 0. Its
+ * writes in higher epochs stay staged, for it to commit.
+ *
+ * Epoch holds (`daos_epoch_hold`): a commit of an epoch at or above this
+ * handle's hold ends the hold. A commit of an epoch at or above another
+ * handle's hold is durable when it returns 0 (its shards' committed epochs
+ * and HSE move), but HCE stays below the lowest held epoch until that hold
+ * is committed, released, its handle closed or its process dead; then HCE
+ * moves on by itself (no further commit needed). Meanwhile readers do not
+ * see it (except this process, which sees its own writes as staging data)
+ * and `daos_epoch_wait` for it does not complete.
+ *
+ * If a shard fails (I/O error, no space, target disabled), HCE
  * stays, HSE becomes `epoch`, the container is STUCK, `*shard_failed` names
  * the first failed shard and its error is returned; commit again, or
  * disable the shard and commit `epoch + 1`. `sync`: epoch `epoch` stays
@@ -1066,7 +1094,9 @@ int daos_epoch_query(struct daos_handle_t coh, struct daos_epoch_info *info, str
  * \param ev           [IN] completion event, or NULL.
  *
  * \return 0; -EINVAL `epoch` is DAOS_EPOCH_HIGHEST; -EPERM read-only
- *         handle or a peer of a collective open; -EBADF bad handle; the
+ *         handle or a peer of a collective open; -EBADF bad handle;
+ *         -ESTALE writes or punches of this handle in epochs other
+ *         commits closed were dropped (see above); the
  *         failed shard's error (-EIO: I/O error, target disabled, shard
  *         directory or files removed; -ENOSPC).
  */
@@ -1098,6 +1128,73 @@ int daos_epoch_abort(struct daos_handle_t coh,
                      struct daos_epoch_t epoch,
                      unsigned int *shard_failed,
                      struct daos_event *ev);
+
+/**
+ * Extension (after `daos_epoch_hold` of the DAOS epoch model that followed
+ * the 2014 design): holds an epoch for this handle, the lowest epoch it may
+ * still commit, so that independent writers never close each other's
+ * epochs.
+ *
+ * `*epoch` asks for an epoch (0: any); the handle holds, and `*epoch` is
+ * set to, the lowest epoch that is >= the request, above HCE and above HSE
+ * (so above every commit already made, pending ones included), and held
+ * by no other handle: two holders always get distinct epochs. A hold the
+ * handle had is replaced. The hold is recorded durably in the container
+ * file, so every process sees it. While it stands no commit moves HCE to
+ * or past it: another handle's commit of a higher epoch is durable at once
+ * but becomes HCE only when every lower hold is gone (see
+ * `daos_epoch_commit`). The hold ends when this handle commits an epoch >=
+ * it, when it is released (`*epoch == DAOS_EPOCH_HIGHEST`), when the
+ * handle is closed, or when its process dies: a hold of a process that is
+ * gone is freed by the next process that opens the container or refreshes
+ * its view (`daos_epoch_query`, `slip`, `wait`, `commit`,
+ * `daos_epoch_hold_query`, a pending `daos_epoch_wait` blocked by it),
+ * and the dead holder's uncommitted writes are never published.
+ *
+ * Meanwhile: `daos_epoch_query` reports the visible HCE (below the lowest
+ * hold) and, in `epi_hse`, the highest epoch committed on any shard, which
+ * may be above it; `daos_epoch_wait` completes when the visible HCE
+ * reaches the epoch; `daos_epoch_slip` moves the read reference to at most
+ * the visible HCE; `daos_epoch_hold_query` gives the lowest held epoch.
+ * Writes are not restricted by a hold (the usual rule, epoch > HCE,
+ * applies). A hold whose live holder never commits nor releases it keeps
+ * HCE below it for as long as the handle stays open. Without holds every call behaves as in the reference API,
+ * except that a commit never drops writes silently.
+ *
+ * \param coh   [IN] container handle (RW; a collective open's master).
+ * \param epoch [IN/OUT] the epoch asked for (0: any; DAOS_EPOCH_HIGHEST:
+ *              release the hold); on completion the epoch held
+ *              (DAOS_EPOCH_HIGHEST after a release). Written when the
+ *              operation completes: must stay valid until then.
+ * \param ev    [IN] completion event, or NULL.
+ *
+ * \return 0; -EINVAL NULL `epoch`; -EBADF bad handle; -EPERM read-only
+ *         handle or a peer of a collective open; -EIO (or the errno of
+ *         the failure) the container file could not be written.
+ */
+int daos_epoch_hold(struct daos_handle_t coh,
+                    struct daos_epoch_t *epoch,
+                    struct daos_event *ev);
+
+/**
+ * Extension: the epoch holds of the container (see `daos_epoch_hold`), as
+ * of now (holds of dead processes are freed first).
+ *
+ * \param coh    [IN] container handle.
+ * \param lowest [OUT] NULL, or the lowest epoch held by any live handle
+ *               of any process (DAOS_EPOCH_HIGHEST if none): HCE stays
+ *               below it.
+ * \param own    [OUT] NULL, or the epoch this handle holds
+ *               (DAOS_EPOCH_HIGHEST if none).
+ * \param ev     [IN] completion event, or NULL. The outputs are written
+ *               when it completes.
+ *
+ * \return 0; -EBADF bad handle.
+ */
+int daos_epoch_hold_query(struct daos_handle_t coh,
+                          struct daos_epoch_t *lowest,
+                          struct daos_epoch_t *own,
+                          struct daos_event *ev);
 
 /**
  * Creates an empty event queue (EQ).

@@ -14,7 +14,9 @@
 #   test_multiproc     collective open with the peers on other clients, waits
 #                      and listens woken by another client's commit or change
 #                      (the library polls on FUSE), independent writers on
-#                      different clients, a peer and a master SIGKILLed, unlink
+#                      different clients (-ESTALE, and epoch holds: two
+#                      writers' distinct epochs, a holder SIGKILLed on another
+#                      client), a peer and a master SIGKILLed, unlink
 #                      while open on another client, aggregation held back
 #   test_crash         a writer on another client SIGKILLed while committing
 #   test_bgkill        a writer on another client SIGKILLed during

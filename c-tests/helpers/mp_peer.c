@@ -25,6 +25,9 @@
  *                                                   onto 2 extents in reverse order
  *   read SHARD LO EP OFF LEN SEED  -> rc bad first  reads and compares
  *   flush EP | commit EP | abort EP | slip EP -> rc
+ *   acommit EP                   -> rc (after daos_epoch_commit with an event, polled)
+ *   ehold EP                     -> rc e            daos_epoch_hold (H: release)
+ *   hquery                       -> rc lowest own   daos_epoch_hold_query
  *   wait EP                      -> rc e t          synchronous daos_epoch_wait
  *   await EP                     -> rc, then done ev_error e t (or done 0 timeout 1)
  *   listen                       -> rc, then done ev_error n shard target status epoch t
@@ -347,6 +350,24 @@ static void run(char *line)
     } else if (strcmp(c, "commit") == 0 && na >= 2) {
         unsigned failed = 0;
         say("rc %d", daos_epoch_commit(coh, (daos_epoch_t){ ep_arg(a[1]) }, false, &failed, NULL));
+    } else if (strcmp(c, "acommit") == 0 && na >= 2) {
+        struct daos_event ev;
+        unsigned failed = 0;
+        int rc = ensure_eq();
+        if (rc == 0) rc = daos_event_init(&ev, eqh, NULL);
+        if (rc) { say("rc %d", rc); return; }
+        rc = daos_epoch_commit(coh, (daos_epoch_t){ ep_arg(a[1]) }, false, &failed, &ev);
+        if (rc == 0) rc = poll_event(&ev) ? ev.ev_error : -ETIMEDOUT;
+        daos_event_fini(&ev);
+        say("rc %d", rc);
+    } else if (strcmp(c, "ehold") == 0 && na >= 2) {
+        daos_epoch_t e = { ep_arg(a[1]) };
+        int rc = daos_epoch_hold(coh, &e, NULL);
+        say("rc %d e %llu", rc, (unsigned long long)e.seq);
+    } else if (strcmp(c, "hquery") == 0) {
+        daos_epoch_t lo = { 0 }, own = { 0 };
+        int rc = daos_epoch_hold_query(coh, &lo, &own, NULL);
+        say("rc %d lowest %llu own %llu", rc, (unsigned long long)lo.seq, (unsigned long long)own.seq);
     } else if (strcmp(c, "abort") == 0 && na >= 2) {
         unsigned failed = 0;
         say("rc %d", daos_epoch_abort(coh, (daos_epoch_t){ ep_arg(a[1]) }, &failed, NULL));

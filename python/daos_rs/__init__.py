@@ -13,7 +13,7 @@ the library's own explanation goes to the ``logging`` logger ``daos_rs``
 
 from . import _log
 
-from ._records import (ContainerInfo, ContainerStatus, EpochInfo, EventType, Location, LocKey,
+from ._records import (ContainerInfo, ContainerStatus, EpochInfo, EventType, HoldInfo, Location, LocKey,
                        ObjectId, ShardEvent, ShardInfo, TargetAffinity, TargetEvent, TargetInfo,
                        TargetPerf, TargetSpace, WaitResult)
 from .core import (EPOCH_HIGHEST, TARGET_DISABLED, TARGET_HEALTHY, TARGET_UNKNOWN, Container,
@@ -27,7 +27,7 @@ _log.install()
 __all__ = [
     "DaosError", "check", "version", "EPOCH_HIGHEST", "TARGET_DISABLED", "TARGET_HEALTHY",
     "TARGET_UNKNOWN", "EventQueue", "Event", "noop", "Store", "Container", "Object",
-    "ContainerInfo", "ContainerStatus", "EpochInfo", "EventType", "Location", "LocKey",
+    "ContainerInfo", "ContainerStatus", "EpochInfo", "EventType", "HoldInfo", "Location", "LocKey",
     "ObjectId", "ShardEvent", "ShardInfo", "TargetAffinity", "TargetEvent", "TargetInfo",
     "TargetPerf", "TargetSpace", "WaitResult", "aio",
 ]

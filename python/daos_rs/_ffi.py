@@ -80,6 +80,7 @@ DAOS_EV_NOOP = 30
 DAOS_EV_USER = 31
 DAOS_EV_SYS_LISTEN = 32
 DAOS_EV_CO_LISTEN = 33
+DAOS_EV_EP_HOLD = 34
 DAOS_EVQ_COMPLETED = 1
 DAOS_EVQ_INFLIGHT = 1 << 1
 DAOS_EVQ_ALL = DAOS_EVQ_COMPLETED | DAOS_EVQ_INFLIGHT
@@ -276,6 +277,8 @@ PROTOTYPES = {
     "daos_epoch_query": (c_int, [H, POINTER(daos_epoch_info), PEV]),
     "daos_epoch_commit": (c_int, [H, E, c_bool, POINTER(c_uint), PEV]),
     "daos_epoch_abort": (c_int, [H, E, POINTER(c_uint), PEV]),
+    "daos_epoch_hold": (c_int, [H, PE, PEV]),
+    "daos_epoch_hold_query": (c_int, [H, PE, PE, PEV]),
     "daos_eq_create": (c_int, [PH]),
     "daos_eq_destroy": (c_int, [H]),
     "daos_eq_poll": (c_int, [H, c_int, c_int64, c_int, POINTER(PEV)]),

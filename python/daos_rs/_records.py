@@ -50,6 +50,7 @@ class EventType(enum.IntEnum):
     USER = 31
     SYS_LISTEN = 32
     CO_LISTEN = 33
+    EP_HOLD = 34
 
 
 #: The C function behind each event type (for error messages).
@@ -70,6 +71,7 @@ EVENT_CALL = {
     EventType.EP_COMMIT: "daos_epoch_commit", EventType.EP_ABORT: "daos_epoch_abort",
     EventType.NOOP: "daos_noop", EventType.USER: "daos_event_complete",
     EventType.SYS_LISTEN: "daos_sys_listen", EventType.CO_LISTEN: "daos_container_listen",
+    EventType.EP_HOLD: "daos_epoch_hold",
 }
 
 ObjectId = namedtuple("ObjectId", "shard lo")
@@ -80,6 +82,11 @@ EpochInfo.__doc__ = """``Container.epoch_query()``: HCE (highest committed epoch
 readable epoch, this handle's slipped (read reference) epoch, HSE (highest
 shard epoch; > HCE only after a partly failed commit) and the last layout
 change."""
+
+HoldInfo = namedtuple("HoldInfo", "lowest own")
+HoldInfo.__doc__ = """``Container.hold_query()``: the lowest epoch held by any live handle of
+any process (HCE stays below it) and the epoch this handle holds; ``None`` where nothing is
+held."""
 
 WaitResult = namedtuple("WaitResult", "hce layout_changed")
 WaitResult.__doc__ = "``Container.wait()``: the HCE reached and the last layout change epoch."

@@ -54,7 +54,7 @@ from .errors import DaosError, check
 
 from typing import Any, Awaitable, Generator, Generic, List, Optional, Sequence, Tuple, TypeVar
 
-from ._records import (ContainerInfo, EpochInfo, LocKey, ObjectId, ShardEvent, ShardInfo,
+from ._records import (ContainerInfo, EpochInfo, HoldInfo, LocKey, ObjectId, ShardEvent, ShardInfo,
                        TargetEvent, TargetInfo, WaitResult)
 from .core import Buffer, EpochArg, OidArg, PathArg
 
@@ -495,6 +495,18 @@ class Container(_AsyncHandle, _ContainerOps):
 
     def commit(self, epoch: EpochArg, sync: bool = False) -> Awaitable[None]:
         return _start(self._op_commit(epoch, sync))
+
+    def hold(self, epoch: EpochArg = 0) -> Awaitable[int]:
+        """Awaitable: ``daos_rs.Container.hold()``."""
+        return _start(self._op_hold(epoch))
+
+    def release(self) -> Awaitable[None]:
+        """Awaitable: ``daos_rs.Container.release()``."""
+        return _start(self._op_release())
+
+    def hold_query(self) -> Awaitable[HoldInfo]:
+        """Awaitable: ``daos_rs.Container.hold_query()``."""
+        return _start(self._op_hold_query())
 
     def abort(self, epoch: EpochArg) -> Awaitable[None]:
         return _start(self._op_abort(epoch))

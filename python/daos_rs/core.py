@@ -31,7 +31,7 @@ from . import _ffi
 from . import _util as _u
 from ._ffi import lib
 from ._records import (LOC_TYPES, EVENT_CALL, ContainerInfo, ContainerStatus, EpochInfo,
-                       EventType, LocKey, ObjectId, ShardEvent, ShardInfo, TargetEvent,
+                       EventType, HoldInfo, LocKey, ObjectId, ShardEvent, ShardInfo, TargetEvent,
                        TargetInfo, WaitResult, epoch_info, shard_info, target_info)
 from ._util import Op, run_sync
 from .errors import DaosError, check
@@ -975,6 +975,31 @@ class _ContainerOps(_Handle):
         return Op("daos_epoch_query", lambda ev: lib.daos_epoch_query(coh, byref(info), ev),
                   keep=(self, info), result=lambda: epoch_info(info))
 
+    def _op_hold(self, epoch=0):
+        e = _u.epoch(epoch)
+        coh = self._h
+        return Op("daos_epoch_hold", lambda ev: lib.daos_epoch_hold(coh, byref(e), ev),
+                  keep=(self, e), result=lambda: e.seq)
+
+    def _op_release(self):
+        e = _u.epoch(EPOCH_HIGHEST)
+        coh = self._h
+        return Op("daos_epoch_hold", lambda ev: lib.daos_epoch_hold(coh, byref(e), ev),
+                  keep=(self, e))
+
+    def _op_hold_query(self):
+        lo = _ffi.daos_epoch_t(0)
+        own = _ffi.daos_epoch_t(0)
+        coh = self._h
+
+        def none_if_highest(x):
+            return None if x == EPOCH_HIGHEST else x
+
+        return Op("daos_epoch_hold_query",
+                  lambda ev: lib.daos_epoch_hold_query(coh, byref(lo), byref(own), ev),
+                  keep=(self, lo, own),
+                  result=lambda: HoldInfo(none_if_highest(lo.seq), none_if_highest(own.seq)))
+
 
 class Container(_ContainerOps):
     """A container handle (``daos_container_open``). A context manager
@@ -1086,8 +1111,35 @@ class Container(_ContainerOps):
     def commit(self, epoch: EpochArg, sync: bool = False) -> None:
         """Commits every write of this handle in epochs <= ``epoch``
         (``sync``: keep ``epoch`` readable for good). On a shard's failure
-        the ``DaosError`` has ``.shard``."""
+        the ``DaosError`` has ``.shard``. Writes of this handle in epochs
+        that another handle's commit closed first can never be committed:
+        they are dropped and the commit raises ``DaosError`` with errno
+        ``ESTALE`` (the rest of it is done); write them again at a new epoch,
+        best one from ``hold()``."""
         run_sync(self._op_commit(epoch, sync))
+
+    def hold(self, epoch: EpochArg = 0) -> int:
+        """Holds an epoch for this handle (``daos_epoch_hold``, an extension):
+        the lowest epoch >= ``epoch`` (0: any) above HCE, above every commit
+        made and held by no other handle; returns it. No commit moves HCE to
+        or past a held epoch until this handle commits it, releases it
+        (``release()``), closes, or its process dies: concurrent writers that
+        each write at the epoch they hold never lose data. Another handle's
+        commit of a higher epoch is durable at once but becomes HCE only then.
+        A hold replaces the handle's previous one."""
+        return run_sync(self._op_hold(epoch))
+
+    def release(self) -> None:
+        """Releases this handle's epoch hold, if any (``daos_epoch_hold``
+        with ``EPOCH_HIGHEST``); its writes in the epoch it gave up can no
+        longer be committed once HCE passes it (a later commit raises
+        ``DaosError`` with errno ``ESTALE``)."""
+        run_sync(self._op_release())
+
+    def hold_query(self) -> HoldInfo:
+        """``HoldInfo(lowest, own)``: the lowest epoch any live handle holds
+        and the one this handle holds (``None``: none)."""
+        return run_sync(self._op_hold_query())
 
     def abort(self, epoch: EpochArg) -> None:
         """Drops this handle's writes and punches in epochs >= ``epoch``."""

@@ -162,7 +162,10 @@ pub fn commit(cookie: u64, e: u64, sync: bool) -> std::result::Result<(), (Optio
     // shards its writes went to.
     cs.refresh();
     let _serial = cs.commit_lock.lock();
-    if e <= cs.hce() {
+    // An epoch already closed has nothing left to commit; but writes of this
+    // handle that can never be published any more must be reported, not
+    // dropped silently: they are looked for as in any commit.
+    if e <= cs.hce() && h.writer.lock().shards.is_empty() && !matches!(h.role, Role::Master(_)) {
         return Ok(());
     }
     let now = StoreConf::load(&cs.root).unwrap_or_else(|_| cs.store.clone());
@@ -201,36 +204,62 @@ pub fn commit(cookie: u64, e: u64, sync: bool) -> std::result::Result<(), (Optio
             }
         }
     }
+    let (pid, nonce) = cs.reg_id().unwrap_or((0, 0));
     let upd = cs.update(|m| {
         let old_hce = m.hce;
+        // (Decided under the lock: another process may have closed it meanwhile.)
+        let closed = e <= old_hce;
+        let mut stale = std::collections::BTreeSet::new();
         for &id in &ok_shards {
             if let Some(Ok(segs)) = flushed.get(&id) {
                 for &(seg, done) in segs {
-                    publish_segment(&cs, m, id, seg, done, e, old_hce);
+                    publish_segment(&cs, m, id, seg, done, (!closed).then_some(e), old_hce, &mut stale);
                 }
             }
-            if let Some(s) = m.shard_mut(id) {
+            if let Some(s) = m.shard_mut(id).filter(|_| !closed) {
                 s.committed = s.committed.max(e);
             }
         }
-        m.hse = m.hse.max(e);
-        let floor = m.hce;
-        // With no enabled shard, nothing holds HCE back: it moves to `e`.
-        m.hce = if m.shards.iter().any(|s| !s.disabled) { m.compute_hce(floor) } else { floor.max(e) };
-        if sync && !m.kept.contains(&e) {
-            m.kept.push(e);
+        if !closed {
+            m.hse = m.hse.max(e);
+            if sync && !m.kept.contains(&e) {
+                m.kept.push(e);
+            }
         }
-        Ok(())
+        // The commit ends this handle's hold if it reaches the held epoch.
+        m.holds.retain(|x| !(x.pid == pid && x.nonce == nonce && x.handle == cookie && x.epoch <= e));
+        // HCE moves as far as every enabled shard's commits allow, but not
+        // to a held epoch: a commit above it waits there, durable, until
+        // the hold is committed or released.
+        m.settle_hce();
+        Ok((old_hce, stale))
     });
-    if let Err(err) = upd {
-        return Err((None, err));
-    }
+    let (old_hce, stale) = match upd {
+        Ok(r) => r,
+        Err(err) => return Err((None, err)),
+    };
     publish(&h, &ok_shards, &flushed);
     notify_waiters(&cs);
-    match failed {
-        Some((id, err)) => Err((Some(id), err)),
-        None => Ok(()),
+    if let Some((id, err)) = failed {
+        return Err((Some(id), err));
     }
+    if !stale.is_empty() {
+        let list: Vec<String> = stale.iter().map(|x| x.to_string()).collect();
+        return Err((
+            None,
+            Error::Os {
+                errno: libc::ESTALE,
+                msg: format!(
+                    "commit of epoch {e} on {}: this handle's writes in epoch(s) {} were dropped: other handles' commits \
+                     closed those epochs (HCE {old_hce}) before this one; write them again at a new epoch \
+                     (daos_epoch_hold gives one no other commit passes)",
+                    cs.path.display(),
+                    list.join(", ")
+                ),
+            },
+        ));
+    }
+    Ok(())
 }
 
 /// Whether shard `id` still has its directory, and this handle's segment
@@ -268,7 +297,7 @@ fn publish(h: &CoHandle, ok: &[u32], flushed: &Flushed) {
     let m = h.cs.meta.lock().clone();
     for s in &m.shards {
         if let Some(sh) = h.cs.shard(s.id) {
-            sh.set_committed(s.committed);
+            sh.set_committed(m.visible_committed(s));
         }
     }
     // This handle's records are in the index already; peers' are replayed.
@@ -293,20 +322,43 @@ fn publish(h: &CoHandle, ok: &[u32], flushed: &Flushed) {
 /// (<= `old_hce`) can never be committed — publishing them would change what
 /// those epochs read — so they are voided: those newly published, and those
 /// published earlier ahead of this writer's last commit.
-fn publish_segment(cs: &CState, m: &mut Meta, id: u32, seg: u64, done: u64, e: u64, old_hce: u64) {
+///
+/// The epochs of the records it voids that no earlier void covered (writes
+/// and punches that can never be published, to report) go into `stale`.
+/// `e` is `None` for a commit of an epoch already closed: it publishes, and
+/// voids what is stale, but commits nothing.
+#[allow(clippy::too_many_arguments)]
+fn publish_segment(
+    cs: &CState,
+    m: &mut Meta,
+    id: u32,
+    seg: u64,
+    done: u64,
+    e: Option<u64>,
+    old_hce: u64,
+    stale: &mut std::collections::BTreeSet<u64>,
+) {
     let sm = m.seg_mut(id, seg).clone();
     let c0 = sm.committed_len.max(HEADER);
     let ahead = sm.max_pub > sm.upto && sm.upto < old_hce;
     let from = if ahead { HEADER } else { c0 };
     let mut max_new = 0;
     let (mut stale_new, mut stale_ahead) = (false, false);
+    let prior: Vec<VoidMeta> = m.voids.iter().filter(|v| v.shard == id && v.seg == seg).cloned().collect();
     if done > from {
         scan_journal(cs, id, seg, from, done, |at, ep| {
             if at >= c0 {
                 max_new = max_new.max(ep);
-                stale_new |= ep <= old_hce;
+            }
+            let dead = if at >= c0 { ep <= old_hce } else { ep > sm.upto && ep <= old_hce };
+            if !dead || prior.iter().any(|v| v.covers(at, ep)) {
+                return;
+            }
+            stale.insert(ep);
+            if at >= c0 {
+                stale_new = true;
             } else {
-                stale_ahead |= ep > sm.upto && ep <= old_hce;
+                stale_ahead = true;
             }
         });
     }
@@ -318,7 +370,9 @@ fn publish_segment(cs: &CState, m: &mut Meta, id: u32, seg: u64, done: u64, e: u
     }
     let s = m.seg_mut(id, seg);
     s.committed_len = s.committed_len.max(done);
-    s.upto = s.upto.max(e);
+    if let Some(e) = e {
+        s.upto = s.upto.max(e);
+    }
     s.max_pub = s.max_pub.max(max_new);
 }
 
@@ -551,6 +605,9 @@ pub fn wait(cookie: u64, e: u64, completer: Completer, deliver: Box<dyn FnOnce(u
         return;
     }
     h.cs.waiters.lock().push(Waiter { cookie, target, completer, deliver });
+    // A holder in another process whose hold keeps HCE below the target
+    // frees it by dying: its death must wake the wait too.
+    super::hold::watch_holders(&h.cs);
     // A commit may have landed between the check and the registration: in
     // this process (notify), or in another whose notification came before
     // there was a waiter to wake (refresh, which notifies unless the

@@ -13,6 +13,9 @@ use crate::util::{atomic_write, crc32c, io_err, Dec, Enc};
 
 const MAGIC: &[u8; 8] = b"DAOSRSCO";
 const VERSION: u32 = 3;
+/// The version written when the metadata holds epoch holds (a version-3
+/// reader refuses it rather than ignore the holds and pass them).
+const VERSION_HOLDS: u32 = 4;
 /// Largest container file read: more is damage, or not a container.
 const MAX_FILE: u64 = 256 << 20;
 /// `sealed` of a segment whose writer is still open.
@@ -79,6 +82,20 @@ impl VoidMeta {
     }
 }
 
+/// An epoch hold (`daos_epoch_hold`, an extension): a handle may still
+/// commit `epoch`, so HCE stays below it. The holder is the handle `handle`
+/// of the process whose readers-registry file is `<pid>-<nonce>` (see
+/// [`super::registry`]): while that file is locked the holder is alive; a
+/// hold whose registration is gone or unlocked is a dead process's and is
+/// dropped by whoever finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldMeta {
+    pub epoch: u64,
+    pub pid: u32,
+    pub nonce: u64,
+    pub handle: u64,
+}
+
 /// Everything in the container file.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Meta {
@@ -96,6 +113,8 @@ pub struct Meta {
     pub voids: Vec<VoidMeta>,
     /// Epochs kept readable for good by `daos_epoch_commit(sync)`.
     pub kept: Vec<u64>,
+    /// Live epoch holds (at most one per handle).
+    pub holds: Vec<HoldMeta>,
 }
 
 /// What reading a container file found.
@@ -109,7 +128,7 @@ impl Meta {
     pub fn encode(&self) -> Vec<u8> {
         let mut e = Enc::default();
         e.0.extend_from_slice(MAGIC);
-        e.u32(VERSION);
+        e.u32(if self.holds.is_empty() { VERSION } else { VERSION_HOLDS });
         e.u64(self.uuid[0]).u64(self.uuid[1]).u64(self.store[0]).u64(self.store[1]);
         e.u64(self.seq).u64(self.hce).u64(self.hse).u64(self.oldest).u64(self.layout_changed).u64(self.layout_gen);
         e.u32(self.shards.len() as u32);
@@ -129,6 +148,12 @@ impl Meta {
         for k in &self.kept {
             e.u64(*k);
         }
+        if !self.holds.is_empty() {
+            e.u32(self.holds.len() as u32);
+            for h in &self.holds {
+                e.u64(h.epoch).u32(h.pid).u64(h.nonce).u64(h.handle);
+            }
+        }
         let crc = crc32c(&e.0);
         e.u32(crc);
         e.0
@@ -136,7 +161,8 @@ impl Meta {
 
     fn decode_body(b: &[u8]) -> Option<Meta> {
         let mut d = Dec::new(b);
-        if d.u32()? != VERSION {
+        let version = d.u32()?;
+        if version != VERSION && version != VERSION_HOLDS {
             return None;
         }
         let mut m = Meta {
@@ -184,6 +210,11 @@ impl Meta {
         }
         for _ in 0..d.u32()? {
             m.kept.push(d.u64()?);
+        }
+        if version == VERSION_HOLDS {
+            for _ in 0..d.u32()? {
+                m.holds.push(HoldMeta { epoch: d.u64()?, pid: d.u32()?, nonce: d.u64()?, handle: d.u64()? });
+            }
         }
         Some(m)
     }
@@ -261,6 +292,33 @@ impl Meta {
         self.shards.iter().filter(|s| !s.disabled).map(|s| s.committed).min().unwrap_or(floor).max(floor)
     }
 
+    /// The highest epoch HCE may reach while the current holds stand: just
+    /// below the lowest held epoch (`u64::MAX` with no hold).
+    pub fn hold_cap(&self) -> u64 {
+        self.holds.iter().map(|h| h.epoch.saturating_sub(1)).min().unwrap_or(u64::MAX)
+    }
+
+    /// The lowest held epoch (`u64::MAX` if nothing is held).
+    pub fn lowest_hold(&self) -> u64 {
+        self.holds.iter().map(|h| h.epoch).min().unwrap_or(u64::MAX)
+    }
+
+    /// Moves HCE as far as the shards' commits and the holds allow: to the
+    /// lowest committed epoch of the enabled shards (HSE with none), but
+    /// never to or past a held epoch, and never backwards.
+    pub fn settle_hce(&mut self) {
+        let floor = self.hce;
+        let c = if self.shards.iter().any(|s| !s.disabled) { self.compute_hce(floor) } else { floor.max(self.hse) };
+        self.hce = c.min(self.hold_cap()).max(floor);
+    }
+
+    /// The epoch up to which the published records of shard `s` may be
+    /// read: what it committed, held back below the lowest hold (a commit
+    /// above a held epoch is durable but not visible yet).
+    pub fn visible_committed(&self, s: &ShardMeta) -> u64 {
+        s.committed.min(self.hold_cap().max(self.hce))
+    }
+
     /// Whether reads at `e` are still possible.
     pub fn readable(&self, e: u64) -> bool {
         e >= self.oldest || self.kept.contains(&e)
@@ -290,10 +348,49 @@ mod tests {
         m.kept.push(4);
         let b = m.encode();
         assert!(matches!(Meta::decode(&b), Some(Loaded::Ok(x)) if x == m));
+        assert_eq!(u32::from_le_bytes(b[8..12].try_into().unwrap()), VERSION);
+        m.holds.push(HoldMeta { epoch: 7, pid: 42, nonce: 0xfeed, handle: 99 });
+        let b = m.encode();
+        assert_eq!(u32::from_le_bytes(b[8..12].try_into().unwrap()), VERSION_HOLDS);
+        assert!(matches!(Meta::decode(&b), Some(Loaded::Ok(x)) if x == m));
+        m.holds.clear();
+        let b = m.encode();
         let mut bad = b.clone();
         bad[30] ^= 0x40;
         assert!(matches!(Meta::decode(&bad), Some(Loaded::Corrupt(_))));
         assert!(Meta::decode(b"not a container").is_none());
+    }
+
+    #[test]
+    fn hce_stops_below_the_lowest_hold() {
+        let sh = |id, committed| ShardMeta {
+            id,
+            target: 0,
+            disabled: false,
+            committed,
+            added_epoch: 0,
+            disabled_epoch: 0,
+            added_gen: 0,
+            disabled_gen: 0,
+        };
+        let mut m = Meta { hce: 2, hse: 9, ..Default::default() };
+        m.shards = vec![sh(0, 9), sh(1, 9)];
+        m.holds.push(HoldMeta { epoch: 5, pid: 1, nonce: 1, handle: 1 });
+        m.holds.push(HoldMeta { epoch: 7, pid: 1, nonce: 1, handle: 2 });
+        m.settle_hce();
+        assert_eq!(m.hce, 4);
+        assert_eq!(m.visible_committed(&m.shards[0]), 4);
+        m.holds.remove(0);
+        m.settle_hce();
+        assert_eq!(m.hce, 6);
+        m.holds.clear();
+        m.settle_hce();
+        assert_eq!(m.hce, 9);
+        assert_eq!(m.visible_committed(&m.shards[1]), 9);
+        // Never backwards.
+        m.holds.push(HoldMeta { epoch: 3, pid: 1, nonce: 1, handle: 3 });
+        m.settle_hce();
+        assert_eq!(m.hce, 9);
     }
 
     #[test]

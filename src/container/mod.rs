@@ -9,6 +9,7 @@
 pub mod collective;
 pub mod compact;
 pub mod epoch;
+pub mod hold;
 pub mod meta;
 mod ops;
 pub mod registry;
@@ -94,6 +95,10 @@ pub struct CState {
     /// Watches the container file for other processes' changes, from the
     /// first wait or listen on until the state goes (see [`CState::watch_file`]).
     watch: Mutex<Option<crate::notify::WatchGuard>>,
+    /// While waits are pending: watches on the registrations of other
+    /// processes' epoch holders, whose death must wake them (see
+    /// [`hold::watch_holders`]).
+    hold_watches: Mutex<Vec<(String, crate::notify::WatchGuard)>>,
 }
 
 /// An open container handle.
@@ -176,6 +181,9 @@ impl CState {
         let _serial = self.refresh_lock.lock();
         let changed = self.adopt_newer();
         self.settle_and_notify(changed);
+        // A holder that died frees the epochs it held.
+        hold::reap_dead(self);
+        hold::watch_holders(self);
     }
 
     /// Adopts metadata received from elsewhere (a global handle buffer) if it
@@ -281,7 +289,7 @@ impl CState {
                     self.shards.write().entry(sm.id).or_insert(sh).clone()
                 }
             };
-            sh.set_committed(sm.committed);
+            sh.set_committed(m.visible_committed(sm));
             sh.disabled.store(sm.disabled, Ordering::Release);
         }
     }
@@ -486,7 +494,7 @@ fn build_state(
     for sm in &m.shards {
         let Some(t) = store.targets.get(sm.target as usize) else { continue };
         let sh = Shard::new(sm.id, sm.target, shard_dir(&t.dir, m.uuid, sm.id));
-        sh.set_committed(sm.committed);
+        sh.set_committed(m.visible_committed(sm));
         sh.disabled.store(sm.disabled, Ordering::Release);
         shards.insert(sm.id, Arc::new(sh));
     }
@@ -515,6 +523,7 @@ fn build_state(
         compacting: AtomicBool::new(false),
         writable: AtomicBool::new(false),
         watch: Mutex::new(None),
+        hold_watches: Mutex::new(Vec::new()),
         settled_seq: AtomicU64::new(0),
     });
     cs.catch_up();
@@ -592,6 +601,8 @@ pub(crate) fn open_as(path: &Path, mode: u32, nprocess: u32, shared: bool) -> Re
     }
     let cs = found.ok_or_else(|| Error::NoEnt(format!("container {} keeps being unlinked or replaced", path.display())))?;
     let role = if nprocess > 1 { collective::Role::Master(collective::Master::create(&cs)?) } else { collective::Role::Plain };
+    // A holder that died frees the epochs it held.
+    hold::reap_dead(&cs);
     let status = status_of(&cs);
     let cookie = new_handle(&cs, rw, role)?;
     Ok((status, cookie))
@@ -769,7 +780,12 @@ pub fn close(cookie: u64) -> Result<()> {
     for o in std::mem::take(&mut *h.objects.lock()) {
         let _ = state().objects.remove(o);
     }
-    // Sealing is not needed for correctness (the next opener seals the
+    // Its epoch hold goes (were this to fail, the hold would be freed as a
+    // dead handle's: see `hold::reap_dead`).
+    if let Err(e) = hold::release(&h.cs, cookie) {
+        crate::log!(Info, "close of {}: its epoch hold stays until found dead: {e}", h.cs.path.display());
+    }
+        // Sealing is not needed for correctness (the next opener seals the
     // segments of a writer that is gone): a container file moved away
     // meanwhile does not make the close fail.
     let r = match epoch::seal_writer(&h) {

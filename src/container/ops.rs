@@ -226,15 +226,21 @@ pub fn shard_add(cookie: u64, epoch: u64, targets: &[u32], ids: &mut [i32]) -> R
             for mut s in made.clone() {
                 m.layout_gen += 1;
                 s.added_gen = m.layout_gen;
-                s.committed = m.hce;
+                // An empty shard has every epoch up to HSE: a commit waiting
+                // behind an epoch hold (HSE > HCE) is not held back by it.
+                s.committed = m.hce.max(m.hse);
                 m.shards.push(s);
             }
             m.layout_changed = m.layout_changed.max(epoch);
             Ok(())
         })?;
+        let visible = {
+            let m = cs.meta.lock();
+            m.hce.max(m.hse).min(m.hold_cap().max(m.hce))
+        };
         let mut map = cs.shards.write();
         for sh in new_shards {
-            sh.set_committed(hce);
+            sh.set_committed(visible);
             map.insert(sh.id, Arc::new(sh));
         }
         drop(map);
@@ -281,7 +287,7 @@ pub fn shard_disable(cookie: u64, epoch: u64, ids: &mut [i32]) -> Result<()> {
             }
             m.layout_changed = m.layout_changed.max(epoch);
             let floor = m.hce;
-            m.hce = m.compute_hce(floor);
+            m.hce = m.compute_hce(floor).min(m.hold_cap()).max(floor);
             Ok(())
         })?;
         for id in &todo {

@@ -74,6 +74,9 @@ pub struct Registration {
     path: PathBuf,
     /// The reference last written.
     published: u64,
+    /// Its name is `<pid>-<nonce as 16 hex digits>`.
+    pid: u32,
+    nonce: u64,
 }
 
 impl Registration {
@@ -81,7 +84,8 @@ impl Registration {
     /// holds the container's lock.
     pub(crate) fn create(dir: &Path, lowest: u64) -> Result<Registration> {
         crate::util::private_dir(dir).map_err(|e| io_err(e, format!("create {}", dir.display())))?;
-        let path = dir.join(format!("{}-{:016x}", std::process::id(), crate::util::random_u64()));
+        let (pid, nonce) = (std::process::id(), crate::util::random_u64());
+        let path = dir.join(reg_name(pid, nonce));
         let file = crate::util::Tracked::open(|| {
             OpenOptions::new().read(true).write(true).create_new(true).mode(crate::util::PRIVATE_FILE).open(&path)
         })
@@ -93,7 +97,7 @@ impl Registration {
                 return Err(io_err(e, format!("lock {}", path.display())));
             }
         };
-        let mut r = Registration { file, path, published: !lowest };
+        let mut r = Registration { file, path, published: !lowest, pid, nonce };
         if let Err(e) = r.publish(lowest) {
             r.remove();
             return Err(e);
@@ -119,6 +123,11 @@ impl Registration {
         self.published
     }
 
+    /// (pid, nonce): what names this registration (and its holds).
+    pub(crate) fn id(&self) -> (u32, u64) {
+        (self.pid, self.nonce)
+    }
+
     fn name(&self) -> Option<&OsStr> {
         self.path.file_name()
     }
@@ -127,6 +136,26 @@ impl Registration {
     fn remove(self) {
         let _ = std::fs::remove_file(&self.path);
     }
+}
+
+/// The name of the registration file of process `pid` with `nonce`.
+pub(crate) fn reg_name(pid: u32, nonce: u64) -> String {
+    format!("{pid}-{nonce:016x}")
+}
+
+/// Whether the registration `<pid>-<nonce>` in `dir` is a live process's:
+/// its file exists and its lock is held. (Used for epoch holds: a hold
+/// names the registration of its holder. A probe that cannot tell counts
+/// the holder as alive.)
+pub(crate) fn holder_alive(dir: &Path, pid: u32, nonce: u64) -> bool {
+    let p = dir.join(reg_name(pid, nonce));
+    let f = match File::open(&p) {
+        Ok(f) => f,
+        Err(e) => return e.kind() != std::io::ErrorKind::NotFound,
+    };
+    // SAFETY: flock on a descriptor we own; released when `f` is dropped.
+    let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    r != 0
 }
 
 /// The lowest reference of the live registrations in `dir`, other than the
@@ -203,6 +232,11 @@ pub(crate) fn load_and_register(path: &Path, root: &Path, uuid: [u64; 2]) -> Res
 }
 
 impl CState {
+    /// (pid, nonce) of this state's registration as a reader, if it has one.
+    pub(crate) fn reg_id(&self) -> Option<(u32, u64)> {
+        self.reg.lock().as_ref().map(|r| r.id())
+    }
+
     /// Adds handle `h` to the table and its read reference (HCE) to this
     /// state's; registers this process again as a reader if all its handles
     /// had closed meanwhile. Returns the handle's cookie.

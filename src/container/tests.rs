@@ -305,7 +305,11 @@ fn independent_writers_commit_only_their_own_and_lose_epochs_others_committed() 
     assert_eq!(read(oa, 5, 0, 8).unwrap(), vec![0xAA; 8]);
     assert_eq!(read(ob, u64::MAX, 0, 8).unwrap(), vec![0; 8], "B's write in epoch 5 is gone");
     assert_eq!(read(oc, u64::MAX, 0, 8).unwrap(), vec![0xCC; 8], "B's write in epoch 6 is still staged");
-    // B's commit of an epoch <= HCE does nothing; of 6 publishes its epoch-6 write only.
+    // B's commit of an epoch <= HCE commits nothing, but says that B's
+    // write in epoch 5 was dropped (once); of 6 publishes its epoch-6 write only.
+    let stale = container::commit(b, 4, false).unwrap_err();
+    assert_eq!(stale.1.errno(), libc::ESTALE, "{:?}", stale);
+    assert!(stale.1.to_string().contains("epoch(s) 5 "), "{}", stale.1);
     container::commit(b, 4, false).unwrap();
     container::commit(b, 6, false).unwrap();
     assert_eq!(container::query_epoch(b).unwrap().epi_hce.seq, 6);
@@ -619,11 +623,91 @@ fn writes_ahead_of_a_commit_are_not_committed_by_another_writer() {
     container::slip(a, 6).unwrap();
     assert_eq!(read(oa, u64::MAX, 100, 100).unwrap(), vec![0u8; 100]);
     write(oa, 7, 200, &mut [7u8; 100]);
-    container::commit(a, 7, false).unwrap();
+    // The commit of 7 is made, and says that the epoch-6 write was dropped.
+    assert_eq!(container::commit(a, 7, false).err().map(|e| e.1.errno()), Some(libc::ESTALE));
+    assert_eq!(container::query_epoch(a).unwrap().epi_hce.seq, 7);
     let r2 = open_elsewhere(&p, DAOS_COO_RO);
     let o2 = object::open(r2, oid(1), DAOS_OBJ_RO).unwrap();
     assert_eq!(read(o2, 7, 0, 300).unwrap(), [vec![5u8; 100], vec![0u8; 100], vec![7u8; 100]].concat());
     for h in [a, b, r, r2] {
+        container::close(h).unwrap();
+    }
+}
+
+#[test]
+fn holds_give_distinct_epochs_and_keep_hce_below_them() {
+    let st = TempStore::new("hold");
+    let p = st.path("c");
+    let a = open_rw(&p);
+    container::shard_add(a, 1, &[0], &mut [-1]).unwrap();
+    container::commit(a, 1, false).unwrap();
+    let b = open_elsewhere(&p, DAOS_COO_RW);
+    let c = open_elsewhere(&p, DAOS_COO_RW);
+    let ea = container::hold::hold(a, 0).unwrap();
+    let eb = container::hold::hold(b, 0).unwrap();
+    assert_eq!((ea, eb), (2, 3), "distinct epochs above HCE");
+    assert_eq!(container::hold::query(c).unwrap(), (2, u64::MAX));
+    assert_eq!(container::hold::query(b).unwrap(), (2, 3));
+    let oa = object::open(a, oid(1), DAOS_OBJ_RW).unwrap();
+    let ob = object::open(b, oid(2), DAOS_OBJ_RW).unwrap();
+    write(oa, ea, 0, &mut [0xAA; 64]);
+    write(ob, eb, 0, &mut [0xBB; 64]);
+    // B commits first: durable, but HCE stays below A's hold; C does not see it.
+    container::commit(b, eb, false).unwrap();
+    let q = container::query_epoch(c).unwrap();
+    assert_eq!((q.epi_hce.seq, q.epi_hse.seq), (1, 3));
+    let oc = object::open(c, oid(2), DAOS_OBJ_RO).unwrap();
+    assert_eq!(read(oc, u64::MAX, 0, 4).unwrap(), vec![0; 4]);
+    // A new hold lands above the pending commit.
+    assert_eq!(container::hold::hold(c, 0).unwrap(), 4);
+    container::hold::hold(c, u64::MAX).unwrap();
+    // A commits its epoch: HCE moves past both, both objects are visible.
+    container::commit(a, ea, false).unwrap();
+    assert_eq!(container::query_epoch(c).unwrap().epi_hce.seq, 3);
+    assert_eq!(read(oc, u64::MAX, 0, 4).unwrap(), vec![0xBB; 4]);
+    let oc1 = object::open(c, oid(1), DAOS_OBJ_RO).unwrap();
+    assert_eq!(read(oc1, 3, 0, 4).unwrap(), vec![0xAA; 4]);
+    assert_eq!(container::hold::query(c).unwrap(), (u64::MAX, u64::MAX));
+    // A release, and a close, free a hold the same way.
+    let ea = container::hold::hold(a, 0).unwrap();
+    let eb = container::hold::hold(b, 0).unwrap();
+    write(ob, eb, 64, &mut [0xB2; 8]);
+    container::commit(b, eb, false).unwrap();
+    assert_eq!(container::query_epoch(c).unwrap().epi_hce.seq, 3);
+    container::hold::hold(a, u64::MAX).unwrap();
+    assert_eq!(container::query_epoch(c).unwrap().epi_hce.seq, eb);
+    let eb2 = container::hold::hold(b, 0).unwrap();
+    write(oa, eb2 + 1, 64, &mut [0xA2; 8]);
+    container::commit(a, eb2 + 1, false).unwrap();
+    assert_eq!(container::query_epoch(c).unwrap().epi_hce.seq, eb);
+    container::close(b).unwrap();
+    assert_eq!(container::query_epoch(c).unwrap().epi_hce.seq, eb2 + 1);
+    let _ = ea;
+    for h in [a, c] {
+        container::close(h).unwrap();
+    }
+}
+
+#[test]
+fn a_shard_added_while_a_commit_waits_behind_a_hold_does_not_hold_hce_back() {
+    let st = TempStore::new("hold-add");
+    let p = st.path("c");
+    let a = open_rw(&p);
+    container::shard_add(a, 1, &[0], &mut [-1]).unwrap();
+    container::commit(a, 1, false).unwrap();
+    let b = open_elsewhere(&p, DAOS_COO_RW);
+    let ea = container::hold::hold(a, 0).unwrap();
+    let ob = object::open(b, oid(1), DAOS_OBJ_RW).unwrap();
+    write(ob, ea + 1, 0, &mut [0xBB; 16]);
+    container::commit(b, ea + 1, false).unwrap();
+    assert_eq!(container::query_epoch(b).unwrap().epi_hce.seq, ea - 1);
+    container::shard_add(b, ea + 1, &[0], &mut [-1]).unwrap();
+    container::commit(a, ea, false).unwrap();
+    let q = container::query_epoch(b).unwrap();
+    assert_eq!((q.epi_hce.seq, q.epi_hse.seq), (ea + 1, ea + 1));
+    assert_eq!(container::status_of(&container::handle(b).unwrap().cs), DAOS_CONTAINER_ST_OK);
+    assert_eq!(read(ob, u64::MAX, 0, 4).unwrap(), vec![0xBB; 4]);
+    for h in [a, b] {
         container::close(h).unwrap();
     }
 }

@@ -78,6 +78,8 @@ pub const DAOS_EV_USER: daos_ev_type_t = 31;
 pub const DAOS_EV_SYS_LISTEN: daos_ev_type_t = 32;
 /// Extension: `daos_container_listen`.
 pub const DAOS_EV_CO_LISTEN: daos_ev_type_t = 33;
+/// Extension: `daos_epoch_hold` and `daos_epoch_hold_query`.
+pub const DAOS_EV_EP_HOLD: daos_ev_type_t = 34;
 
 /// The library's private part of `struct daos_event`. Do not touch.
 #[repr(C)]

@@ -369,6 +369,16 @@ impl Container {
         })
     }
 
+    /// `daos_epoch_hold`: holds the lowest epoch >= `req` that no other
+    /// handle holds and no commit passes until this handle commits it or
+    /// closes; returns it.
+    pub fn hold(&self, req: u64) -> Res<u64> {
+        let mut e = ep(req);
+        // SAFETY: valid in/out pointer.
+        check(unsafe { ffi::daos_epoch_hold(self.h, &mut e, ptr::null_mut()) }, || format!("epoch hold {}", self.path))?;
+        Ok(e.seq)
+    }
+
     pub fn abort(&self, epoch: u64) -> Res<()> {
         let mut failed: c_uint = c_uint::MAX;
         // SAFETY: valid out-pointer.

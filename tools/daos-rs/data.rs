@@ -37,6 +37,18 @@ fn write_epoch(c: &Container, given: Option<u64>) -> Res<u64> {
     }
 }
 
+/// The epoch a put or punch writes at: the given one, or an epoch this
+/// handle holds (`daos_epoch_hold`), so that concurrent writers, each with
+/// its own epoch that no other commit can close first, never lose data.
+/// (With an epoch given, a commit that another writer's commit overtook
+/// fails with ESTALE instead.)
+fn data_epoch(c: &Container, given: Option<u64>) -> Res<u64> {
+    match given {
+        Some(e) => Ok(e),
+        None => c.hold(0),
+    }
+}
+
 fn shown(p: &Path) -> String {
     p.display().to_string()
 }
@@ -211,19 +223,30 @@ fn stdin_size() -> Option<u64> {
     md.is_file().then_some(md.len())
 }
 
-fn committed_text(no_commit: bool) -> &'static str {
+fn committed_text(no_commit: bool, visible: bool) -> &'static str {
     if no_commit {
         "not committed"
-    } else {
+    } else if visible {
         "committed"
+    } else {
+        "committed; visible once the lower epochs other writers hold are committed"
     }
+}
+
+/// Commits `e` unless `no_commit`; returns whether it is visible (HCE >= `e`).
+fn commit_put(c: &Container, e: u64, no_commit: bool) -> Res<bool> {
+    if no_commit {
+        return Ok(false);
+    }
+    c.commit(e, false)?;
+    Ok(c.hce()? >= e)
 }
 
 pub fn object(ctx: &Ctx, cmd: ObjectCmd) -> Res<Report> {
     match cmd {
         ObjectCmd::Put { container, shard, obj, offset, epoch, no_commit } => {
             let c = Container::rw(&container)?;
-            let e = write_epoch(&c, epoch)?;
+            let e = data_epoch(&c, epoch)?;
             let o = c.object(shard, obj, DAOS_OBJ_RW)?;
             let total = stdin_size();
             let mut bar = Progress::new(ctx.progress && total.map_or(true, |t| t >= BAR_MIN), "put", total, true);
@@ -242,14 +265,12 @@ pub fn object(ctx: &Ctx, cmd: ObjectCmd) -> Res<Report> {
             }
             bar.finish(done);
             drop(o);
-            if !no_commit {
-                c.commit(e, false)?;
-            }
+            let visible = commit_put(&c, e, no_commit)?;
             c.close()?;
             Ok(Report::new(
                 lines![
                     "wrote {} to object {obj} of shard {shard} at offset {offset}, epoch {e} ({})",
-                    human(done), committed_text(no_commit)
+                    human(done), committed_text(no_commit, visible)
                 ],
                 json!({
                     "path": shown(&container), "shard": shard, "object": obj, "offset": offset,
@@ -307,19 +328,17 @@ pub fn object(ctx: &Ctx, cmd: ObjectCmd) -> Res<Report> {
         }
         ObjectCmd::Punch { container, shard, obj, begin, end, epoch, no_commit } => {
             let c = Container::rw(&container)?;
-            let e = write_epoch(&c, epoch)?;
+            let e = data_epoch(&c, epoch)?;
             let end_ = end.unwrap_or(u64::MAX);
             c.punch(e, shard, obj, begin, end_)?;
-            if !no_commit {
-                c.commit(e, false)?;
-            }
+            let visible = commit_put(&c, e, no_commit)?;
             c.close()?;
             let range = match end {
                 Some(x) if x != u64::MAX => format!("[{begin}, {x}) ({})", human(x - begin)),
                 _ => format!("[{begin}, end)"),
             };
             Ok(Report::new(
-                lines!["punched {range} of object {obj} of shard {shard} at epoch {e} ({})", committed_text(no_commit)],
+                lines!["punched {range} of object {obj} of shard {shard} at epoch {e} ({})", committed_text(no_commit, visible)],
                 json!({
                     "path": shown(&container), "shard": shard, "object": obj, "begin": begin,
                     "end": end.filter(|&x| x != u64::MAX), "epoch": e, "committed": !no_commit,

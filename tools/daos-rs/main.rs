@@ -269,9 +269,15 @@ pub enum ShardCmd {
 pub enum ObjectCmd {
     /// Write stdin into an object at an epoch, then commit that epoch
     ///
-    /// The data is written in 1 MiB chunks at epoch HCE + 1 (or --epoch) and
-    /// committed. With --no-commit it stays uncommitted, so it is discarded
-    /// when the tool closes the container (useful to test exactly that).
+    /// The data is written in 1 MiB chunks at an epoch the tool holds
+    /// (daos_epoch_hold: above HCE, above every commit made and held by no
+    /// other writer, so that concurrent puts never lose data), or at
+    /// --epoch, and committed. Its commit becomes visible (HCE) once the
+    /// lower epochs that other writers hold are committed or released; a
+    /// commit with --epoch that another writer's commit overtook fails with
+    /// ESTALE (write again). With --no-commit it stays uncommitted, so it is
+    /// discarded when the tool closes the container (useful to test exactly
+    /// that).
     #[command(after_long_help = JSON_OBJECT_PUT)]
     Put {
         /// The container
@@ -283,7 +289,7 @@ pub enum ObjectCmd {
         /// Where in the object to write
         #[arg(long, default_value = "0", value_parser = parse_num)]
         offset: u64,
-        /// Epoch to write [default: HCE + 1]
+        /// Epoch to write [default: an epoch held for this put]
         #[arg(long, value_parser = parse_epoch)]
         epoch: Option<u64>,
         /// Do not commit (the writes are discarded at exit)
@@ -333,7 +339,7 @@ pub enum ObjectCmd {
         /// End (exclusive) [default: the end of the object]
         #[arg(long, value_parser = parse_num)]
         end: Option<u64>,
-        /// Epoch [default: HCE + 1]
+        /// Epoch [default: an epoch held for this punch, as for put]
         #[arg(long, value_parser = parse_epoch)]
         epoch: Option<u64>,
         /// Do not commit (the punch is discarded at exit)
