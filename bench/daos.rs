@@ -6,7 +6,7 @@ use std::path::Path;
 use std::ptr;
 
 use daos_rs::ffi;
-use daos_rs::ffi::types::{
+use daos_rs::abi::types::{
     daos_container_status_t, daos_epoch_t, daos_event, daos_handle_t, daos_io_frag, daos_iod,
     daos_mm_frag, daos_mmd, daos_obj_id_t, DAOS_COO_CREATE, DAOS_COO_RO, DAOS_COO_RW, DAOS_OBJ_RO,
     DAOS_OBJ_RW, DAOS_SYS_FORMAT_NO_PROBE,

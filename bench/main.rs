@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use std::{fs, io, ptr, thread};
 
 use daos_rs::ffi;
-use daos_rs::ffi::types::{daos_event, daos_handle_t, DAOS_EQ_WAIT};
+use daos_rs::abi::types::{daos_event, daos_handle_t, DAOS_EQ_WAIT};
 use io_uring::{opcode, IoUring};
 
 /// Counts the bytes the library allocates while a container opens (`reopen`).

@@ -19,7 +19,7 @@ use std::ptr;
 use std::time::{Duration, Instant};
 
 use daos_rs::ffi;
-use daos_rs::ffi::types::{daos_event, DAOS_EQ_WAIT};
+use daos_rs::abi::types::{daos_event, DAOS_EQ_WAIT};
 use io_uring::{opcode, types, IoUring};
 
 use crate::daos::{self, Container};

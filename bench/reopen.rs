@@ -10,7 +10,7 @@ use std::ptr;
 use std::time::Instant;
 
 use daos_rs::ffi;
-use daos_rs::ffi::types::daos_epoch_t;
+use daos_rs::abi::types::daos_epoch_t;
 
 use crate::daos::{self, Container, FragList, HIGHEST};
 use crate::raw::{self, Raw};

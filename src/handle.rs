@@ -86,6 +86,13 @@ impl<T> HandleTable<T> {
         }
     }
 
+    /// A table for `ty` in this process: a fresh one, or after a fork one
+    /// that continues from the parent's (stale) table `prev`, so that no
+    /// value is issued twice.
+    pub fn continuing(ty: HandleType, prev: Option<&HandleTable<T>>) -> Self {
+        HandleTable::new(ty, std::process::id(), prev.map_or(1, |p| p.next_value()))
+    }
+
     /// The next value this table would issue (used to continue after fork).
     pub fn next_value(&self) -> u64 {
         self.next.load(Ordering::Relaxed)

@@ -3,8 +3,8 @@
 //! another process changes the container file or the store configuration
 //! (SPEC §4, §5, §8, §9).
 //!
-//! One notifier per process state (rebuilt after `fork()` with the rest of
-//! [`crate::runtime::State`]) owns one inotify descriptor, one eventfd for
+//! One notifier per process (a [`PerFork`] static, built again after
+//! `fork()`) owns one inotify descriptor, one eventfd for
 //! wake-ups and one thread, `daos-rs-notify`, blocked in `poll(2)` on both.
 //! Everything is made on the first [`watch`], not before: a process that never
 //! waits uses no inotify instance (there are only 128 per user by default).
@@ -38,6 +38,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+
+use crate::base::fork::PerFork;
 
 /// What a watch calls when its file may have changed.
 pub type Callback = Arc<dyn Fn() + Send + Sync>;
@@ -171,7 +173,7 @@ struct Core {
 }
 
 /// A process's notifier (see the module documentation). Owned by
-/// [`crate::runtime::State`]; its thread starts with the first watch.
+/// this module ([`watch`]); its thread starts with the first watch.
 pub struct Notifier {
     config: Option<Config>,
     core: Mutex<Option<Arc<Core>>>,
@@ -202,7 +204,8 @@ impl std::fmt::Debug for WatchGuard {
 /// None if the notifier cannot run (logged); the caller then learns of other
 /// processes' changes only when it next looks.
 pub fn watch(dir: &Path, name: &OsStr, cb: Callback) -> Option<WatchGuard> {
-    crate::runtime::state().notifier.watch(dir, name, cb)
+    static NOTIFIER: PerFork<Notifier> = PerFork::new();
+    NOTIFIER.get(|_| Notifier::default()).watch(dir, name, cb)
 }
 
 impl Notifier {
@@ -253,7 +256,7 @@ impl Notifier {
             ino,
             wake,
             inner: Mutex::new(Inner::default()),
-            fork_gen: crate::runtime::fork_gen(),
+            fork_gen: crate::base::fork::fork_gen(),
         });
         let c2 = core.clone();
         match std::thread::Builder::new().name("daos-rs-notify".into()).spawn(move || c2.run()) {
@@ -284,7 +287,7 @@ impl Drop for WatchGuard {
     fn drop(&mut self) {
         // In a forked child the notifier (and its lock, which a thread of the
         // parent may have held at the fork) is the parent's: leave it alone.
-        if crate::runtime::fork_gen() != self.core.fork_gen {
+        if crate::base::fork::fork_gen() != self.core.fork_gen {
             return;
         }
         self.core.remove(self.id);
@@ -538,7 +541,7 @@ mod tests {
     struct TempDir(PathBuf);
     impl TempDir {
         fn new(tag: &str) -> TempDir {
-            let p = std::env::temp_dir().join(format!("daos-rs-notify-{tag}-{}-{:x}", std::process::id(), crate::util::random_u64()));
+            let p = std::env::temp_dir().join(format!("daos-rs-notify-{tag}-{}-{:x}", std::process::id(), crate::base::os::random_u64()));
             std::fs::create_dir_all(&p).unwrap();
             TempDir(p)
         }
@@ -574,7 +577,7 @@ mod tests {
     }
 
     fn replace(dir: &Path, name: &str, data: &[u8]) {
-        crate::util::atomic_write(&dir.join(name), data).unwrap();
+        crate::base::fs::atomic_write(&dir.join(name), data).unwrap();
     }
 
     fn mode_of(g: &WatchGuard) -> (Option<i32>, bool) {

@@ -34,7 +34,11 @@ use super::meta::{Loaded, Meta};
 use super::{handle_any, CState};
 use crate::error::{Error, Result};
 use crate::store::{StoreConf, DOT_DAOS};
-use crate::util::{crc32c, io_err, random_u64, siphash24, Dec, Enc};
+use crate::base::checksum::crc32c;
+use crate::base::codec::{Dec, Enc};
+use crate::base::fs::io_err;
+use crate::base::mac::siphash24;
+use crate::base::os::random_u64;
 
 const MAGIC: &[u8; 8] = b"DAOSRSGH";
 const VERSION: u32 = 1;
@@ -59,7 +63,7 @@ pub struct Master {
     path: PathBuf,
     /// Holds the token's lock while the master lives (never read: its
     /// descriptor is the lock).
-    _lock: crate::util::Held,
+    _lock: crate::base::lock::Held,
 }
 
 /// A peer's link to its master's token.
@@ -70,7 +74,7 @@ pub struct Peer {
     revoked: Arc<AtomicBool>,
     /// Flushed journal length of each of its segments: (shard, segment) -> length.
     segs: Mutex<BTreeMap<(u32, u64), u64>>,
-    /// When object I/O last looked at the token (`util::mono_ms`).
+    /// When object I/O last looked at the token (`base::os::mono_ms`).
     last_check: std::sync::atomic::AtomicU64,
     /// Watches the token, so that the master's close revokes at once even
     /// object I/O (which does not look at the token itself).
@@ -132,7 +136,7 @@ impl Master {
     /// Makes the token of a new collective open of `cs`.
     pub fn create(cs: &CState) -> Result<Master> {
         let dir = tokens_dir(&cs.root, cs.uuid);
-        crate::util::private_dir(&dir).map_err(|e| io_err(e, format!("create {}", dir.display())))?;
+        crate::base::fs::private_dir(&dir).map_err(|e| io_err(e, format!("create {}", dir.display())))?;
         let token = random_u64();
         let key = [random_u64(), random_u64()];
         let path = token_path(&cs.root, cs.uuid, token);
@@ -140,11 +144,11 @@ impl Master {
         b.extend_from_slice(&key[0].to_le_bytes());
         b.extend_from_slice(&key[1].to_le_bytes());
         use std::os::unix::fs::OpenOptionsExt;
-        let file = crate::util::Tracked::open(|| {
-            std::fs::OpenOptions::new().read(true).write(true).create_new(true).mode(crate::util::PRIVATE_FILE).open(&path)
+        let file = crate::base::lock::Tracked::open(|| {
+            std::fs::OpenOptions::new().read(true).write(true).create_new(true).mode(crate::base::fs::PRIVATE_FILE).open(&path)
         })
         .map_err(|e| io_err(e, format!("create token {}", path.display())))?;
-        let file = crate::util::Held::lock(file, libc::LOCK_EX | libc::LOCK_NB)
+        let file = crate::base::lock::Held::lock(file, libc::LOCK_EX | libc::LOCK_NB)
             .map_err(|e| io_err(e, format!("lock token {}", path.display())))?;
         std::os::unix::fs::FileExt::write_all_at(&*file, &b, 0)
             .map_err(|e| io_err(e, format!("write token {}", path.display())))?;
@@ -159,7 +163,7 @@ impl Master {
     /// Revokes the token: peers' later calls fail with -EPERM. The token is
     /// replaced by a tombstone (a rename, which peers' watches see).
     pub fn revoke(&self) {
-        if let Err(e) = crate::util::replace_file(&self.path, REVOKED) {
+        if let Err(e) = crate::base::fs::replace_file(&self.path, REVOKED) {
             crate::log!(Warn, "could not revoke token {}: {e}; removing it", self.path.display());
             let _ = std::fs::remove_file(&self.path);
         }
@@ -175,7 +179,7 @@ fn read_reports(dir: &Path) -> Vec<(u32, u64, u64)> {
         if ent.file_name().to_string_lossy().starts_with('.') {
             continue;
         }
-        let Ok(b) = crate::util::read_small(&ent.path(), 64 << 20) else {
+        let Ok(b) = crate::base::fs::read_small(&ent.path(), 64 << 20) else {
             crate::log!(Warn, "peer report {} cannot be read; ignored", ent.path().display());
             continue;
         };
@@ -242,7 +246,7 @@ impl Peer {
         if self.revoked.load(Ordering::Acquire) {
             return true;
         }
-        let now = crate::util::mono_ms();
+        let now = crate::base::os::mono_ms();
         let last = self.last_check.load(Ordering::Relaxed);
         if now.saturating_sub(last) >= 100
             && self.last_check.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
@@ -277,8 +281,8 @@ impl Peer {
         let crc = crc32c(&e.0);
         e.u32(crc);
         let dir = reports_dir(&self.token_path);
-        crate::util::private_dir(&dir).map_err(|er| io_err(er, format!("create {}", dir.display())))?;
-        crate::util::replace_file(&self.report_path, &e.0)
+        crate::base::fs::private_dir(&dir).map_err(|er| io_err(er, format!("create {}", dir.display())))?;
+        crate::base::fs::replace_file(&self.report_path, &e.0)
     }
 }
 
@@ -413,7 +417,7 @@ pub(crate) fn global2local_as(buf: &[u8], cur: u64, shared: bool) -> Result<u64>
         }
     }
     let cs = super::state_for(g.path.clone(), root, store, g.meta, shared)?;
-    let n = crate::util::random_u64() & 0xffff_ffff;
+    let n = crate::base::os::random_u64() & 0xffff_ffff;
     let revoked = Arc::new(AtomicBool::new(false));
     let watch = match (tpath.parent(), tpath.file_name()) {
         (Some(dir), Some(name)) => {
@@ -436,7 +440,7 @@ pub(crate) fn global2local_as(buf: &[u8], cur: u64, shared: bool) -> Result<u64>
         token_path: tpath,
         revoked,
         segs: Mutex::new(BTreeMap::new()),
-        last_check: std::sync::atomic::AtomicU64::new(crate::util::mono_ms()),
+        last_check: std::sync::atomic::AtomicU64::new(crate::base::os::mono_ms()),
         _watch: watch,
     };
     super::new_handle(&cs, g.rw, Role::Peer(peer))
@@ -445,7 +449,7 @@ pub(crate) fn global2local_as(buf: &[u8], cur: u64, shared: bool) -> Result<u64>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ffi::types::*;
+    use crate::abi::types::*;
 
     fn store() -> PathBuf {
         let p = std::env::temp_dir().join(format!("daos-rs-ut-coll-{}-{:x}", std::process::id(), random_u64()));

@@ -16,7 +16,7 @@ use crate::error::Result;
 use crate::shard::index::{Ext, NO_SEG, PUBLISHED};
 use crate::shard::journal::{Record, HEADER, KIND_PUNCH, KIND_WRITE};
 use crate::shard::{seg_paths, Shard};
-use crate::util::io_err;
+use crate::base::fs::io_err;
 
 /// Starts background aggregation of `cs` (indexes, then, for a container
 /// this process writes, the oldest epoch on disk and compaction), if none is
@@ -56,11 +56,9 @@ pub fn spawn(cs: &Arc<CState>) {
 /// Segments that live writers of this process still append to.
 pub(crate) fn live_segments(cs: &CState) -> HashSet<u64> {
     let mut live = HashSet::new();
-    for h in crate::runtime::state().containers.values() {
-        if std::ptr::eq(Arc::as_ptr(&h.cs), cs) {
-            for segs in h.writer.lock().shards.values() {
-                live.extend(segs.iter().map(|s| s.file.id));
-            }
+    for h in cs.open_handles() {
+        for segs in h.writer.lock().shards.values() {
+            live.extend(segs.iter().map(|s| s.file.id));
         }
     }
     live
@@ -205,7 +203,7 @@ fn compact_shard(cs: &Arc<CState>, sh: &Arc<Shard>) -> Result<usize> {
         let _ = std::fs::remove_file(d);
         let _ = std::fs::remove_file(j);
     }
-    let _ = crate::util::fsync_dir(&sh.dir);
+    let _ = crate::base::fs::fsync_dir(&sh.dir);
     crate::log!(Debug, "shard {}: {} segments compacted into {:016x}", sh.id, gone.len(), nf.id);
     Ok(gone.len())
 }

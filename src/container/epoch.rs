@@ -10,7 +10,7 @@ use super::{handle, CState, CoHandle, Waiter};
 use crate::error::{Error, Result};
 use crate::event::{self, Completer, Op, Submit};
 use crate::engine::Req;
-use crate::ffi::types::*;
+use crate::abi::types::*;
 use crate::shard::index::{Ext, PUBLISHED};
 use crate::shard::journal::HEADER;
 use super::writer::Staged;
@@ -384,17 +384,17 @@ fn scan_journal(cs: &CState, shard: u32, seg: u64, from: u64, to: u64, mut f: im
     let Some(sh) = cs.shard(shard) else { return };
     let (_, j) = crate::shard::seg_paths(&sh.dir, seg);
     let read = || -> Result<(Vec<u8>, u32)> {
-        let file = std::fs::File::open(&j).map_err(|e| crate::util::io_err(e, format!("open {}", j.display())))?;
+        let file = std::fs::File::open(&j).map_err(|e| crate::base::fs::io_err(e, format!("open {}", j.display())))?;
         let version = match sh.seg_index(seg).and_then(|i| sh.seg(i)) {
             Some(sf) => sh.journal_version(&sf)?,
             None => crate::shard::journal_file_version(&file, shard, seg)?,
         };
-        let flen = file.metadata().map_err(|e| crate::util::io_err(e, "stat journal"))?.len();
+        let flen = file.metadata().map_err(|e| crate::base::fs::io_err(e, "stat journal"))?.len();
         if to > flen {
             return Err(Error::Os { errno: libc::EIO, msg: format!("{} is shorter than {to} bytes", j.display()) });
         }
         let mut b = vec![0u8; (to - from) as usize];
-        std::os::unix::fs::FileExt::read_exact_at(&file, &mut b, from).map_err(|e| crate::util::io_err(e, "read journal"))?;
+        std::os::unix::fs::FileExt::read_exact_at(&file, &mut b, from).map_err(|e| crate::base::fs::io_err(e, "read journal"))?;
         Ok((b, version))
     };
     let Ok((b, version)) = read() else { return };
@@ -417,8 +417,8 @@ fn scan_journal(cs: &CState, shard: u32, seg: u64, from: u64, to: u64, mut f: im
 /// another process's are seen.
 pub fn settle_all(cs: &CState) {
     let m = cs.meta.lock().clone();
-    for h in crate::runtime::state().containers.values() {
-        if !std::ptr::eq(Arc::as_ptr(&h.cs), cs) || h.writer.lock().staged.is_empty() {
+    for h in cs.open_handles() {
+        if h.writer.lock().staged.is_empty() {
             continue;
         }
         let dead = take_staged(&h, |st| voided(&m, st) || (st.epoch <= m.hce && !committed(&m, st)));
@@ -446,7 +446,7 @@ pub fn notify_waiters(cs: &CState) {
         let m = cs.meta.lock();
         (m.hce, m.layout_changed)
     };
-    let ready = crate::util::take_where(&mut cs.waiters.lock(), |w| hce >= w.target || w.completer.is_dead());
+    let ready = crate::base::vecs::take_where(&mut cs.waiters.lock(), |w| hce >= w.target || w.completer.is_dead());
     for w in ready {
         let Waiter { completer, deliver, .. } = w;
         completer.complete(|| {
@@ -502,7 +502,7 @@ pub fn abort(cookie: u64, e: u64) -> std::result::Result<(), (Option<u32>, Error
 
 /// Takes the staged extents of `h` chosen by `f` off its list.
 fn take_staged(h: &CoHandle, f: impl Fn(&Staged) -> bool) -> Vec<Staged> {
-    crate::util::take_where(&mut h.writer.lock().staged, |s| f(s))
+    crate::base::vecs::take_where(&mut h.writer.lock().staged, |s| f(s))
 }
 
 /// Staged extents taken off their writer's list become published

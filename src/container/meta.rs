@@ -9,7 +9,10 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::util::{atomic_write, crc32c, io_err, Dec, Enc};
+use crate::base::checksum::crc32c;
+use crate::base::codec::{Dec, Enc};
+use crate::base::fs::{atomic_write, io_err};
+pub use crate::shard::{SegMeta, VoidMeta};
 
 const MAGIC: &[u8; 8] = b"DAOSRSCO";
 const VERSION: u32 = 3;
@@ -35,51 +38,6 @@ pub struct ShardMeta {
     /// Layout generation of the addition / disabling (for listen).
     pub added_gen: u64,
     pub disabled_gen: u64,
-}
-
-/// One segment (a writer's data log + journal on one shard).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SegMeta {
-    pub shard: u32,
-    pub seg: u64,
-    /// Journal bytes published by commits.
-    pub committed_len: u64,
-    /// Records with an epoch above this are void (the writer closed or died
-    /// without committing them); `UNSEALED` while the writer is open.
-    pub sealed: u64,
-    /// The highest epoch its writer (or, for a peer, its master) committed:
-    /// records above it are not committed, even once another writer's
-    /// commit has moved HCE past them.
-    pub upto: u64,
-    /// The highest epoch of a record in the published range.
-    pub max_pub: u64,
-}
-
-/// Records of `seg` at journal offsets in `[from, len)` with an epoch in
-/// `[epoch, hi]` are void. An abort of epoch e voids `[0, len)` x `[e, MAX]`;
-/// a commit that publishes records whose epoch another writer committed
-/// meanwhile (so they can never be committed) voids them with `[0, old HCE]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VoidMeta {
-    pub shard: u32,
-    pub seg: u64,
-    pub from: u64,
-    pub len: u64,
-    pub epoch: u64,
-    pub hi: u64,
-}
-
-impl VoidMeta {
-    /// An abort of epochs >= `epoch` for the records before `len`.
-    pub fn abort(shard: u32, seg: u64, len: u64, epoch: u64) -> VoidMeta {
-        VoidMeta { shard, seg, from: 0, len, epoch, hi: u64::MAX }
-    }
-
-    /// Whether it voids a record at journal offset `at` with epoch `e`.
-    #[inline]
-    pub fn covers(&self, at: u64, e: u64) -> bool {
-        self.from <= at && at < self.len && self.epoch <= e && e <= self.hi
-    }
 }
 
 /// An epoch hold (`daos_epoch_hold`, an extension): a handle may still
@@ -238,7 +196,7 @@ impl Meta {
 
     /// Reads the container file at `path`.
     pub fn load(path: &Path) -> Result<Loaded> {
-        let b = match crate::util::read_small(path, MAX_FILE) {
+        let b = match crate::base::fs::read_small(path, MAX_FILE) {
             Ok(b) => b,
             Err(e) if e.raw_os_error() == Some(libc::EFBIG) => {
                 // Far larger than any container file: a damaged one (CORRUPT)

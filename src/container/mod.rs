@@ -21,18 +21,46 @@ pub use ops::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
 
 use parking_lot::{Mutex, RwLock};
 
 use crate::error::{Error, Result};
 use crate::event::Completer;
-use crate::ffi::types::*;
-use crate::runtime::state;
+use crate::abi::types::*;
+use crate::base::fork::PerFork;
+use crate::handle::{HandleTable, HandleType};
+
+/// What the container layer holds for the whole process.
+struct ContainerState {
+    /// Container handles.
+    handles: HandleTable<CoHandle>,
+    /// The in-memory state of each open container, by container identity.
+    open: Mutex<HashMap<[u64; 2], Weak<CState>>>,
+}
+
+static STATE: PerFork<ContainerState> = PerFork::new();
+
+fn state() -> &'static ContainerState {
+    STATE.get(|prev| ContainerState {
+        handles: HandleTable::continuing(HandleType::Container, prev.map(|p| &p.handles)),
+        open: Mutex::new(HashMap::new()),
+    })
+}
+
+/// The container handles of this process.
+pub(crate) fn handles() -> &'static HandleTable<CoHandle> {
+    &state().handles
+}
+
+/// The in-memory state of each open container of this process.
+fn open_containers() -> &'static Mutex<HashMap<[u64; 2], Weak<CState>>> {
+    &state().open
+}
 use crate::shard::{shard_dir, Shard};
 use crate::store::slot::{self, Slot};
 use crate::store::{FileLock, StoreConf, DOT_DAOS};
-use crate::util::take_where;
+use crate::base::vecs::take_where;
 use meta::Meta;
 use writer::Writer;
 
@@ -59,9 +87,9 @@ pub struct CState {
     pub path: PathBuf,
     pub root: PathBuf,
     pub store: StoreConf,
-    lock_path: PathBuf,
+    pub(crate) lock_path: PathBuf,
     /// The container's directory in the readers registry (see [`registry`]).
-    reg_dir: PathBuf,
+    pub(crate) reg_dir: PathBuf,
     /// This process's registration there, while it has handles open.
     reg: Mutex<Option<registry::Registration>>,
     pub meta: Mutex<Meta>,
@@ -73,6 +101,9 @@ pub struct CState {
     slot: OnceLock<Arc<Slot>>,
     /// Read reference (slipped epoch) of each open handle.
     pub refs: Mutex<HashMap<u64, u64>>,
+    /// This process's open handles of the container (its writers among
+    /// them), by cookie: what a commit settles and compaction must spare.
+    handles: Mutex<HashMap<u64, Weak<CoHandle>>>,
     pub waiters: Mutex<Vec<Waiter>>,
     pub listeners: Mutex<Vec<Listener>>,
     pub unlinked: AtomicBool,
@@ -109,7 +140,9 @@ pub struct CoHandle {
     pub wid: u32,
     pub writer: Mutex<Writer>,
     pub closed: AtomicBool,
-    pub objects: Mutex<Vec<u64>>,
+    /// Object handles opened through it, each with the function that forgets
+    /// it (called when this handle closes).
+    pub objects: Mutex<Vec<(u64, fn(u64))>>,
     pub seen_layout: AtomicU64,
     /// Ordinary, master or peer of a collective open.
     pub role: collective::Role,
@@ -118,6 +151,11 @@ pub struct CoHandle {
 static NEXT_WID: AtomicU64 = AtomicU64::new(1);
 
 impl CState {
+    /// This process's open handles of this container.
+    pub(crate) fn open_handles(&self) -> Vec<Arc<CoHandle>> {
+        self.handles.lock().values().filter_map(Weak::upgrade).collect()
+    }
+
     /// Changes the metadata durably: under the container's file lock, `f`
     /// edits a copy, which is written and then becomes the current one. An
     /// unlinked container is only changed in memory.
@@ -310,7 +348,7 @@ impl CState {
                 if sh.is_disabled() {
                     continue;
                 }
-                if let Err(e) = sh.catch_up(&m, &live, &mut floor) {
+                if let Err(e) = sh.catch_up(&m.segs, &m.voids, &live, &mut floor) {
                     failed.push((sh, e));
                 }
             }
@@ -453,7 +491,7 @@ pub(crate) fn abs_path(path: &Path) -> Result<PathBuf> {
         _ => PathBuf::from("."),
     };
     let parent = std::fs::canonicalize(&parent)
-        .map_err(|e| crate::util::io_err(e, format!("parent directory of {}", path.display())))?;
+        .map_err(|e| crate::base::fs::io_err(e, format!("parent directory of {}", path.display())))?;
     Ok(parent.join(name))
 }
 
@@ -462,7 +500,7 @@ pub(crate) fn abs_path(path: &Path) -> Result<PathBuf> {
 /// journals. A writer that died left its segments unsealed: their records
 /// above HSE are void (sealed in memory; the next metadata update by a writer
 /// records it).
-fn build_state(
+pub(crate) fn build_state(
     path: PathBuf,
     root: PathBuf,
     store: StoreConf,
@@ -512,6 +550,7 @@ fn build_state(
         stamp_floor: AtomicU64::new(1),
         slot: OnceLock::new(),
         refs: Mutex::new(HashMap::new()),
+        handles: Mutex::new(HashMap::new()),
         waiters: Mutex::new(Vec::new()),
         listeners: Mutex::new(Vec::new()),
         unlinked: AtomicBool::new(false),
@@ -532,7 +571,7 @@ fn build_state(
 
 /// Creates an empty container file at `path` (which must not exist).
 fn create_file(path: &Path, store: &StoreConf) -> Result<()> {
-    let mut m = Meta { uuid: [crate::util::random_u64(), crate::util::random_u64()], store: store.uuid, ..Default::default() };
+    let mut m = Meta { uuid: [crate::base::os::random_u64(), crate::base::os::random_u64()], store: store.uuid, ..Default::default() };
     m.seq = 1;
     link_new(path, &m.encode())
 }
@@ -540,18 +579,18 @@ fn create_file(path: &Path, store: &StoreConf) -> Result<()> {
 /// Writes `data` to a new file at `path` atomically; `-EEXIST` if it exists.
 pub(crate) fn link_new(path: &Path, data: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".daos-new.{}.{:x}", std::process::id(), crate::util::random_u64()));
+    let tmp = dir.join(format!(".daos-new.{}.{:x}", std::process::id(), crate::base::os::random_u64()));
     let res = (|| {
         use std::io::Write;
-        let mut f = std::fs::File::create(&tmp).map_err(|e| crate::util::io_err(e, format!("create {}", tmp.display())))?;
-        f.write_all(data).map_err(|e| crate::util::io_err(e, "write container"))?;
-        f.sync_all().map_err(|e| crate::util::io_err(e, "fsync container"))?;
-        std::fs::hard_link(&tmp, path).map_err(|e| crate::util::io_err(e, format!("create {}", path.display())))?;
+        let mut f = std::fs::File::create(&tmp).map_err(|e| crate::base::fs::io_err(e, format!("create {}", tmp.display())))?;
+        f.write_all(data).map_err(|e| crate::base::fs::io_err(e, "write container"))?;
+        f.sync_all().map_err(|e| crate::base::fs::io_err(e, "fsync container"))?;
+        std::fs::hard_link(&tmp, path).map_err(|e| crate::base::fs::io_err(e, format!("create {}", path.display())))?;
         Ok(())
     })();
     let _ = std::fs::remove_file(&tmp);
     res?;
-    crate::util::fsync_dir(dir)
+    crate::base::fs::fsync_dir(dir)
 }
 
 /// Whether this process may open `path` for reading (and writing).
@@ -561,7 +600,7 @@ fn check_access(path: &Path, rw: bool) -> Result<()> {
     let mode = if rw { libc::R_OK | libc::W_OK } else { libc::R_OK };
     // SAFETY: `c` is a valid C string for the duration of the call.
     if unsafe { libc::access(c.as_ptr(), mode) } != 0 {
-        return Err(crate::util::io_err(std::io::Error::last_os_error(), format!("container {}", path.display())));
+        return Err(crate::base::fs::io_err(std::io::Error::last_os_error(), format!("container {}", path.display())));
     }
     Ok(())
 }
@@ -613,7 +652,7 @@ pub(crate) fn open_as(path: &Path, mode: u32, nprocess: u32, shared: bool) -> Re
 /// or one built from `m` without reading the container file, registered as
 /// a reader at `m`'s HCE.
 pub(crate) fn state_for(path: PathBuf, root: PathBuf, store: StoreConf, m: Meta, shared: bool) -> Result<Arc<CState>> {
-    let mut reg = state().open_containers.lock();
+    let mut reg = open_containers().lock();
     let found = reg.get(&m.uuid).and_then(|w| w.upgrade()).filter(|c| shared && !c.unlinked.load(Ordering::Acquire));
     if let Some(cs) = found {
         drop(reg);
@@ -685,7 +724,7 @@ fn find_state(path: &Path, root: &Path, store: &StoreConf, mode: u32, rw: bool, 
     if m.store != store.uuid {
         return Err(Error::Inval(format!("container {} belongs to another store", path.display())));
     }
-    let mut reg = state().open_containers.lock();
+    let mut reg = open_containers().lock();
     if shared {
         if let Some(cs) = reg.get(&m.uuid).and_then(|w| w.upgrade()).filter(|c| !c.unlinked.load(Ordering::Acquire)) {
             drop(reg);
@@ -735,7 +774,7 @@ pub fn handle(cookie: u64) -> Result<Arc<CoHandle>> {
 
 /// Looks up an open container handle, revoked or not.
 pub fn handle_any(cookie: u64) -> Result<Arc<CoHandle>> {
-    let h = state().containers.get(cookie)?;
+    let h = handles().get(cookie)?;
     if h.closed.load(Ordering::Acquire) {
         return Err(Error::BadF("container handle is closed".into()));
     }
@@ -777,8 +816,8 @@ pub fn close(cookie: u64) -> Result<()> {
     if h.closed.swap(true, Ordering::AcqRel) {
         return Err(Error::BadF("container handle is closed".into()));
     }
-    for o in std::mem::take(&mut *h.objects.lock()) {
-        let _ = state().objects.remove(o);
+    for (o, forget) in std::mem::take(&mut *h.objects.lock()) {
+        forget(o);
     }
     // Its epoch hold goes (were this to fail, the hold would be freed as a
     // dead handle's: see `hold::reap_dead`).
@@ -800,7 +839,8 @@ pub fn close(cookie: u64) -> Result<()> {
         m.revoke();
     }
     h.cs.refs.lock().remove(&cookie);
-    let _ = state().containers.remove(cookie);
+    h.cs.handles.lock().remove(&cookie);
+    let _ = handles().remove(cookie);
     // Pending waits and listens of this handle end with -EBADF.
     let listens = take_where(&mut h.cs.listeners.lock(), |l| Arc::ptr_eq(&l.handle, &h));
     for l in listens {
@@ -835,9 +875,9 @@ pub fn unlink(path: &Path) -> Result<()> {
         })
     };
     let remove = |p: &Path| -> Result<()> {
-        std::fs::remove_file(p).map_err(|e| crate::util::io_err(e, format!("unlink {}", p.display())))?;
+        std::fs::remove_file(p).map_err(|e| crate::base::fs::io_err(e, format!("unlink {}", p.display())))?;
         if let Some(d) = p.parent() {
-            let _ = crate::util::fsync_dir(d);
+            let _ = crate::base::fs::fsync_dir(d);
         }
         Ok(())
     };
@@ -845,7 +885,7 @@ pub fn unlink(path: &Path) -> Result<()> {
     for _ in 0..8 {
         let Some(id) = uuid(&path)? else { return remove(&path) };
         // (Taken before the file lock: opens take them in the other order.)
-        let here = state().open_containers.lock().get(&id).and_then(|w| w.upgrade());
+        let here = open_containers().lock().get(&id).and_then(|w| w.upgrade());
         if let Some(cs) = &here {
             // Its space reclamation must not run on while the data goes
             // (nor wait for the lock held here).
@@ -859,9 +899,9 @@ pub fn unlink(path: &Path) -> Result<()> {
         // file renamed or removed by other means keeps its data.
         let marker = registry::unlinked_marker(&root, id);
         if let Some(d) = marker.parent() {
-            crate::util::private_dir(d).map_err(|e| crate::util::io_err(e, format!("create {}", d.display())))?;
+            crate::base::fs::private_dir(d).map_err(|e| crate::base::fs::io_err(e, format!("create {}", d.display())))?;
         }
-        crate::util::atomic_write(&marker, b"unlinked")?;
+        crate::base::fs::atomic_write(&marker, b"unlinked")?;
         remove(&path)?;
         if let Some(cs) = &here {
             cs.unlinked.store(true, Ordering::Release);
@@ -879,5 +919,3 @@ pub fn unlink(path: &Path) -> Result<()> {
     Err(Error::Os { errno: libc::EAGAIN, msg: format!("container {} keeps being replaced", path.display()) })
 }
 
-#[cfg(test)]
-mod tests;

@@ -9,7 +9,7 @@ use super::meta::{Meta, ShardMeta};
 use super::{handle, link_new, CoHandle, Listener};
 use crate::error::{Error, Result};
 use crate::event::Completer;
-use crate::ffi::types::*;
+use crate::abi::types::*;
 use crate::shard::{seg_paths, shard_dir, Shard};
 use crate::store::StoreConf;
 
@@ -398,7 +398,7 @@ pub fn snapshot(cookie: u64, epoch: u64, path: &Path) -> Result<()> {
     if path.exists() {
         return Err(Error::Os { errno: libc::EEXIST, msg: format!("{} exists", path.display()) });
     }
-    let uuid = [crate::util::random_u64(), crate::util::random_u64()];
+    let uuid = [crate::base::os::random_u64(), crate::base::os::random_u64()];
     let mut n = Meta {
         uuid,
         store: m.store,
@@ -423,14 +423,14 @@ pub fn snapshot(cookie: u64, epoch: u64, path: &Path) -> Result<()> {
                 let (sd, sj) = seg_paths(&src, g.seg);
                 let (dd, dj) = seg_paths(&dst, g.seg);
                 for (a, b) in [(sd, dd), (sj, dj)] {
-                    std::fs::hard_link(&a, &b).map_err(|e| crate::util::io_err(e, format!("link {}", a.display())))?;
+                    std::fs::hard_link(&a, &b).map_err(|e| crate::base::fs::io_err(e, format!("link {}", a.display())))?;
                 }
                 let mut g2 = g.clone();
                 g2.sealed = g.sealed.min(epoch);
                 n.segs.push(g2);
                 n.voids.extend(m.voids.iter().filter(|v| v.shard == s.id && v.seg == g.seg).cloned());
             }
-            crate::util::fsync_dir(&dst)?;
+            crate::base::fs::fsync_dir(&dst)?;
             let mut s2 = s.clone();
             s2.committed = epoch;
             n.layout_gen += 1;

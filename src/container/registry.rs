@@ -36,7 +36,7 @@ use super::meta::{self, Meta};
 use super::{CState, CoHandle};
 use crate::error::{Error, Result};
 use crate::store::{FileLock, DOT_DAOS};
-use crate::util::io_err;
+use crate::base::fs::io_err;
 
 /// The registry directory of container `uuid` in the store at `root`.
 /// The marker `daos_container_unlink` leaves for a container whose data goes
@@ -70,7 +70,7 @@ pub(crate) fn registry_dir(root: &Path, uuid: [u64; 2]) -> PathBuf {
 /// This process's registration as a reader of one container.
 pub struct Registration {
     /// Holds the `flock` that says the process is alive.
-    file: crate::util::Held,
+    file: crate::base::lock::Held,
     path: PathBuf,
     /// The reference last written.
     published: u64,
@@ -83,14 +83,14 @@ impl Registration {
     /// Registers this process in `dir` with reference `lowest`. The caller
     /// holds the container's lock.
     pub(crate) fn create(dir: &Path, lowest: u64) -> Result<Registration> {
-        crate::util::private_dir(dir).map_err(|e| io_err(e, format!("create {}", dir.display())))?;
-        let (pid, nonce) = (std::process::id(), crate::util::random_u64());
+        crate::base::fs::private_dir(dir).map_err(|e| io_err(e, format!("create {}", dir.display())))?;
+        let (pid, nonce) = (std::process::id(), crate::base::os::random_u64());
         let path = dir.join(reg_name(pid, nonce));
-        let file = crate::util::Tracked::open(|| {
-            OpenOptions::new().read(true).write(true).create_new(true).mode(crate::util::PRIVATE_FILE).open(&path)
+        let file = crate::base::lock::Tracked::open(|| {
+            OpenOptions::new().read(true).write(true).create_new(true).mode(crate::base::fs::PRIVATE_FILE).open(&path)
         })
         .map_err(|e| io_err(e, format!("create {}", path.display())))?;
-        let file = match crate::util::Held::lock(file, libc::LOCK_EX | libc::LOCK_NB) {
+        let file = match crate::base::lock::Held::lock(file, libc::LOCK_EX | libc::LOCK_NB) {
             Ok(f) => f,
             Err(e) => {
                 let _ = std::fs::remove_file(&path);
@@ -111,7 +111,7 @@ impl Registration {
         if lowest != self.published {
             let mut b = [0u8; 12];
             b[..8].copy_from_slice(&lowest.to_le_bytes());
-            let crc = crate::util::crc32c(&b[..8]);
+            let crc = crate::base::checksum::crc32c(&b[..8]);
             b[8..].copy_from_slice(&crc.to_le_bytes());
             self.file.file().write_all_at(&b, 0).map_err(|e| io_err(e, format!("write {}", self.path.display())))?;
             self.published = lowest;
@@ -200,7 +200,7 @@ pub(crate) fn lowest_live(dir: &Path, own: Option<&OsStr>) -> Option<u64> {
         let v = |b: &[u8]| u64::from_le_bytes(b[..8].try_into().unwrap());
         let r = match f.read_at(&mut b, 0) {
             Ok(8) => v(&b),
-            Ok(12) if crate::util::crc32c(&b[..8]).to_le_bytes() == b[8..12] => v(&b),
+            Ok(12) if crate::base::checksum::crc32c(&b[..8]).to_le_bytes() == b[8..12] => v(&b),
             _ => 0,
         };
         low = Some(low.map_or(r, |l| l.min(r)));
@@ -255,7 +255,8 @@ impl CState {
             again = true;
             hce
         };
-        let cookie = match crate::runtime::state().containers.insert_with(|_| Ok(Arc::new(h))) {
+        let h = Arc::new(h);
+        let cookie = match super::handles().insert_with(|_| Ok(h.clone())) {
             Ok(c) => c,
             Err(e) => {
                 drop(reg);
@@ -264,6 +265,7 @@ impl CState {
             }
         };
         self.refs.lock().insert(cookie, r);
+        self.handles.lock().insert(cookie, Arc::downgrade(&h));
         drop(reg);
         if again {
             self.refresh();
@@ -372,7 +374,7 @@ mod tests {
 
     #[test]
     fn a_damaged_reference_counts_as_epoch_0() {
-        let dir = std::env::temp_dir().join(format!("daos-rs-ut-reg-{}-{:x}", std::process::id(), crate::util::random_u64()));
+        let dir = std::env::temp_dir().join(format!("daos-rs-ut-reg-{}-{:x}", std::process::id(), crate::base::os::random_u64()));
         let r = Registration::create(&dir, 1234).unwrap();
         assert_eq!(lowest_live(&dir, None), Some(1234));
         let good = std::fs::read(&r.path).unwrap();

@@ -79,7 +79,7 @@ mod tests {
     fn journal_watermark_advances_only_over_contiguous_writes() {
         let f = std::fs::File::open("/dev/null").unwrap();
         let g = std::fs::File::open("/dev/null").unwrap();
-        let mut w = WSeg::new(0, Arc::new(SegFile::new(1, f, crate::util::Tracked::untracked(g), false, 2)));
+        let mut w = WSeg::new(0, Arc::new(SegFile::new(1, f, crate::base::lock::Tracked::untracked(g), false, 2)));
         w.journal_done(HEADER + 100, HEADER + 200, true);
         assert_eq!(w.done, HEADER);
         w.journal_done(HEADER, HEADER + 100, true);

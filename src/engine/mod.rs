@@ -16,7 +16,7 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::runtime::{self, EngineKind};
+use crate::base::config::{self, EngineKind};
 
 mod inline;
 mod threads;
@@ -84,14 +84,14 @@ pub enum Shared {
 /// `private`: the engine of a thread's private EQ for synchronous calls,
 /// which under the thread-pool engine is the inline executor (no thread hop).
 pub fn new_engine(notify: Arc<OwnedFd>, private: bool) -> Result<(Local, Arc<Shared>)> {
-    let (kind, forced) = runtime::engine_choice();
+    let (kind, forced) = config::engine_choice();
     if kind == EngineKind::Uring {
         match uring::new(notify.clone()) {
             Ok((l, s)) => return Ok((Local::Uring(l), Arc::new(Shared::Uring(s)))),
             Err(e) if forced => {
                 return Err(Error::os(e, "io_uring setup (DAOS_RS_IO_ENGINE=uring)"));
             }
-            Err(e) => runtime::uring_refused(&e),
+            Err(e) => config::uring_refused(&e),
         }
     }
     if private {

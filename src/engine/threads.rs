@@ -18,7 +18,7 @@
 
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::os::fd::OwnedFd;
-use std::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -26,6 +26,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::Mutex;
 
 use super::{drain_eventfd, new_eventfd, raw, signal_eventfd, sys_result, Cqe, Req, Sink, INTERNAL};
+use crate::base::fork::PerFork;
 use crate::error::Result;
 
 const QUEUED: u8 = 0;
@@ -218,7 +219,6 @@ pub(super) fn execute(req: &Req) -> i32 {
 const IDLE_EXIT: Duration = Duration::from_secs(10);
 
 struct Workers {
-    fork_gen: u64,
     jobs_tx: Sender<Job>,
     jobs_rx: Receiver<Job>,
     /// (threads, idle threads)
@@ -227,37 +227,15 @@ struct Workers {
     timer: Mutex<Option<Sender<(Instant, Job)>>>,
 }
 
-static WORKERS: AtomicPtr<Workers> = AtomicPtr::new(std::ptr::null_mut());
+static WORKERS: PerFork<Workers> = PerFork::new();
 
 /// This process's workers (a forked child makes its own; the parent's are
 /// leaked there, never touched).
 fn workers() -> &'static Workers {
-    let gen = crate::runtime::fork_gen();
-    let p = WORKERS.load(Ordering::Acquire);
-    // SAFETY: a non-null WORKERS points to a leaked Box that is never freed.
-    if let Some(w) = unsafe { p.as_ref() } {
-        if w.fork_gen == gen {
-            return w;
-        }
-    }
-    let (jobs_tx, jobs_rx) = crossbeam_channel::unbounded();
-    let fresh = Box::into_raw(Box::new(Workers {
-        fork_gen: gen,
-        jobs_tx,
-        jobs_rx,
-        count: Mutex::new((0, 0)),
-        max: crate::runtime::io_threads(),
-        timer: Mutex::new(None),
-    }));
-    match WORKERS.compare_exchange(p, fresh, Ordering::AcqRel, Ordering::Acquire) {
-        // SAFETY: `fresh` came from Box::into_raw and is leaked from here on.
-        Ok(_) => unsafe { &*fresh },
-        Err(_) => {
-            // SAFETY: `fresh` was never shared.
-            drop(unsafe { Box::from_raw(fresh) });
-            workers()
-        }
-    }
+    WORKERS.get(|_| {
+        let (jobs_tx, jobs_rx) = crossbeam_channel::unbounded();
+        Workers { jobs_tx, jobs_rx, count: Mutex::new((0, 0)), max: crate::base::config::io_threads(), timer: Mutex::new(None) }
+    })
 }
 
 impl Workers {

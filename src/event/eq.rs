@@ -13,9 +13,8 @@ use super::op::{split_user_data, Op, Submit};
 use super::EvKey;
 use crate::engine::{self, Cqe, Req, INTERNAL};
 use crate::error::{Error, Result};
-use crate::ffi::evptr::{CompCb, EvPtr};
-use crate::ffi::types::{DAOS_EV_COMPOUND, DAOS_EV_USER};
-use crate::runtime;
+use crate::abi::evptr::{CompCb, EvPtr};
+use crate::abi::types::{DAOS_EV_COMPOUND, DAOS_EV_USER};
 
 const CANCEL_UD: u64 = INTERNAL | 2;
 /// Slots must fit the 31 bits `user_data` gives them.
@@ -360,7 +359,7 @@ impl Eq {
             me: me.clone(),
             inner: Mutex::new(Inner {
                 events: Slab::new(),
-                max_events: runtime::eq_max_events().min(MAX_SLOTS),
+                max_events: crate::base::config::eq_max_events().min(MAX_SLOTS),
                 next_seq: 0,
                 head: NIL,
                 tail: NIL,
@@ -403,14 +402,14 @@ impl Eq {
             return;
         }
         if let Some(fd) = self.shared.ring_fd() {
-            g.watched = runtime::state().cb_reaper.watch(self.cookie, self.me.clone(), fd);
+            g.watched = super::state().cb_reaper.watch(self.cookie, self.me.clone(), fd);
         }
     }
 
     fn unwatch(&self, g: &mut Inner) {
         if g.watched {
             if let Some(fd) = self.shared.ring_fd() {
-                runtime::state().cb_reaper.unwatch(self.cookie, fd);
+                super::state().cb_reaper.unwatch(self.cookie, fd);
             }
             g.watched = false;
         }
@@ -1082,7 +1081,7 @@ struct FailedStart {
 }
 
 impl Op for FailedStart {
-    fn ev_type(&self) -> crate::ffi::types::daos_ev_type_t {
+    fn ev_type(&self) -> crate::abi::types::daos_ev_type_t {
         self.op.ev_type()
     }
     fn start(&mut self, _sub: &mut Submit<'_>) -> Result<()> {
@@ -1158,7 +1157,7 @@ thread_local! {
 fn private_eq() -> Result<(Arc<Eq>, EvKey)> {
     PRIVATE.with(|p| {
         let mut p = p.borrow_mut();
-        let gen = runtime::fork_gen();
+        let gen = crate::base::fork::fork_gen();
         if let Some((g, eq, key)) = p.as_ref() {
             if *g == gen {
                 return Ok((eq.clone(), *key));

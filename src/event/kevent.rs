@@ -1,6 +1,6 @@
 //! The library's record of one caller event.
 
-use crate::ffi::evptr::{CompCb, EvPtr};
+use crate::abi::evptr::{CompCb, EvPtr};
 
 use super::op::Op;
 

@@ -26,8 +26,30 @@ use std::cell::RefCell;
 use std::sync::{Arc, Weak};
 
 use crate::error::{Error, Result};
-use crate::ffi::evptr::EvPtr;
-use crate::runtime::state;
+use crate::abi::evptr::EvPtr;
+use crate::base::fork::PerFork;
+use crate::handle::{HandleTable, HandleType};
+
+/// What the event layer holds for the whole process.
+pub(crate) struct EventState {
+    /// Event queues by handle.
+    pub eqs: HandleTable<Eq>,
+    /// The threads that run asynchronous metadata calls.
+    pub meta_pool: MetaPool,
+    /// Reaps, for completion callbacks, the rings nobody polls.
+    pub cb_reaper: CbReaper,
+}
+
+static STATE: PerFork<EventState> = PerFork::new();
+
+/// The event layer's state in this process (built again after a fork).
+pub(crate) fn state() -> &'static EventState {
+    STATE.get(|prev| EventState {
+        eqs: HandleTable::continuing(HandleType::Eq, prev.map(|p| &p.eqs)),
+        meta_pool: Default::default(),
+        cb_reaper: Default::default(),
+    })
+}
 
 /// Receives the events a poll or query hands out: (index, event).
 pub type EvSink<'a> = &'a mut dyn FnMut(usize, EvPtr);
@@ -92,7 +114,7 @@ thread_local! {
 
 /// Finds an EQ by handle: the per-thread cache first, then the handle table.
 pub fn find_eq(cookie: u64) -> Result<Arc<Eq>> {
-    let gen = crate::runtime::fork_gen();
+    let gen = crate::base::fork::fork_gen();
     let way = (cookie >> 10) as usize % CACHE_WAYS;
     let hit = EQ_CACHE.with(|c| {
         let c = c.borrow();
@@ -232,7 +254,7 @@ pub fn event_test(ev: EvPtr, timeout: Timeout) -> Result<bool> {
 }
 
 /// `daos_event_register_comp_cb`.
-pub fn event_register_cb(ev: EvPtr, cb: crate::ffi::evptr::CompCb) -> Result<()> {
+pub fn event_register_cb(ev: EvPtr, cb: crate::abi::evptr::CompCb) -> Result<()> {
     let r = resolve(ev)?;
     r.eq.register_cb(r.key, ev, cb)
 }
@@ -292,7 +314,7 @@ impl Completer {
 /// event with `-EINTR` (for waits that may never end).
 pub fn run_deferred(
     ev: Option<EvPtr>,
-    ev_type: crate::ffi::types::daos_ev_type_t,
+    ev_type: crate::abi::types::daos_ev_type_t,
     abortable: bool,
     start: impl FnOnce(Completer),
 ) -> Result<()> {
@@ -326,7 +348,7 @@ pub fn run_deferred(
 /// completes the event. Object I/O never takes this path: it goes to the engine.
 pub fn run_work<T: 'static>(
     ev: Option<EvPtr>,
-    ev_type: crate::ffi::types::daos_ev_type_t,
+    ev_type: crate::abi::types::daos_ev_type_t,
     key: impl FnOnce() -> MetaKey,
     work: impl FnOnce() -> Result<T> + Send + 'static,
     deliver: impl FnOnce(T) + Send + 'static,
@@ -334,7 +356,7 @@ pub fn run_work<T: 'static>(
     match ev {
         None => work().map(deliver),
         Some(ev) => run_deferred(Some(ev), ev_type, false, |c| {
-            crate::runtime::state().meta_pool.submit(
+            state().meta_pool.submit(
                 key(),
                 Box::new(move || {
                     let res = work();

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::engine::{self, Cqe, Req};
 use crate::error::Result;
-use crate::ffi::types::{daos_ev_type_t, DAOS_EV_NOOP};
+use crate::abi::types::{daos_ev_type_t, DAOS_EV_NOOP};
 
 const SLOT_SHIFT: u32 = 32;
 const GEN_SHIFT: u32 = 8;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::ffi::types::{daos_event, DAOS_EV_COMPOUND, DAOS_EV_NOOP};
+use crate::abi::types::{daos_event, DAOS_EV_COMPOUND, DAOS_EV_NOOP};
 
 struct Ev(Box<daos_event>);
 
@@ -265,7 +265,7 @@ struct PartlyStarted {
 }
 
 impl Op for PartlyStarted {
-    fn ev_type(&self) -> crate::ffi::types::daos_ev_type_t {
+    fn ev_type(&self) -> crate::abi::types::daos_ev_type_t {
         DAOS_EV_NOOP
     }
     fn start(&mut self, sub: &mut Submit<'_>) -> Result<()> {

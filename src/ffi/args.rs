@@ -13,9 +13,9 @@ use std::path::PathBuf;
 
 use super::boundary::required;
 use super::event::ev_arg;
-use super::evptr::EvPtr;
-use super::iomem::UserMem;
-use super::types::{daos_event, daos_iod, daos_io_frag, daos_mm_frag, daos_mmd};
+use crate::abi::evptr::EvPtr;
+use crate::abi::iomem::UserMem;
+use crate::abi::types::{daos_event, daos_iod, daos_io_frag, daos_mm_frag, daos_mmd};
 use crate::error::{Error, Result};
 
 /// Most fragments one descriptor may have.
@@ -208,7 +208,7 @@ pub mod key {
 
     /// The container of an object handle.
     pub fn obj(oh: u64) -> MetaKey {
-        match crate::runtime::state().objects.get(oh) {
+        match crate::object::handle_any(oh) {
             Ok(h) => MetaKey::path(&h.co.cs.path),
             Err(_) => MetaKey::unordered(),
         }
@@ -216,7 +216,7 @@ pub mod key {
 
     /// The store of a system container handle.
     pub fn sys(sysh: u64) -> MetaKey {
-        match crate::runtime::state().sys.get(sysh) {
+        match crate::store::sys::handle(sysh) {
             Ok(h) => MetaKey::path(&h.root),
             Err(_) => MetaKey::unordered(),
         }

@@ -5,7 +5,7 @@ use std::ffi::{c_int, c_uint, c_void};
 use super::args::{opt_ev, Out};
 use crate::event::MetaKey;
 use super::boundary::rc;
-use super::types::*;
+use crate::abi::types::*;
 use crate::container::collective;
 use crate::error::Error;
 use crate::event::run_work;

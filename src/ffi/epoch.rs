@@ -4,7 +4,7 @@ use std::ffi::{c_int, c_uint};
 
 use super::args::{key, input, opt_ev, Out};
 use super::boundary::rc;
-use super::types::*;
+use crate::abi::types::*;
 use crate::container;
 use crate::error::Error;
 use crate::event::{run_deferred, run_work};

@@ -3,8 +3,8 @@
 use std::ffi::{c_int, c_uint};
 
 use super::boundary::{put, required, rc};
-use super::evptr::EvPtr;
-use super::types::{daos_ev_query_t, daos_event, daos_handle_t, DAOS_EVQ_ALL, DAOS_EVQ_COMPLETED, DAOS_EVQ_INFLIGHT};
+use crate::abi::evptr::EvPtr;
+use crate::abi::types::{daos_ev_query_t, daos_event, daos_handle_t, DAOS_EVQ_ALL, DAOS_EVQ_COMPLETED, DAOS_EVQ_INFLIGHT};
 use crate::error::Error;
 use crate::event::{self, Timeout};
 

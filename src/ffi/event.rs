@@ -3,8 +3,8 @@
 use std::ffi::c_int;
 
 use super::boundary::{guarded, rc, required};
-use super::evptr::EvPtr;
-use super::types::{daos_event, daos_handle_t};
+use crate::abi::evptr::EvPtr;
+use crate::abi::types::{daos_event, daos_handle_t};
 use crate::error::{Error, Result};
 use crate::event;
 

@@ -4,8 +4,8 @@ use std::ffi::{c_char, c_int, c_void, CString};
 
 use super::boundary::{put, rc, required};
 use super::event::ev_arg;
-use super::evptr::CompCb;
-use super::types::{
+use crate::abi::evptr::CompCb;
+use crate::abi::types::{
     daos_event, daos_event_comp_cb_t, daos_rs_log_cb_t, DAOS_RS_VERSION_MAJOR, DAOS_RS_VERSION_MINOR,
     DAOS_RS_VERSION_PATCH,
 };

@@ -15,13 +15,10 @@ pub mod container;
 pub mod epoch;
 pub mod eq;
 pub mod event;
-pub mod evptr;
 pub mod ext;
-pub mod iomem;
 pub mod object;
 pub mod shard;
 pub mod sys;
-pub mod types;
 
 pub use collective::*;
 pub use container::*;

@@ -4,7 +4,7 @@ use std::ffi::{c_int, c_uint};
 
 use super::args::{key, iod_arg, mmd_arg, opt_ev, Out};
 use super::boundary::rc;
-use super::types::*;
+use crate::abi::types::*;
 use crate::event::{self, run_work};
 use crate::object;
 
@@ -50,7 +50,7 @@ pub unsafe extern "C" fn daos_object_open(
 pub unsafe extern "C" fn daos_object_close(oh: daos_handle_t, event: *mut daos_event) -> c_int {
     rc("daos_object_close", || {
         let ev = opt_ev(event)?;
-        crate::runtime::state().objects.get(oh.cookie)?;
+        crate::object::handle_any(oh.cookie)?;
         run_work(ev, DAOS_EV_OBJ_CLOSE, move || key::obj(oh.cookie), move || object::close(oh.cookie), |_| {})?;
         Ok(0)
     })

@@ -4,7 +4,7 @@ use std::ffi::{c_char, c_int, c_uint};
 
 use super::args::{key, input, input_slice, opt_ev, path_arg, Out, OutSlice};
 use super::boundary::rc;
-use super::types::*;
+use crate::abi::types::*;
 use crate::error::Error;
 use crate::event::{run_deferred, run_work};
 use crate::store;
@@ -102,7 +102,7 @@ pub unsafe extern "C" fn daos_sys_open(daos_path: *const c_char, handle: *mut da
 pub unsafe extern "C" fn daos_sys_close(handle: daos_handle_t, ev: *mut daos_event) -> c_int {
     rc("daos_sys_close", || {
         let ev = opt_ev(ev)?;
-        crate::runtime::state().sys.get(handle.cookie)?;
+        crate::store::sys::handle(handle.cookie)?;
         run_work(ev, DAOS_EV_SYS_CLOSE, move || key::sys(handle.cookie), move || store::sys_close(handle.cookie), |_| {})?;
         Ok(0)
     })
@@ -140,7 +140,7 @@ pub unsafe extern "C" fn daos_sys_listen(
         if cap == 0 {
             return Err(Error::Inval("*tevn is 0".into()));
         }
-        crate::runtime::state().sys.get(handle.cookie)?;
+        crate::store::sys::handle(handle.cookie)?;
         run_deferred(opt_ev(ev)?, DAOS_EV_SYS_LISTEN, true, |c| {
             let deliver = Box::new(move |v: Vec<daos_target_event>| {
                 arr.write(&v);
@@ -188,7 +188,7 @@ pub unsafe extern "C" fn daos_sys_query(
         let cap = input(lkn, "lkn")? as usize;
         let n_out = Out::new(lkn, "lkn")?;
         let arr = if lks.is_null() { None } else { Some(OutSlice::new(lks, cap, "lks")?) };
-        crate::runtime::state().sys.get(handle.cookie)?;
+        crate::store::sys::handle(handle.cookie)?;
         run_work(opt_ev(ev)?, DAOS_EV_SYS_QUERY, move || key::sys(handle.cookie), move || store::sys_query(handle.cookie, l, depth), move |v| {
             if let Some(a) = &arr {
                 a.write(&v);
@@ -221,7 +221,7 @@ pub unsafe extern "C" fn daos_sys_query_target(
 ) -> c_int {
     rc("daos_sys_query_target", || {
         let out = Out::new(info, "info")?;
-        crate::runtime::state().sys.get(handle.cookie)?;
+        crate::store::sys::handle(handle.cookie)?;
         run_work(opt_ev(ev)?, DAOS_EV_SYS_QUERY_TGT, move || key::sys(handle.cookie), move || store::sys_query_target(handle.cookie, target), move |i| out.put(i))?;
         Ok(0)
     })

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::smallvec::Small;
+use smallvec::SmallVec;
 
 /// `Ext::seg` of a punch.
 pub(crate) const NO_SEG: u32 = u32::MAX;
@@ -189,7 +189,7 @@ impl Index {
     /// Resolves `[a, b)` of `oid` into pieces covering it in order, using the
     /// newest extent for which `vis` holds (by epoch, then stamp).
     pub fn resolve(&self, oid: u64, a: u64, b: u64, vis: impl Fn(&Ext) -> bool) -> Vec<Piece> {
-        let mut out = Small::Empty;
+        let mut out = SmallVec::new();
         self.resolve_into(oid, a, b, vis, &mut out);
         out.to_vec()
     }
@@ -197,7 +197,7 @@ impl Index {
     /// [`Index::resolve`] into `out` (appended). The common case, one extent
     /// newer than everything else that covers the whole range, allocates
     /// nothing.
-    pub fn resolve_into(&self, oid: u64, a: u64, b: u64, vis: impl Fn(&Ext) -> bool, out: &mut Small<Piece>) {
+    pub fn resolve_into(&self, oid: u64, a: u64, b: u64, vis: impl Fn(&Ext) -> bool, out: &mut SmallVec<[Piece; 1]>) {
         if a >= b {
             return;
         }

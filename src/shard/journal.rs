@@ -34,7 +34,9 @@
 //! it meets is committed: none is skipped silently. (A torn tail past the
 //! published length was never published and is never read.)
 
-use crate::util::{crc32c, crc32c_append, Enc};
+use crate::base::checksum::{crc32c, crc32c_append};
+
+use crate::base::codec::Enc;
 
 pub(crate) const HEADER: u64 = 4096;
 pub(crate) const CHUNK: u64 = 4096;

@@ -3,6 +3,9 @@
 
 pub mod index;
 pub mod journal;
+mod records;
+
+pub use records::{SegMeta, VoidMeta};
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -12,9 +15,8 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
-use crate::container::meta::{Meta, SegMeta};
 use crate::error::{Error, Result};
-use crate::util::{fsync_dir, io_err};
+use crate::base::fs::{fsync_dir, io_err};
 use index::{Ext, Index, NO_SEG, PUBLISHED};
 use journal::{HEADER, KIND_WRITE};
 
@@ -23,8 +25,8 @@ pub struct SegFile {
     pub id: u64,
     pub dat: File,
     /// The journal (recorded for fork when this process writes it: it
-    /// holds the writer's liveness lock, see `util::held_locks`).
-    pub(crate) jnl: crate::util::Tracked,
+    /// holds the writer's liveness lock, see `base::lock::held_locks`).
+    pub(crate) jnl: crate::base::lock::Tracked,
     /// This process writes it: `jnl` holds the writer's liveness lock.
     pub locked: bool,
     /// Format version of the journal (0: not read yet).
@@ -32,7 +34,7 @@ pub struct SegFile {
 }
 
 impl SegFile {
-    pub(crate) fn new(id: u64, dat: File, jnl: crate::util::Tracked, locked: bool, jver: u32) -> SegFile {
+    pub(crate) fn new(id: u64, dat: File, jnl: crate::base::lock::Tracked, locked: bool, jver: u32) -> SegFile {
         SegFile { id, dat, jnl, locked, jver: jver.into() }
     }
 }
@@ -139,7 +141,7 @@ impl Shard {
 
     /// Creates the shard's directory (durably).
     pub fn create_dir(&self) -> Result<()> {
-        crate::util::private_dir(&self.dir).map_err(|e| io_err(e, format!("create shard {}", self.dir.display())))?;
+        crate::base::fs::private_dir(&self.dir).map_err(|e| io_err(e, format!("create shard {}", self.dir.display())))?;
         if let Some(p) = self.dir.parent() {
             fsync_dir(p)?;
             if let Some(pp) = p.parent() {
@@ -178,22 +180,22 @@ impl Shard {
         let open = |p: &Path| {
             OpenOptions::new().read(true).open(p).map_err(|e| io_err(e, format!("open segment {}", p.display())))
         };
-        Ok(Arc::new(SegFile::new(seg, open(&d)?, crate::util::Tracked::untracked(open(&j)?), false, 0)))
+        Ok(Arc::new(SegFile::new(seg, open(&d)?, crate::base::lock::Tracked::untracked(open(&j)?), false, 0)))
     }
 
     /// Creates a new segment for a writer, durably named.
     pub fn create_seg(&self, uuid: [u64; 2]) -> Result<(u32, Arc<SegFile>)> {
-        let seg = crate::util::random_u64();
+        let seg = crate::base::os::random_u64();
         let (d, j) = seg_paths(&self.dir, seg);
-        let open = |p: &Path| OpenOptions::new().read(true).write(true).create_new(true).mode(crate::util::PRIVATE_FILE).open(p);
+        let open = |p: &Path| OpenOptions::new().read(true).write(true).create_new(true).mode(crate::base::fs::PRIVATE_FILE).open(p);
         let header = |f: &File, p: &Path, data: bool| {
             f.write_all_at(&journal::file_header(data, uuid, self.id, seg), 0)
                 .map_err(|e| io_err(e, format!("write {}", p.display())))
         };
         let dat = open(&d).map_err(|e| io_err(e, format!("create segment {}", d.display())))?;
         header(&dat, &d, true)?;
-        // Recorded for fork from its open on (see `util::held_locks`).
-        let jnl = crate::util::Tracked::open(|| open(&j)).map_err(|e| io_err(e, format!("create segment {}", j.display())))?;
+        // Recorded for fork from its open on (see `base::lock::held_locks`).
+        let jnl = crate::base::lock::Tracked::open(|| open(&j)).map_err(|e| io_err(e, format!("create segment {}", j.display())))?;
         header(&jnl, &j, false)?;
         let mut f = SegFile::new(seg, dat, jnl, false, journal::JNL_VERSION);
         // The writer's lock on its journal tells other processes it is alive
@@ -221,12 +223,13 @@ impl Shard {
         self.applied.lock().get(&seg).copied().unwrap_or(HEADER)
     }
 
-    /// Brings the index up to the journal lengths `meta` publishes: replays
+    /// Brings the index up to the journal lengths the segment records `segs`
+    /// publish (records in `voids` aside): replays
     /// what is new in each segment (all of it for a segment not seen yet),
     /// except the segments in `skip` (this process's live writers, whose
     /// records are in the index already). `floor` is raised above the
     /// counter of every stamp seen (see [`crate::store::slot`]).
-    pub fn catch_up(&self, meta: &Meta, skip: &std::collections::HashSet<u64>, floor: &mut u64) -> Result<()> {
+    pub fn catch_up(&self, segs: &[SegMeta], voids: &[VoidMeta], skip: &std::collections::HashSet<u64>, floor: &mut u64) -> Result<()> {
         if self.broken.load(std::sync::atomic::Ordering::Acquire) {
             // Its reads fail for good: nothing to replay again.
             return Ok(());
@@ -234,12 +237,12 @@ impl Shard {
         let mut ix = self.index.write();
         let mut batch = index::Batch::default();
         let mut first_err = None;
-        for s in meta.segs.iter().filter(|s| s.shard == self.id && s.committed_len > HEADER && !skip.contains(&s.seg)) {
+        for s in segs.iter().filter(|s| s.shard == self.id && s.committed_len > HEADER && !skip.contains(&s.seg)) {
             let from = self.applied.lock().get(&s.seg).copied().unwrap_or(HEADER);
             if from >= s.committed_len {
                 continue;
             }
-            match self.replay_seg(&mut ix, &mut batch, meta, s, from, floor) {
+            match self.replay_seg(&mut ix, &mut batch, voids, s, from, floor) {
                 Ok(end) => self.mark_applied(s.seg, end),
                 Err(e) => {
                     if first_err.is_none() {
@@ -278,7 +281,7 @@ impl Shard {
         &self,
         ix: &mut Index,
         batch: &mut index::Batch,
-        meta: &Meta,
+        voids: &[VoidMeta],
         s: &SegMeta,
         from: u64,
         floor: &mut u64,
@@ -306,7 +309,7 @@ impl Shard {
         f.jnl
             .read_exact_at(&mut buf, start)
             .map_err(|e| io_err(e, format!("read journal of segment {:016x}", s.seg)))?;
-        let voids: Vec<_> = meta.voids.iter().filter(|v| v.shard == self.id && v.seg == s.seg).collect();
+        let voids: Vec<_> = voids.iter().filter(|v| v.shard == self.id && v.seg == s.seg).collect();
         let si = self.add_seg(f);
         let mut pos = 0usize;
         let mut lost = None;

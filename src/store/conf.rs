@@ -23,8 +23,10 @@ use std::path::{Path, PathBuf};
 
 use super::{FileLock, DOT_DAOS};
 use crate::error::{Error, Result};
-use crate::ffi::types::{daos_location, daos_target_perf, DAOS_TARGET_ST_DISABLED, DAOS_TARGET_ST_HEALTHY};
-use crate::util::{atomic_write, crc32c, io_err, Dec, Enc};
+use crate::abi::types::{daos_location, daos_target_perf, DAOS_TARGET_ST_DISABLED, DAOS_TARGET_ST_HEALTHY};
+use crate::base::checksum::crc32c;
+use crate::base::codec::{Dec, Enc};
+use crate::base::fs::{atomic_write, io_err};
 
 pub(super) const META_FILE: &str = "store.meta";
 const MAGIC: &[u8; 8] = b"DAOSRSST";
@@ -176,7 +178,7 @@ impl StoreConf {
     /// Reads the configuration of the store at `root`.
     pub fn load(root: &Path) -> Result<StoreConf> {
         let p = meta_path(root);
-        let b = crate::util::read_small(&p, 64 << 20).map_err(|e| io_err(e, format!("read {}", p.display())))?;
+        let b = crate::base::fs::read_small(&p, 64 << 20).map_err(|e| io_err(e, format!("read {}", p.display())))?;
         StoreConf::decode(&b, root).ok_or_else(|| Error::Os {
             errno: libc::EIO,
             msg: format!("{} is damaged (bad magic, version or checksum)", p.display()),
@@ -254,7 +256,7 @@ pub(super) fn write_marker(dir: &Path, uuid: [u64; 2], id: u32) -> Result<()> {
 /// The store and target a target directory's marker names, if it holds a
 /// sound one.
 pub fn read_marker(dir: &Path) -> Option<([u64; 2], u32)> {
-    let b = crate::util::read_small(&dir.join(MARKER), 4096).ok()?;
+    let b = crate::base::fs::read_small(&dir.join(MARKER), 4096).ok()?;
     if b.len() != 36 || &b[..8] != MARKER_MAGIC || crc32c(&b[..32]).to_le_bytes() != b[32..] {
         return None;
     }
@@ -316,7 +318,7 @@ mod tests {
 
     #[test]
     fn markers_name_their_store_and_target() {
-        let d = std::env::temp_dir().join(format!("daos-rs-ut-marker-{}-{:x}", std::process::id(), crate::util::random_u64()));
+        let d = std::env::temp_dir().join(format!("daos-rs-ut-marker-{}-{:x}", std::process::id(), crate::base::os::random_u64()));
         std::fs::create_dir_all(&d).unwrap();
         write_marker(&d, [5, 6], 3).unwrap();
         assert_eq!(read_marker(&d), Some(([5, 6], 3)));

@@ -23,8 +23,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::ffi::types::{daos_location, DAOS_SYS_FORMAT_NO_PROBE};
-use crate::util::{fsync_dir, io_err};
+use crate::abi::types::{daos_location, DAOS_SYS_FORMAT_NO_PROBE};
+use crate::base::fs::{fsync_dir, io_err};
 
 /// Name of the store's metadata folder.
 pub(crate) const DOT_DAOS: &str = ".daos";
@@ -56,15 +56,15 @@ pub fn find_root(path: &Path) -> Result<PathBuf> {
 }
 
 /// An exclusive `flock` on a lock file, released on drop.
-pub struct FileLock(#[allow(dead_code)] crate::util::Held);
+pub struct FileLock(#[allow(dead_code)] crate::base::lock::Held);
 
 impl FileLock {
     pub fn acquire(path: &Path) -> Result<FileLock> {
-        let f = crate::util::Tracked::open(|| {
-            OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(crate::util::PRIVATE_FILE).open(path)
+        let f = crate::base::lock::Tracked::open(|| {
+            OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(crate::base::fs::PRIVATE_FILE).open(path)
         })
         .map_err(|e| io_err(e, format!("open lock {}", path.display())))?;
-        crate::util::Held::lock(f, libc::LOCK_EX)
+        crate::base::lock::Held::lock(f, libc::LOCK_EX)
             .map(FileLock)
             .map_err(|e| io_err(e, format!("lock {}", path.display())))
     }
@@ -109,19 +109,19 @@ pub fn format(path: &Path, targets: &[TargetSpec], flags: u32, progress: &mut dy
     }
     // `.daos/` and what it holds are the owner's only: no other account can
     // take the store's locks or make files in it.
-    crate::util::private_dir(&dot.join("targets")).map_err(|e| io_err(e, format!("create {}", dot.display())))?;
-    crate::util::private_dir(&dot.join("locks")).map_err(|e| io_err(e, "create .daos/locks"))?;
-    let uuid = [crate::util::random_u64(), crate::util::random_u64()];
+    crate::base::fs::private_dir(&dot.join("targets")).map_err(|e| io_err(e, format!("create {}", dot.display())))?;
+    crate::base::fs::private_dir(&dot.join("locks")).map_err(|e| io_err(e, "create .daos/locks"))?;
+    let uuid = [crate::base::os::random_u64(), crate::base::os::random_u64()];
     let mut conf = StoreConf { uuid, gen: 1, targets: Vec::new() };
     for (i, t) in targets.iter().enumerate() {
         let dir = match &t.dir {
             Some(d) => {
-                crate::util::private_dir(d).map_err(|e| io_err(e, format!("create target dir {}", d.display())))?;
+                crate::base::fs::private_dir(d).map_err(|e| io_err(e, format!("create target dir {}", d.display())))?;
                 fs::canonicalize(d).map_err(|e| io_err(e, format!("{}", d.display())))?
             }
             None => {
                 let d = dot.join("targets").join(i.to_string());
-                crate::util::private_dir(&d).map_err(|e| io_err(e, format!("create {}", d.display())))?;
+                crate::base::fs::private_dir(&d).map_err(|e| io_err(e, format!("create {}", d.display())))?;
                 d
             }
         };

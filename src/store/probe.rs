@@ -10,8 +10,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::error::Result;
-use crate::ffi::types::daos_target_perf;
-use crate::util::io_err;
+use crate::abi::types::daos_target_perf;
+use crate::base::fs::io_err;
 
 const BS: usize = 1 << 20;
 const FILE_MB: usize = 16;

@@ -26,10 +26,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
+use std::collections::HashMap;
+
+use crate::base::fork::PerFork;
 
 use super::DOT_DAOS;
 use crate::error::{Error, Result};
-use crate::util::io_err;
+use crate::base::fs::io_err;
 
 /// Bits of a stamp that name the slot.
 pub(crate) const SLOT_BITS: u32 = 20;
@@ -51,7 +54,7 @@ pub(crate) fn counter_of(stamp: u64) -> u64 {
 pub struct Slot {
     pub n: u32,
     /// Holds the slot's `flock` while open.
-    file: crate::util::Held,
+    file: crate::base::lock::Held,
     /// Next counter to hand out.
     next: AtomicU64,
     /// Counters below this are reserved in the slot file.
@@ -68,16 +71,16 @@ impl Slot {
     /// Claims a free slot of the store at `root`.
     pub fn claim(root: &Path) -> Result<Slot> {
         let dir = slots_dir(root);
-        crate::util::private_dir(&dir).map_err(|e| io_err(e, format!("create {}", dir.display())))?;
+        crate::base::fs::private_dir(&dir).map_err(|e| io_err(e, format!("create {}", dir.display())))?;
         let start = std::process::id() % PROBE_START;
         for i in 0..SLOTS {
             let n = (start + i) % SLOTS;
             let p = dir.join(n.to_string());
-            let f = crate::util::Tracked::open(|| {
-                OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(crate::util::PRIVATE_FILE).open(&p)
+            let f = crate::base::lock::Tracked::open(|| {
+                OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(crate::base::fs::PRIVATE_FILE).open(&p)
             })
             .map_err(|e| io_err(e, format!("open slot {}", p.display())))?;
-            let f = match crate::util::Held::lock(f, libc::LOCK_EX | libc::LOCK_NB) {
+            let f = match crate::base::lock::Held::lock(f, libc::LOCK_EX | libc::LOCK_NB) {
                 Ok(f) => f,
                 Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => continue,
                 Err(e) => return Err(io_err(e, format!("lock slot {}", p.display()))),
@@ -131,7 +134,7 @@ impl Slot {
 fn encode_mark(mark: u64) -> [u8; 12] {
     let mut b = [0u8; 12];
     b[..8].copy_from_slice(&mark.to_le_bytes());
-    let crc = crate::util::crc32c(&b[..8]);
+    let crc = crate::base::checksum::crc32c(&b[..8]);
     b[8..].copy_from_slice(&crc.to_le_bytes());
     b
 }
@@ -143,7 +146,7 @@ fn decode_mark(b: &[u8]) -> Option<u64> {
         0 => 0,
         // Written by earlier versions, without a checksum.
         8 => u64::from_le_bytes(b.try_into().unwrap()),
-        12 if crate::util::crc32c(&b[..8]).to_le_bytes() == b[8..12] => u64::from_le_bytes(b[..8].try_into().unwrap()),
+        12 if crate::base::checksum::crc32c(&b[..8]).to_le_bytes() == b[8..12] => u64::from_le_bytes(b[..8].try_into().unwrap()),
         _ => return None,
     };
     (mark <= MAX_COUNTER + 1).then_some(mark)
@@ -151,7 +154,8 @@ fn decode_mark(b: &[u8]) -> Option<u64> {
 
 /// This process's slot in the store at `root` (claimed at the first call).
 pub fn of_store(root: &Path) -> Result<Arc<Slot>> {
-    let mut slots = crate::runtime::state().slots.lock();
+    static SLOTS: PerFork<Mutex<HashMap<PathBuf, Arc<Slot>>>> = PerFork::new();
+    let mut slots = SLOTS.get(|_| Mutex::new(HashMap::new())).lock();
     if let Some(s) = slots.get(root) {
         return Ok(s.clone());
     }
@@ -165,7 +169,7 @@ mod tests {
     use super::*;
 
     fn temp_root(name: &str) -> PathBuf {
-        let p = std::env::temp_dir().join(format!("daos-rs-slot-{name}-{}-{:x}", std::process::id(), crate::util::random_u64()));
+        let p = std::env::temp_dir().join(format!("daos-rs-slot-{name}-{}-{:x}", std::process::id(), crate::base::os::random_u64()));
         std::fs::create_dir_all(p.join(DOT_DAOS)).unwrap();
         p
     }

@@ -10,8 +10,23 @@ use super::conf::{marker_ok, StoreConf};
 use super::find_root;
 use crate::error::{Error, Result};
 use crate::event::Completer;
-use crate::ffi::types::*;
-use crate::runtime::state;
+use crate::abi::types::*;
+use crate::base::fork::PerFork;
+use crate::handle::{HandleTable, HandleType};
+
+/// What the store layer holds for the whole process.
+struct StoreState {
+    /// System container handles.
+    sys: HandleTable<SysHandle>,
+    /// Pending `daos_sys_listen` calls.
+    sys_listeners: Mutex<Vec<SysListener>>,
+}
+
+static STATE: PerFork<StoreState> = PerFork::new();
+
+fn state() -> &'static StoreState {
+    STATE.get(|prev| StoreState { sys: HandleTable::continuing(HandleType::Sys, prev.map(|p| &p.sys)), sys_listeners: Mutex::new(Vec::new()) })
+}
 
 /// An open system container.
 pub struct SysHandle {
@@ -46,14 +61,15 @@ pub fn sys_open(path: &Path) -> Result<u64> {
 /// `daos_sys_close`: pending listens on the handle complete with -EBADF.
 pub fn sys_close(cookie: u64) -> Result<()> {
     state().sys.remove(cookie)?;
-    let gone = crate::util::take_where(&mut state().sys_listeners.lock(), |l| l.cookie == cookie);
+    let gone = crate::base::vecs::take_where(&mut state().sys_listeners.lock(), |l| l.cookie == cookie);
     for l in gone {
         l.completer.complete(|| -libc::EBADF);
     }
     Ok(())
 }
 
-fn handle(cookie: u64) -> Result<Arc<SysHandle>> {
+/// Looks up an open system container handle.
+pub fn handle(cookie: u64) -> Result<Arc<SysHandle>> {
     state().sys.get(cookie)
 }
 

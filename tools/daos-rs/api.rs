@@ -7,7 +7,7 @@ use std::path::Path;
 use std::ptr;
 
 use daos_rs::ffi;
-use daos_rs::ffi::types::*;
+use daos_rs::abi::types::*;
 
 /// The epoch value meaning "the newest" (`DAOS_EPOCH_HIGHEST` as a 64-bit seq).
 pub const HIGHEST: u64 = u64::MAX;

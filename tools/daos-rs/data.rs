@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 use std::os::fd::AsFd;
 use std::path::Path;
 
-use daos_rs::ffi::types::*;
+use daos_rs::abi::types::*;
 use serde_json::{json, Value};
 
 use crate::api::{container_create, container_unlink, Container, Fail, Res, HIGHEST};

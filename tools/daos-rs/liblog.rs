@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use daos_rs::ffi;
-use daos_rs::ffi::types::{DAOS_RS_LOG_DEBUG, DAOS_RS_LOG_ERROR, DAOS_RS_LOG_INFO, DAOS_RS_LOG_WARN};
+use daos_rs::abi::types::{DAOS_RS_LOG_DEBUG, DAOS_RS_LOG_ERROR, DAOS_RS_LOG_INFO, DAOS_RS_LOG_WARN};
 
 /// Messages logged since the last library call returned.
 static PENDING: Mutex<Vec<String>> = Mutex::new(Vec::new());

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use daos_rs::ffi::types::*;
+use daos_rs::abi::types::*;
 use daos_rs::store::{self as lib, StoreConf, TargetSpec};
 use serde_json::{json, Value};
 

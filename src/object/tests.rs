@@ -1,18 +1,19 @@
-//! Storage core tests: commit and replay, abort, close, aggregation and
+//! Storage core tests, through containers and objects (so in the top core
+//! layer): commit and replay, abort, close, aggregation and
 //! space reclamation, checksum verification.
 
 use std::path::{Path, PathBuf};
 
 use crate::event::run_op;
-use crate::ffi::iomem::UserMem;
-use crate::ffi::types::*;
+use crate::abi::iomem::UserMem;
+use crate::abi::types::*;
 use crate::{container, object, store};
 
 struct TempStore(PathBuf);
 
 impl TempStore {
     fn new(name: &str) -> TempStore {
-        let p = std::env::temp_dir().join(format!("daos-rs-ut-{name}-{}-{:x}", std::process::id(), crate::util::random_u64()));
+        let p = std::env::temp_dir().join(format!("daos-rs-ut-{name}-{}-{:x}", std::process::id(), crate::base::os::random_u64()));
         std::fs::create_dir_all(&p).unwrap();
         store::format(&p, &store::default_specs(2, None), DAOS_SYS_FORMAT_NO_PROBE, &mut |_, _| {}).unwrap();
         TempStore(p)
@@ -451,7 +452,7 @@ fn a_reader_in_another_process_keeps_its_epoch_through_aggregation() {
     container::close(n).unwrap();
     // ... and one that read the metadata before the compaction: the segment it
     // names is gone, so it takes the newer metadata and replays from there.
-    let stale = super::build_state(p.clone(), st.0.clone(), store::StoreConf::load(&st.0).unwrap(), before, false, None).unwrap();
+    let stale = container::build_state(p.clone(), st.0.clone(), store::StoreConf::load(&st.0).unwrap(), before, false, None).unwrap();
     let sh = stale.shard(0).unwrap();
     assert!(sh.check_readable().is_ok(), "not broken by the missing segment");
     assert!(dat_files(&dir).iter().all(|f| !old_files.contains(f)));

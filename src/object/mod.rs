@@ -9,14 +9,15 @@ use crate::container::{self, CoHandle};
 use crate::engine::Req;
 use crate::error::{Error, Result};
 use crate::event::{Op, Submit};
-use crate::ffi::iomem::UserMem;
-use crate::ffi::types::*;
-use crate::runtime::state;
+use crate::abi::iomem::UserMem;
+use crate::abi::types::*;
+use crate::base::fork::PerFork;
+use crate::handle::{HandleTable, HandleType};
 use crate::shard::index::Ext;
-use crate::smallvec::Small;
+use smallvec::SmallVec;
 use crate::shard::journal::{ChunkCrcs, Record, CHUNK, KIND_PUNCH, KIND_WRITE, MAX_REC_LEN};
 use crate::shard::{SegFile, Shard};
-use crate::util::crc32c_append;
+use crate::base::checksum::crc32c_append;
 
 /// Largest single read or write request.
 const MAX_IO: u64 = 1 << 30;
@@ -69,15 +70,26 @@ pub fn check_open(coh: u64, mode: u32) -> Result<(Arc<CoHandle>, bool)> {
     Ok((co, rw))
 }
 
+/// Object handles of this process (built again after a fork).
+fn objects() -> &'static HandleTable<ObjHandle> {
+    static OBJECTS: PerFork<HandleTable<ObjHandle>> = PerFork::new();
+    OBJECTS.get(|prev| HandleTable::continuing(HandleType::Object, prev))
+}
+
+/// Forgets an object handle whose container handle is being closed.
+fn forget(oh: u64) {
+    let _ = objects().remove(oh);
+}
+
 /// `daos_object_open`.
 pub fn open(coh: u64, oid: daos_obj_id_t, mode: u32) -> Result<u64> {
     let (co, rw) = check_open(coh, mode)?;
     let shard = live_shard(&co, oid)?;
     let h = ObjHandle { co: co.clone(), oid, shard, rw, buffered: mode & DAOS_OBJ_IO_BUFFERED != 0 };
-    let cookie = state().objects.insert_with(|_| Ok(Arc::new(h)))?;
-    co.objects.lock().push(cookie);
+    let cookie = objects().insert_with(|_| Ok(Arc::new(h)))?;
+    co.objects.lock().push((cookie, forget));
     if co.closed.load(std::sync::atomic::Ordering::Acquire) {
-        let _ = state().objects.remove(cookie);
+        forget(cookie);
         return Err(Error::BadF("container handle is closed".into()));
     }
     Ok(cookie)
@@ -85,8 +97,8 @@ pub fn open(coh: u64, oid: daos_obj_id_t, mode: u32) -> Result<u64> {
 
 /// `daos_object_close`.
 pub fn close(oh: u64) -> Result<()> {
-    let h = state().objects.remove(oh)?;
-    h.co.objects.lock().retain(|&c| c != oh);
+    let h = objects().remove(oh)?;
+    h.co.objects.lock().retain(|&(c, _)| c != oh);
     Ok(())
 }
 
@@ -100,9 +112,14 @@ impl ObjHandle {
     }
 }
 
+/// Looks up an object handle, whether its container is open or not.
+pub fn handle_any(oh: u64) -> Result<Arc<ObjHandle>> {
+    objects().get(oh)
+}
+
 /// Looks up an object handle whose container is still open.
 pub fn handle(oh: u64) -> Result<Arc<ObjHandle>> {
-    let h = state().objects.get(oh)?;
+    let h = objects().get(oh)?;
     if h.co.closed.load(std::sync::atomic::Ordering::Acquire) {
         return Err(Error::BadF("the object's container handle is closed".into()));
     }
@@ -432,13 +449,13 @@ struct ReadOp {
     mem: UserMem,
     /// Segments the requests read (with their index in the shard), kept open
     /// until the last completion.
-    segs: Small<(u32, Arc<SegFile>)>,
+    segs: SmallVec<[(u32, Arc<SegFile>); 1]>,
     /// (index in `segs`, address, length, file offset).
-    reqs: Small<(usize, usize, u64, u64)>,
+    reqs: SmallVec<[(usize, usize, u64, u64); 1]>,
     bounces: Vec<Vec<u8>>,
     /// Bounce copies to do after verification: (bounce, offset, mem_off, len).
     copies: Vec<(usize, u64, u64, u64)>,
-    verify: Small<Verify>,
+    verify: SmallVec<[Verify; 1]>,
     expected: u64,
     got: u64,
     pending: usize,
@@ -551,11 +568,11 @@ pub fn read(oh: u64, epoch: u64, mem: UserMem, iod: &[daos_io_frag]) -> Result<B
     }
     let mut op = ReadOp {
         mem,
-        segs: Small::Empty,
-        reqs: Small::Empty,
+        segs: SmallVec::new(),
+        reqs: SmallVec::new(),
         bounces: Vec::new(),
         copies: Vec::new(),
-        verify: Small::Empty,
+        verify: SmallVec::new(),
         expected: 0,
         got: 0,
         pending: 0,
@@ -563,7 +580,7 @@ pub fn read(oh: u64, epoch: u64, mem: UserMem, iod: &[daos_io_frag]) -> Result<B
         health: None,
     };
     let ix = sh.index.read();
-    let mut pieces = Small::Empty;
+    let mut pieces = SmallVec::new();
     let mut moff = 0u64;
     for f in iod.iter().filter(|f| f.if_nob > 0) {
         let (off, nob) = (f.if_offset, f.if_nob);
@@ -647,3 +664,6 @@ pub fn read(oh: u64, epoch: u64, mem: UserMem, iod: &[daos_io_frag]) -> Result<B
     op.health = Some((h.co.cs.clone(), sh.target));
     Ok(Box::new(op))
 }
+
+#[cfg(test)]
+mod tests;

@@ -2,12 +2,12 @@
 //! the caller's data buffers. The core sees it as a byte space of `total`
 //! bytes (the fragments in order) and asks for ranges of it.
 
-use crate::smallvec::Small;
+use smallvec::SmallVec;
 
 /// The caller's memory fragments, in order.
 pub struct UserMem {
     /// (address, length, start in the byte space) of each fragment.
-    frags: Small<(usize, u64, u64)>,
+    frags: SmallVec<[(usize, u64, u64); 1]>,
     total: u64,
 }
 

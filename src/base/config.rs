@@ -1,0 +1,90 @@
+//! Process-wide settings read from the environment: which I/O engine, how
+//! many I/O threads, how many events an EQ may hold.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// Which engine drives operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineKind {
+    Uring,
+    Threads,
+}
+
+const ENGINE_UNSET: u8 = 0;
+const ENGINE_AUTO: u8 = 1;
+const ENGINE_URING: u8 = 2;
+const ENGINE_THREADS: u8 = 3;
+static ENGINE: AtomicU8 = AtomicU8::new(ENGINE_UNSET);
+
+fn engine_setting() -> u8 {
+    let e = ENGINE.load(Ordering::Relaxed);
+    if e != ENGINE_UNSET {
+        return e;
+    }
+    let e = match std::env::var("DAOS_RS_IO_ENGINE").as_deref() {
+        Ok("uring") => ENGINE_URING,
+        Ok("threads") => ENGINE_THREADS,
+        Ok("") | Ok("auto") | Err(_) => ENGINE_AUTO,
+        Ok(other) => {
+            crate::log!(Warn, "DAOS_RS_IO_ENGINE={other:?} is not uring|threads; choosing automatically");
+            ENGINE_AUTO
+        }
+    };
+    let _ = ENGINE.compare_exchange(ENGINE_UNSET, e, Ordering::Relaxed, Ordering::Relaxed);
+    ENGINE.load(Ordering::Relaxed)
+}
+
+/// The engine to try: `(kind, forced)`. Not forced means a refused io_uring
+/// falls back to the thread-pool engine.
+pub fn engine_choice() -> (EngineKind, bool) {
+    match engine_setting() {
+        ENGINE_URING => (EngineKind::Uring, true),
+        ENGINE_THREADS => (EngineKind::Threads, true),
+        _ => (EngineKind::Uring, false),
+    }
+}
+
+/// Records that io_uring was refused: every later EQ uses the thread-pool
+/// engine. Says so once.
+pub fn uring_refused(why: &std::io::Error) {
+    if ENGINE
+        .compare_exchange(ENGINE_AUTO, ENGINE_THREADS, Ordering::Relaxed, Ordering::Relaxed)
+        .is_ok()
+    {
+        crate::log!(Warn, "io_uring is not available ({why}); using the thread-pool engine");
+    }
+}
+
+/// `DAOS_RS_IO_THREADS`: the most I/O worker threads of the thread-pool
+/// engine (default: the number of CPUs, at least 2). Read once per process.
+pub fn io_threads() -> usize {
+    static N: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *N.get_or_init(|| {
+        let auto = std::thread::available_parallelism().map_or(2, |n| n.get()).max(2);
+        match std::env::var("DAOS_RS_IO_THREADS") {
+            Ok(v) => match v.trim().parse::<usize>() {
+                Ok(n) if (1..=1024).contains(&n) => n,
+                _ => {
+                    crate::log!(Warn, "DAOS_RS_IO_THREADS={v:?} is not a number from 1 to 1024; using {auto}");
+                    auto
+                }
+            },
+            Err(_) => auto,
+        }
+    })
+}
+
+/// `DAOS_RS_EQ_MAX_EVENTS`, read when an EQ is created.
+pub fn eq_max_events() -> usize {
+    const DEFAULT: usize = 1 << 20;
+    match std::env::var("DAOS_RS_EQ_MAX_EVENTS") {
+        Ok(v) => match v.trim().parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                crate::log!(Warn, "DAOS_RS_EQ_MAX_EVENTS={v:?} is not a positive number; using {DEFAULT}");
+                DEFAULT
+            }
+        },
+        Err(_) => DEFAULT,
+    }
+}

@@ -1,0 +1,87 @@
+//! File helpers: private directories and files, bounded reads, durable
+//! and atomic replacement.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use crate::base::os::random_u64;
+use crate::error::{Error, Result};
+
+/// Maps an I/O error to the core error, keeping its errno.
+pub fn io_err(e: io::Error, what: impl std::fmt::Display) -> Error {
+    Error::os(e, &what.to_string())
+}
+
+/// Mode of the files the library takes `flock`s on (and of segment files):
+/// the owner's only.
+pub(crate) const PRIVATE_FILE: u32 = 0o600;
+
+/// Creates `dir` and its missing parents with mode 0700, so that no other
+/// account can create files in it (the umask can only take bits away).
+pub fn private_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
+/// Reads a whole file of the library's own (metadata, markers, reports) that
+/// is never larger than `max` bytes: a larger one is damaged or not ours,
+/// and is refused (`EFBIG`) before anything is allocated for it.
+pub fn read_small(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let f = File::open(path)?;
+    let len = f.metadata()?.len();
+    let mut b = Vec::with_capacity(len.min(max) as usize);
+    f.take(max + 1).read_to_end(&mut b)?;
+    if len > max || b.len() as u64 > max {
+        return Err(io::Error::from_raw_os_error(libc::EFBIG));
+    }
+    Ok(b)
+}
+
+/// fsync of a directory, so that names created or renamed in it are durable.
+pub fn fsync_dir(dir: &Path) -> Result<()> {
+    let d = File::open(dir).map_err(|e| io_err(e, format!("open directory {}", dir.display())))?;
+    d.sync_all().map_err(|e| io_err(e, format!("fsync directory {}", dir.display())))
+}
+
+/// Replaces `path` with `data` atomically and durably: write a temporary file
+/// beside it, fsync it, rename it over `path`, fsync the directory.
+pub fn atomic_write(path: &Path, data: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp.{}.{:x}", std::process::id(), random_u64() & 0xffff_ffff));
+    let res = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(&tmp)
+            .map_err(|e| io_err(e, format!("create {}", tmp.display())))?;
+        f.write_all(data).map_err(|e| io_err(e, format!("write {}", tmp.display())))?;
+        f.sync_all().map_err(|e| io_err(e, format!("fsync {}", tmp.display())))?;
+        fs::rename(&tmp, path).map_err(|e| io_err(e, format!("rename to {}", path.display())))?;
+        fsync_dir(dir)
+    })();
+    if res.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    res
+}
+
+/// Replaces the file at `path` with `data` atomically (write a temporary
+/// file, rename it over), without forcing it to stable storage: for files
+/// whose loss in a machine crash does not matter.
+pub fn replace_file(path: &Path, data: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp.{}.{:x}", std::process::id(), random_u64() & 0xffff_ffff));
+    let res = fs::write(&tmp, data)
+        .map_err(|e| io_err(e, format!("write {}", tmp.display())))
+        .and_then(|_| fs::rename(&tmp, path).map_err(|e| io_err(e, format!("rename to {}", path.display()))));
+    if res.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    res
+}
