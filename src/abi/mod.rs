@@ -5,5 +5,6 @@
 //! makes them from C pointers.
 
 pub mod evptr;
+pub mod flags;
 pub mod iomem;
 pub mod types;

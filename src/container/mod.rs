@@ -28,6 +28,7 @@ use parking_lot::{Mutex, RwLock};
 use crate::error::{Error, Result};
 use crate::event::Completer;
 use crate::abi::types::*;
+use crate::abi::flags::{self, CooMode};
 use crate::base::fork::PerFork;
 use crate::handle::{HandleTable, HandleType};
 
@@ -614,15 +615,8 @@ pub fn open(path: &Path, mode: u32, nprocess: u32) -> Result<(daos_container_sta
 /// own registration as a reader, its own stamp slot), as if it were opened
 /// by another process (tests).
 pub(crate) fn open_as(path: &Path, mode: u32, nprocess: u32, shared: bool) -> Result<(daos_container_status_t, u64)> {
-    let known = DAOS_COO_RO | DAOS_COO_RW | DAOS_COO_CREATE | DAOS_COO_OWN_RECOV;
-    if mode & !known != 0 {
-        return Err(Error::Inval(format!("unknown open mode bits {:#x}", mode & !known)));
-    }
-    let rw = match (mode & DAOS_COO_RO != 0, mode & DAOS_COO_RW != 0) {
-        (true, false) => false,
-        (false, true) => true,
-        _ => return Err(Error::Inval("open mode needs exactly one of DAOS_COO_RO and DAOS_COO_RW".into())),
-    };
+    let m: CooMode = flags::parse(mode, "open mode")?;
+    let rw = flags::read_write(m.contains(CooMode::RO), m.contains(CooMode::RW), "open mode needs exactly one of DAOS_COO_RO and DAOS_COO_RW")?;
     let path = abs_path(path)?;
     let root = crate::store::find_root(path.parent().unwrap_or(Path::new("/")))?;
     let store = StoreConf::open(&root)?;

@@ -4,7 +4,8 @@ use std::ffi::{c_int, c_uint};
 
 use super::boundary::{put, required, rc};
 use crate::abi::evptr::EvPtr;
-use crate::abi::types::{daos_ev_query_t, daos_event, daos_handle_t, DAOS_EVQ_ALL, DAOS_EVQ_COMPLETED, DAOS_EVQ_INFLIGHT};
+use crate::abi::flags::EvQuery;
+use crate::abi::types::{daos_ev_query_t, daos_event, daos_handle_t};
 use crate::error::Error;
 use crate::event::{self, Timeout};
 
@@ -144,11 +145,12 @@ pub unsafe extern "C" fn daos_eq_query(
     events: *mut *mut daos_event,
 ) -> c_int {
     rc("daos_eq_query", || {
-        if query == 0 || query & !DAOS_EVQ_ALL != 0 {
-            return Err(Error::Inval(format!("query mode {query} is not DAOS_EVQ_COMPLETED, _INFLIGHT or _ALL")));
-        }
-        let completed = query & DAOS_EVQ_COMPLETED != 0;
-        let inflight = query & DAOS_EVQ_INFLIGHT != 0;
+        let q = match crate::abi::flags::parse::<EvQuery>(query, "query mode") {
+            Ok(q) if !q.is_empty() => q,
+            _ => return Err(Error::Inval(format!("query mode {query} is not DAOS_EVQ_COMPLETED, _INFLIGHT or _ALL"))),
+        };
+        let completed = q.contains(EvQuery::COMPLETED);
+        let inflight = q.contains(EvQuery::INFLIGHT);
         let mut sink = |i: usize, ev: EvPtr| {
             // SAFETY: `events` is non-null and aligned (checked below before the
             // sink is used), holds `eventn` entries, and `i < eventn`.

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::event::{Op, Submit};
 use crate::abi::iomem::UserMem;
 use crate::abi::types::*;
+use crate::abi::flags::{self, ObjMode};
 use crate::base::fork::PerFork;
 use crate::handle::{HandleTable, HandleType};
 use crate::shard::index::Ext;
@@ -48,15 +49,8 @@ fn live_shard(co: &CoHandle, oid: daos_obj_id_t) -> Result<Arc<Shard>> {
 
 /// Checks an object open mode; returns whether it is read-write.
 pub fn check_mode(mode: u32) -> Result<bool> {
-    let known = DAOS_OBJ_RO | DAOS_OBJ_RW | DAOS_OBJ_IO_BUFFERED | DAOS_OBJ_IO_RAND | DAOS_OBJ_IO_SEQ;
-    if mode & !known != 0 {
-        return Err(Error::Inval(format!("unknown object mode bits {:#x}", mode & !known)));
-    }
-    match (mode & DAOS_OBJ_RO != 0, mode & DAOS_OBJ_RW != 0) {
-        (true, false) => Ok(false),
-        (false, true) => Ok(true),
-        _ => Err(Error::Inval("object mode needs exactly one of DAOS_OBJ_RO and DAOS_OBJ_RW".into())),
-    }
+    let m: ObjMode = flags::parse(mode, "object mode")?;
+    flags::read_write(m.contains(ObjMode::RO), m.contains(ObjMode::RW), "object mode needs exactly one of DAOS_OBJ_RO and DAOS_OBJ_RW")
 }
 
 /// The argument checks of `daos_object_open` (mode, handle, capability):

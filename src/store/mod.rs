@@ -23,7 +23,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::abi::types::{daos_location, DAOS_SYS_FORMAT_NO_PROBE};
+use crate::abi::flags::FormatFlags;
+use crate::abi::types::daos_location;
 use crate::base::fs::{fsync_dir, io_err};
 
 /// Name of the store's metadata folder.
@@ -80,9 +81,7 @@ pub struct TargetSpec {
 /// `daos_sys_format`: makes a store at `path` with the given targets.
 /// `progress(done, total)` is called as targets are probed.
 pub fn format(path: &Path, targets: &[TargetSpec], flags: u32, progress: &mut dyn FnMut(usize, usize)) -> Result<()> {
-    if flags & !DAOS_SYS_FORMAT_NO_PROBE != 0 {
-        return Err(Error::Inval(format!("unknown flag bits {:#x}", flags & !DAOS_SYS_FORMAT_NO_PROBE)));
-    }
+    let flags: FormatFlags = crate::abi::flags::parse(flags, "flag")?;
     if targets.is_empty() || targets.len() > 65536 {
         return Err(Error::Inval(format!("{} targets: need 1 to 65536", targets.len())));
     }
@@ -128,7 +127,7 @@ pub fn format(path: &Path, targets: &[TargetSpec], flags: u32, progress: &mut dy
         conf::write_marker(&dir, uuid, i as u32)?;
         conf.targets.push(TargetConf::new(i as u32, dir, t.loc));
     }
-    if flags & DAOS_SYS_FORMAT_NO_PROBE == 0 {
+    if !flags.contains(FormatFlags::NO_PROBE) {
         let n = conf.targets.len();
         for i in 0..n {
             progress(i, n);
