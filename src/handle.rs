@@ -154,11 +154,6 @@ impl<T> HandleTable<T> {
             ))
         })
     }
-
-    /// Every live object (a snapshot; for rare whole-table walks).
-    pub fn values(&self) -> Vec<Arc<T>> {
-        self.shards.iter().flat_map(|s| s.read().values().cloned().collect::<Vec<_>>()).collect()
-    }
 }
 
 #[cfg(test)]

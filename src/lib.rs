@@ -51,16 +51,16 @@
 //! in a [`base::fork::PerFork`] static, built again in a forked child.
 
 pub mod abi;
-pub mod base;
-pub mod container;
-pub mod engine;
+pub(crate) mod base;
+pub(crate) mod container;
+pub(crate) mod engine;
 pub mod error;
-pub mod event;
+pub(crate) mod event;
 pub mod ffi;
-pub mod handle;
+pub(crate) mod handle;
 #[macro_use]
 pub mod log;
-pub mod notify;
-pub mod object;
-pub mod shard;
+pub(crate) mod notify;
+pub(crate) mod object;
+pub(crate) mod shard;
 pub mod store;

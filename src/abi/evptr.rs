@@ -25,7 +25,13 @@ unsafe impl Sync for EvPtr {}
 
 impl EvPtr {
     /// Checks a pointer from C: non-null and aligned for `struct daos_event`.
-    pub fn new(p: *mut daos_event) -> Option<EvPtr> {
+    ///
+    /// # Safety
+    /// A non-null `p` must point to a `struct daos_event` that stays valid
+    /// (and is written by nobody but this library) for as long as the
+    /// `EvPtr` or a copy of it is used: the methods below read and write
+    /// through it.
+    pub unsafe fn new(p: *mut daos_event) -> Option<EvPtr> {
         let nn = NonNull::new(p)?;
         if (p as usize) % std::mem::align_of::<daos_event>() != 0 {
             return None;
@@ -84,7 +90,12 @@ unsafe impl Send for CompCb {}
 
 impl CompCb {
     /// `None` for a NULL function pointer.
-    pub fn new(f: daos_event_comp_cb_t, arg: *mut c_void) -> Option<CompCb> {
+    ///
+    /// # Safety
+    /// `f` must be safe to call, on any thread, with `arg`, the event's
+    /// address (or NULL) and a return code, for as long as the `CompCb` is
+    /// kept.
+    pub unsafe fn new(f: daos_event_comp_cb_t, arg: *mut c_void) -> Option<CompCb> {
         f.map(|f| CompCb { f, arg })
     }
 

@@ -33,10 +33,15 @@ impl UserMem {
         UserMem { frags, total }
     }
 
-    /// Memory owned by the library (for tools and tests): a single buffer.
-    pub fn from_vec(v: &mut [u8]) -> UserMem {
-        // SAFETY: the slice is valid for its length; callers keep it alive
-        // until the operation completes (synchronous use).
+    /// Memory owned by the library (for tests): a single buffer.
+    #[cfg(test)]
+    ///
+    /// # Safety
+    /// `v` must stay alive, and not be used otherwise, until the operation
+    /// using this memory has completed: the `UserMem` does not borrow it.
+    pub unsafe fn from_vec(v: &mut [u8]) -> UserMem {
+        // SAFETY: the slice is valid for its length; the caller keeps it
+        // alive until the operation completes (this function's contract).
         unsafe { UserMem::from_raw(vec![(v.as_mut_ptr(), v.len() as u64)]) }
     }
 

@@ -4,7 +4,7 @@
 //! ([`iomem::UserMem`]). The core is written against these; only `ffi`
 //! makes them from C pointers.
 
-pub mod evptr;
-pub mod flags;
-pub mod iomem;
+pub(crate) mod evptr;
+pub(crate) mod flags;
+pub(crate) mod iomem;
 pub mod types;

@@ -1,5 +1,6 @@
 //! Little-endian encoding of the library's records.
 
+/// Little-endian encoder.
 #[derive(Default)]
 pub struct Enc(pub Vec<u8>);
 

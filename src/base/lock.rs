@@ -217,8 +217,6 @@ impl std::ops::Deref for Held {
     }
 }
 
-/// Little-endian encoder.
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -68,7 +68,6 @@ pub struct Master {
 
 /// A peer's link to its master's token.
 pub struct Peer {
-    pub token: u64,
     token_path: PathBuf,
     report_path: PathBuf,
     revoked: Arc<AtomicBool>,
@@ -435,7 +434,6 @@ pub(crate) fn global2local_as(buf: &[u8], cur: u64, shared: bool) -> Result<u64>
         _ => None,
     };
     let peer = Peer {
-        token: g.token,
         report_path: reports_dir(&tpath).join(format!("{}-{n:08x}", std::process::id())),
         token_path: tpath,
         revoked,
@@ -518,7 +516,6 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let tp = dir.join("0000000000000001");
         let p = Peer {
-            token: 1,
             report_path: reports_dir(&tp).join("r"),
             token_path: tp.clone(),
             revoked: Arc::new(AtomicBool::new(false)),

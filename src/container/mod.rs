@@ -133,6 +133,10 @@ pub struct CState {
     hold_watches: Mutex<Vec<(String, crate::notify::WatchGuard)>>,
 }
 
+/// An object handle opened through a container handle, and the function
+/// that forgets it.
+pub type ObjectCloser = (u64, fn(u64));
+
 /// An open container handle.
 pub struct CoHandle {
     pub cs: Arc<CState>,
@@ -143,7 +147,7 @@ pub struct CoHandle {
     pub closed: AtomicBool,
     /// Object handles opened through it, each with the function that forgets
     /// it (called when this handle closes).
-    pub objects: Mutex<Vec<(u64, fn(u64))>>,
+    pub objects: Mutex<Vec<ObjectCloser>>,
     pub seen_layout: AtomicU64,
     /// Ordinary, master or peer of a collective open.
     pub role: collective::Role,

@@ -243,12 +243,12 @@ impl Workers {
     /// (the caller then runs it itself).
     fn run(&'static self, job: Job) -> std::result::Result<(), Job> {
         let mut c = self.count.lock();
-        if c.0 == 0 && !self.spawn(&mut *c) {
+        if c.0 == 0 && !self.spawn(&mut c) {
             return Err(job);
         }
         // Cannot fail: `self` holds the receiver.
         let _ = self.jobs_tx.send(job);
-        self.grow(&mut *c);
+        self.grow(&mut c);
         Ok(())
     }
 
@@ -281,7 +281,7 @@ impl Workers {
                     {
                         let mut c = self.count.lock();
                         c.1 -= 1;
-                        self.grow(&mut *c);
+                        self.grow(&mut c);
                     }
                     run_job(job);
                     self.count.lock().1 += 1;

@@ -17,7 +17,6 @@ mod op;
 mod reaper;
 
 pub use eq::{Eq, Timeout};
-pub use kevent::EvState;
 pub use meta::{MetaKey, MetaPool};
 pub use op::{ExternalOp, NoopOp, Op, Submit};
 pub use reaper::CbReaper;
@@ -85,7 +84,6 @@ impl EvKey {
 pub struct EvRef {
     pub eq: Arc<Eq>,
     pub key: EvKey,
-    pub ev: EvPtr,
 }
 
 fn unknown(ev: EvPtr) -> Error {
@@ -99,7 +97,7 @@ fn unknown(ev: EvPtr) -> Error {
 pub fn resolve(ev: EvPtr) -> Result<EvRef> {
     let key = EvKey::decode(ev).ok_or_else(|| unknown(ev))?;
     let eq = find_eq(key.eq).map_err(|_| unknown(ev))?;
-    Ok(EvRef { eq, key, ev })
+    Ok(EvRef { eq, key })
 }
 
 const CACHE_WAYS: usize = 4;

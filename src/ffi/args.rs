@@ -30,13 +30,13 @@ unsafe impl<T> Send for Out<T> {}
 
 impl<T> Out<T> {
     /// A required out-parameter.
-    pub fn new(p: *mut T, what: &str) -> Result<Out<T>> {
+    pub(crate) fn new(p: *mut T, what: &str) -> Result<Out<T>> {
         required(p, what)?;
         Ok(Out(p))
     }
 
     /// An optional out-parameter (NULL: not wanted).
-    pub fn opt(p: *mut T, what: &str) -> Result<Option<Out<T>>> {
+    pub(crate) fn opt(p: *mut T, what: &str) -> Result<Option<Out<T>>> {
         if p.is_null() {
             Ok(None)
         } else {
@@ -44,7 +44,7 @@ impl<T> Out<T> {
         }
     }
 
-    pub fn put(&self, v: T) {
+    pub(crate) fn put(&self, v: T) {
         // SAFETY: checked non-null and aligned; valid per the caller's promise.
         unsafe { self.0.write(v) }
     }
@@ -57,7 +57,7 @@ pub struct OutSlice<T>(*mut T, usize);
 unsafe impl<T> Send for OutSlice<T> {}
 
 impl<T: Copy> OutSlice<T> {
-    pub fn new(p: *mut T, n: usize, what: &str) -> Result<OutSlice<T>> {
+    pub(crate) fn new(p: *mut T, n: usize, what: &str) -> Result<OutSlice<T>> {
         if n > 0 {
             required(p, what)?;
         }
@@ -65,16 +65,12 @@ impl<T: Copy> OutSlice<T> {
         Ok(OutSlice(p, n))
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.1
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.1 == 0
-    }
-
     /// Reads the current contents (for in/out arrays).
-    pub fn read(&self) -> Vec<T> {
+    pub(crate) fn read(&self) -> Vec<T> {
         if self.1 == 0 {
             return Vec::new();
         }
@@ -82,7 +78,7 @@ impl<T: Copy> OutSlice<T> {
         unsafe { std::slice::from_raw_parts(self.0, self.1) }.to_vec()
     }
 
-    pub fn write(&self, v: &[T]) {
+    pub(crate) fn write(&self, v: &[T]) {
         let n = v.len().min(self.1);
         if n > 0 {
             // SAFETY: as in `read`; `n` is within the array.
@@ -93,7 +89,7 @@ impl<T: Copy> OutSlice<T> {
 
 /// Copies `src` to caller memory at `dst` (checked non-null by the caller of
 /// this function, sized by the caller's promise).
-pub fn write_bytes(dst: *mut u8, src: &[u8]) {
+pub(crate) fn write_bytes(dst: *mut u8, src: &[u8]) {
     if !dst.is_null() && !src.is_empty() {
         // SAFETY: the caller promised `dst` holds at least `src.len()` bytes
         // (checked against the size it passed) and does not overlap `src`.
@@ -102,14 +98,14 @@ pub fn write_bytes(dst: *mut u8, src: &[u8]) {
 }
 
 /// Reads a required input value.
-pub fn input<T: Copy>(p: *const T, what: &str) -> Result<T> {
+pub(crate) fn input<T: Copy>(p: *const T, what: &str) -> Result<T> {
     required(p, what)?;
     // SAFETY: checked non-null and aligned; the caller promises it is valid.
     Ok(unsafe { p.read() })
 }
 
 /// Reads an input array of `n` elements.
-pub fn input_slice<T: Copy>(p: *const T, n: usize, what: &str) -> Result<Vec<T>> {
+pub(crate) fn input_slice<T: Copy>(p: *const T, n: usize, what: &str) -> Result<Vec<T>> {
     if n == 0 {
         return Ok(Vec::new());
     }
@@ -120,7 +116,7 @@ pub fn input_slice<T: Copy>(p: *const T, n: usize, what: &str) -> Result<Vec<T>>
 }
 
 /// A path argument.
-pub fn path_arg(p: *const c_char, what: &str) -> Result<PathBuf> {
+pub(crate) fn path_arg(p: *const c_char, what: &str) -> Result<PathBuf> {
     if p.is_null() {
         return Err(Error::Inval(format!("{what} is NULL")));
     }
@@ -134,7 +130,7 @@ pub fn path_arg(p: *const c_char, what: &str) -> Result<PathBuf> {
 }
 
 /// An optional event: NULL for a synchronous call.
-pub fn opt_ev(ev: *mut daos_event) -> Result<Option<EvPtr>> {
+pub(crate) fn opt_ev(ev: *mut daos_event) -> Result<Option<EvPtr>> {
     if ev.is_null() {
         Ok(None)
     } else {
@@ -143,7 +139,7 @@ pub fn opt_ev(ev: *mut daos_event) -> Result<Option<EvPtr>> {
 }
 
 /// The memory fragments of a `daos_mmd`.
-pub fn mmd_arg(mmd: *const daos_mmd) -> Result<UserMem> {
+pub(crate) fn mmd_arg(mmd: *const daos_mmd) -> Result<UserMem> {
     required(mmd, "mmd")?;
     // SAFETY: checked non-null and aligned.
     let n = unsafe { (*mmd).mmd_nfrag };
@@ -170,7 +166,7 @@ pub fn mmd_arg(mmd: *const daos_mmd) -> Result<UserMem> {
 
 /// The extents of a `daos_iod`, borrowed for the duration of the call (the
 /// core reads them before returning).
-pub fn iod_arg<'a>(iod: *const daos_iod) -> Result<&'a [daos_io_frag]> {
+pub(crate) fn iod_arg<'a>(iod: *const daos_iod) -> Result<&'a [daos_io_frag]> {
     required(iod, "iod")?;
     // SAFETY: checked non-null and aligned.
     let n = unsafe { (*iod).iod_nfrag };
@@ -191,7 +187,7 @@ pub mod key {
     use crate::event::MetaKey;
 
     /// The container (or store) at `path`.
-    pub fn path(path: &Path) -> MetaKey {
+    pub(crate) fn path(path: &Path) -> MetaKey {
         match crate::container::abs_path(path) {
             Ok(p) => MetaKey::path(&p),
             Err(_) => MetaKey::path(path),
@@ -199,7 +195,7 @@ pub mod key {
     }
 
     /// The container of a container handle.
-    pub fn co(coh: u64) -> MetaKey {
+    pub(crate) fn co(coh: u64) -> MetaKey {
         match crate::container::handle_any(coh) {
             Ok(h) => MetaKey::path(&h.cs.path),
             Err(_) => MetaKey::unordered(),
@@ -207,7 +203,7 @@ pub mod key {
     }
 
     /// The container of an object handle.
-    pub fn obj(oh: u64) -> MetaKey {
+    pub(crate) fn obj(oh: u64) -> MetaKey {
         match crate::object::handle_any(oh) {
             Ok(h) => MetaKey::path(&h.co.cs.path),
             Err(_) => MetaKey::unordered(),
@@ -215,7 +211,7 @@ pub mod key {
     }
 
     /// The store of a system container handle.
-    pub fn sys(sysh: u64) -> MetaKey {
+    pub(crate) fn sys(sysh: u64) -> MetaKey {
         match crate::store::sys::handle(sysh) {
             Ok(h) => MetaKey::path(&h.root),
             Err(_) => MetaKey::unordered(),

@@ -135,7 +135,9 @@ pub unsafe extern "C" fn daos_event_register_comp_cb(
 ) -> c_int {
     rc("daos_event_register_comp_cb", || {
         let ev = ev_arg(ev, "ev")?;
-        let cb = CompCb::new(cb, arg).ok_or_else(|| Error::Inval("cb is NULL".into()))?;
+        // SAFETY: the caller registers `cb` to be called with `arg` on any
+        // thread (the export's documented contract).
+        let cb = unsafe { CompCb::new(cb, arg) }.ok_or_else(|| Error::Inval("cb is NULL".into()))?;
         event::event_register_cb(ev, cb).map(|_| 0)
     })
 }

@@ -8,17 +8,17 @@
 //! function's documentation, which cbindgen copies into the C header.
 #![allow(clippy::missing_safety_doc)]
 
-pub mod args;
-pub mod boundary;
-pub mod collective;
-pub mod container;
-pub mod epoch;
-pub mod eq;
-pub mod event;
-pub mod ext;
-pub mod object;
-pub mod shard;
-pub mod sys;
+mod args;
+mod boundary;
+mod collective;
+mod container;
+mod epoch;
+mod eq;
+mod event;
+mod ext;
+mod object;
+mod shard;
+mod sys;
 
 pub use collective::*;
 pub use container::*;

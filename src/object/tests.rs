@@ -33,15 +33,23 @@ fn oid(lo: u64) -> daos_obj_id_t {
     daos_obj_id_t { o_id_hi: 0, o_id_lo: lo }
 }
 
+/// The caller's memory for a synchronous call: `run_op` returns after the
+/// operation completed, while the buffer is still borrowed by the caller.
+fn mem(v: &mut [u8]) -> UserMem {
+    // SAFETY: every use runs the operation to completion (run_op) before
+    // the buffer is touched again or dropped.
+    unsafe { UserMem::from_vec(v) }
+}
+
 fn write(oh: u64, e: u64, off: u64, data: &mut [u8]) {
     let n = data.len() as u64;
-    let op = object::write(oh, e, UserMem::from_vec(data), &[daos_io_frag { if_offset: off, if_nob: n }]).unwrap();
+    let op = object::write(oh, e, mem(data), &[daos_io_frag { if_offset: off, if_nob: n }]).unwrap();
     run_op(None, op).unwrap();
 }
 
 fn read(oh: u64, e: u64, off: u64, n: usize) -> crate::error::Result<Vec<u8>> {
     let mut v = vec![0xEEu8; n];
-    let op = object::read(oh, e, UserMem::from_vec(&mut v), &[daos_io_frag { if_offset: off, if_nob: n as u64 }])?;
+    let op = object::read(oh, e, mem(&mut v), &[daos_io_frag { if_offset: off, if_nob: n as u64 }])?;
     run_op(None, op)?;
     Ok(v)
 }
@@ -177,7 +185,7 @@ fn corrupted_data_reads_as_eio_never_wrong_bytes() {
     let oh = object::open(coh, oid(9), DAOS_OBJ_RO).unwrap();
     assert_eq!(read(oh, 1, 0, 4096).unwrap(), vec![5u8; 4096], "other chunks still read");
     let mut v = vec![0xEEu8; 100];
-    let op = object::read(oh, 1, UserMem::from_vec(&mut v), &[daos_io_frag { if_offset: 8950, if_nob: 100 }]).unwrap();
+    let op = object::read(oh, 1, mem(&mut v), &[daos_io_frag { if_offset: 8950, if_nob: 100 }]).unwrap();
     assert_eq!(run_op(None, op).map_err(|e| e.errno()), Err(libc::EIO));
     assert!(v.iter().all(|&b| b == 0), "no wrong bytes are left in the buffer");
     container::close(coh).unwrap();

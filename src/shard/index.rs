@@ -92,13 +92,11 @@ pub struct Index {
 
 impl Index {
     /// Number of extents.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.count
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.count == 0
-    }
 
     /// Stores chunk checksums; returns the index of the first.
     pub fn add_crcs(&mut self, c: &[u32]) -> u32 {

@@ -366,6 +366,7 @@ impl Shard {
     }
 
     /// Bytes of files in the shard's directory.
+    #[cfg(test)]
     pub fn disk_bytes(&self) -> u64 {
         use std::os::unix::fs::MetadataExt;
         std::fs::read_dir(&self.dir)
