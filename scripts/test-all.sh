@@ -73,6 +73,7 @@ suite "rust unit tests (uring)" env DAOS_RS_IO_ENGINE=uring cargo test -p daos_r
 suite "rust unit tests (threads)" env DAOS_RS_IO_ENGINE=threads cargo test -p daos_rs --lib -q
 suite "daos-rs tool unit tests" cargo test -p daos-rs-tool -q
 suite "layers (no import upward)" scripts/check-layers-test.sh
+suite "cargo doc (no warnings)" env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p daos_rs
 suite "header is current" scripts/check-header.sh
 suite "header compiles (C11, C++)" scripts/header-compiles.sh
 suite "exports, versions, SONAME" scripts/check-exports.sh target/debug/libdaos_rs.so

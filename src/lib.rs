@@ -31,24 +31,24 @@
 //! 11. `object`
 //! 12. `ffi`
 //!
-//! - [`error`]: the core's error type and its errno; [`log`]: the log.
-//! - [`base`]: helpers of every layer (checksums, encoding, files, lock
+//! - [`error`]: the core's error type and its errno; [`log`](mod@log): the log.
+//! - `base`: helpers of every layer (checksums, encoding, files, lock
 //!   files, the MAC, fork handling and per-process state, configuration).
 //! - [`abi`]: the C ABI's data (`#[repr(C)]` types, the caller's event and
 //!   memory), which the core is written against.
-//! - [`handle`]: typed handle tables; [`engine`]: io_uring and the
+//! - `handle`: typed handle tables; `engine`: io_uring and the
 //!   thread-pool fallback.
-//! - [`event`]: event queues, events, progress and waiting.
-//! - [`notify`]: changes made by other processes (inotify, or polling).
+//! - `event`: event queues, events, progress and waiting.
+//! - `notify`: changes made by other processes (inotify, or polling).
 //! - [`store`]: storage targets, the store configuration, system handles.
-//! - [`shard`]: one shard's segments, journal and extent index.
-//! - [`container`]: containers, epochs, holds and collective opens.
-//! - [`object`]: object handles and I/O.
+//! - `shard`: one shard's segments, journal and extent index.
+//! - `container`: containers, epochs, holds and collective opens.
+//! - `object`: object handles and I/O.
 //! - [`ffi`]: the `#[no_mangle]` C exports, the only place that touches C
 //!   pointers; nothing imports it.
 //!
 //! Each module keeps its own process-wide state (handle table and the like)
-//! in a [`base::fork::PerFork`] static, built again in a forked child.
+//! in a `base::fork::PerFork` static, built again in a forked child.
 
 pub mod abi;
 pub(crate) mod base;

@@ -7,6 +7,9 @@
 //! safety contract (which pointers must be valid, for how long) is each
 //! function's documentation, which cbindgen copies into the C header.
 #![allow(clippy::missing_safety_doc)]
+// The exports' documentation is written for the C header (cbindgen copies
+// it there as Doxygen): `\param[in]` and the like are Doxygen, not links.
+#![allow(rustdoc::broken_intra_doc_links)]
 
 mod args;
 mod boundary;

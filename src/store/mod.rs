@@ -9,12 +9,12 @@
 
 mod conf;
 mod probe;
-pub mod slot;
-pub mod sys;
+pub(crate) mod slot;
+pub(crate) mod sys;
 
 pub use conf::{StoreConf, TargetConf};
 pub use probe::{probe_target, ProbeResult};
-pub use sys::{
+pub(crate) use sys::{
     lower_health, lower_health_later, sys_close, sys_listen, sys_open, sys_query, sys_query_target, sys_set_status, SysHandle, SysListener,
 };
 
