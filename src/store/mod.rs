@@ -15,7 +15,7 @@ pub(crate) mod sys;
 pub use conf::{StoreConf, TargetConf};
 pub use probe::{probe_target, ProbeResult};
 pub(crate) use sys::{
-    lower_health, lower_health_later, sys_close, sys_listen, sys_open, sys_query, sys_query_target, sys_set_status, SysHandle, SysListener,
+    lower_health, lower_health_later, sys_close, sys_listen, sys_open, sys_query, sys_query_target, sys_set_status,
 };
 
 use std::fs::{self, OpenOptions};
