@@ -15,7 +15,6 @@ use crate::shard::index::{Ext, PUBLISHED};
 use crate::shard::journal::HEADER;
 use super::writer::Staged;
 use crate::shard::SegFile;
-use crate::store::StoreConf;
 
 /// `daos_epoch_info` of a handle.
 pub fn query_epoch(cookie: u64) -> Result<daos_epoch_info> {
@@ -126,7 +125,7 @@ fn flush_writer(h: &CoHandle, only: Option<u32>) -> Flushed {
 pub fn flush(cookie: u64, only: Option<u32>) -> Result<()> {
     let h = handle(cookie)?;
     if let Some(s) = only {
-        h.cs.shard(s).ok_or_else(|| Error::NoEnt(format!("shard {s} does not exist")))?;
+        h.cs.existing_shard(s)?;
     }
     let flushed = flush_writer(&h, only);
     for (shard, r) in &flushed {
@@ -168,7 +167,7 @@ pub fn commit(cookie: u64, e: u64, sync: bool) -> std::result::Result<(), (Optio
     if e <= cs.hce() && h.writer.lock().shards.is_empty() && !matches!(h.role, Role::Master(_)) {
         return Ok(());
     }
-    let now = StoreConf::load(&cs.root).unwrap_or_else(|_| cs.store.clone());
+    let now = cs.store.reload(&cs.root);
     let mut flushed = flush_writer(&h, None);
     // The master of a collective open also publishes what its peers flushed.
     if let Role::Master(m) = &h.role {
@@ -466,9 +465,7 @@ pub fn abort(cookie: u64, e: u64) -> std::result::Result<(), (Option<u32>, Error
     h.need_master("abort").map_err(|e| (None, e))?;
     let cs = h.cs.clone();
     let _serial = cs.commit_lock.lock();
-    if e <= cs.hce() {
-        return Err((None, Error::Perm(format!("epoch {e} is already committed (HCE {})", cs.hce()))));
-    }
+    cs.check_above_hce(e).map_err(|e| (None, e))?;
     let mut voids: Vec<VoidMeta> = {
         let w = h.writer.lock();
         w.shards

@@ -26,7 +26,7 @@ use std::sync::{Arc, OnceLock, Weak};
 use parking_lot::{Mutex, RwLock};
 
 use crate::error::{Error, Result};
-use crate::event::Completer;
+use crate::event::{end_pending, Completer, Pending};
 use crate::abi::types::*;
 use crate::abi::flags::{self, CooMode};
 use crate::base::fork::PerFork;
@@ -61,7 +61,6 @@ fn open_containers() -> &'static Mutex<HashMap<[u64; 2], Weak<CState>>> {
 use crate::shard::{shard_dir, Shard};
 use crate::store::slot::{self, Slot};
 use crate::store::{FileLock, StoreConf, DOT_DAOS};
-use crate::base::vecs::take_where;
 use meta::Meta;
 use writer::Writer;
 
@@ -74,12 +73,24 @@ pub struct Waiter {
     pub deliver: Box<dyn FnOnce(u64, u64) + Send>,
 }
 
+impl Pending for Waiter {
+    fn completer(&self) -> &Completer {
+        &self.completer
+    }
+}
+
 /// A pending `daos_container_listen`.
 pub struct Listener {
     pub handle: Arc<CoHandle>,
     pub cap: usize,
     pub completer: Completer,
     pub deliver: Box<dyn FnOnce(Vec<daos_shard_event>) + Send>,
+}
+
+impl Pending for Listener {
+    fn completer(&self) -> &Completer {
+        &self.completer
+    }
 }
 
 /// The state of one open container in this process.
@@ -156,6 +167,25 @@ pub struct CoHandle {
 static NEXT_WID: AtomicU64 = AtomicU64::new(1);
 
 impl CState {
+    /// `-EPERM` unless epoch `e` is above HCE: an epoch at or below it is
+    /// committed, closed to writes, aborts and layout changes.
+    pub fn check_above_hce(&self, e: u64) -> Result<()> {
+        let hce = self.hce();
+        if e <= hce {
+            return Err(Error::Perm(format!("epoch {e} is already committed (HCE {hce})")));
+        }
+        Ok(())
+    }
+
+    /// A writable epoch: above HCE, and not DAOS_EPOCH_HIGHEST, which no
+    /// write or commit can have (`-EINVAL`, saying it is needed for `what`).
+    pub fn check_writable(&self, e: u64, what: &str) -> Result<()> {
+        if e == u64::MAX {
+            return Err(Error::Inval(format!("DAOS_EPOCH_HIGHEST is not a writable epoch: {what} needs one")));
+        }
+        self.check_above_hce(e)
+    }
+
     /// This process's open handles of this container.
     pub(crate) fn open_handles(&self) -> Vec<Arc<CoHandle>> {
         self.handles.lock().values().filter_map(Weak::upgrade).collect()
@@ -393,6 +423,21 @@ impl CState {
 
     pub fn shard(&self, id: u32) -> Option<Arc<Shard>> {
         self.shards.read().get(&id).cloned()
+    }
+
+    /// Shard `id`, or `-ENOENT` if the layout has none.
+    pub fn existing_shard(&self, id: u32) -> Result<Arc<Shard>> {
+        self.shard(id).ok_or_else(|| Error::NoEnt(format!("shard {id} does not exist")))
+    }
+
+    /// Shard `id` if it exists and is not disabled, else `-ENOENT`.
+    pub fn live_shard(&self, id: u64) -> Result<Arc<Shard>> {
+        if id >= MAX_SHARDS as u64 {
+            return Err(Error::NoEnt(format!("shard id {id} is out of range")));
+        }
+        let sh = self.existing_shard(id as u32)?;
+        sh.check_live()?;
+        Ok(sh)
     }
 
     /// A stamp for a new journal record: unique in the store (see
@@ -747,7 +792,7 @@ pub fn status_of(cs: &CState) -> daos_container_status_t {
         return DAOS_CONTAINER_ST_CORRUPT;
     }
     let m = cs.meta.lock();
-    let now = StoreConf::load(&cs.root).unwrap_or_else(|_| cs.store.clone());
+    let now = cs.store.reload(&cs.root);
     let faulty = m.shards.iter().filter(|s| !s.disabled).any(|s| {
         crate::store::sys::target_status(&now, s.target) < 0
     });
@@ -840,14 +885,8 @@ pub fn close(cookie: u64) -> Result<()> {
     h.cs.handles.lock().remove(&cookie);
     let _ = handles().remove(cookie);
     // Pending waits and listens of this handle end with -EBADF.
-    let listens = take_where(&mut h.cs.listeners.lock(), |l| Arc::ptr_eq(&l.handle, &h));
-    for l in listens {
-        l.completer.complete(|| -libc::EBADF);
-    }
-    let waits = take_where(&mut h.cs.waiters.lock(), |w| w.cookie == cookie);
-    for w in waits {
-        w.completer.complete(|| -libc::EBADF);
-    }
+    end_pending(&h.cs.listeners, |l| Arc::ptr_eq(&l.handle, &h), -libc::EBADF);
+    end_pending(&h.cs.waiters, |w| w.cookie == cookie, -libc::EBADF);
     if h.cs.refs.lock().is_empty() {
         // The last handle of this process: it is no longer a reader; the
         // space of an unlinked container goes if no process has it open.

@@ -11,7 +11,6 @@ use crate::error::{Error, Result};
 use crate::event::Completer;
 use crate::abi::types::*;
 use crate::shard::{seg_paths, shard_dir, Shard};
-use crate::store::StoreConf;
 
 /// Largest shard id + 1.
 pub(crate) const MAX_SHARDS: u32 = DAOS_MAX_SHARDS;
@@ -150,14 +149,7 @@ pub(crate) fn notify_listeners(cs: &super::CState) {
 /// A layout change needs a writable epoch (> HCE, not DAOS_EPOCH_HIGHEST,
 /// which no write or commit can have).
 pub fn check_layout_epoch(h: &CoHandle, epoch: u64) -> Result<()> {
-    if epoch == u64::MAX {
-        return Err(Error::Inval("DAOS_EPOCH_HIGHEST is not a writable epoch: a layout change needs one".into()));
-    }
-    let hce = h.cs.hce();
-    if epoch <= hce {
-        return Err(Error::Perm(format!("epoch {epoch} is not above HCE {hce}")));
-    }
-    Ok(())
+    h.cs.check_writable(epoch, "a layout change")
 }
 
 /// `daos_shard_add`: `ids[i]` is the id wanted on `targets[i]` (-1: lowest
@@ -169,7 +161,7 @@ pub fn shard_add(cookie: u64, epoch: u64, targets: &[u32], ids: &mut [i32]) -> R
     let _serial = cs.commit_lock.lock();
     check_layout_epoch(&h, epoch)?;
     let hce = cs.hce();
-    let now = StoreConf::load(&cs.root).unwrap_or_else(|_| cs.store.clone());
+    let now = cs.store.reload(&cs.root);
     let mut taken: Vec<u32> = cs.meta.lock().shards.iter().map(|s| s.id).collect();
     let mut first_err: Option<Error> = None;
     let mut made: Vec<ShardMeta> = Vec::new();
@@ -318,10 +310,10 @@ pub fn shard_query(cookie: u64, epoch: u64, shard: u32) -> Result<(u64, daos_sha
     h.cs.refresh();
     let m = h.cs.meta.lock().clone();
     let sm = m.shard(shard).ok_or_else(|| Error::NoEnt(format!("shard {shard} does not exist")))?.clone();
-    let sh = h.cs.shard(shard).ok_or_else(|| Error::NoEnt(format!("shard {shard} does not exist")))?;
+    let sh = h.cs.existing_shard(shard)?;
     let e = if epoch == u64::MAX || epoch > sm.committed { sm.committed } else { read_epoch(&m, epoch)? };
     sh.check_readable()?;
-    let now = StoreConf::load(&h.cs.root).unwrap_or_else(|_| h.cs.store.clone());
+    let now = h.cs.store.reload(&h.cs.root);
     let tc = now.target(sm.target)?;
     let mut info = daos_shard_info {
         sai_target: sm.target,
@@ -350,10 +342,7 @@ pub fn list_obj(cookie: u64, epoch: u64, shard: u32, anchor: u64, out: &mut [dao
     let h = handle(cookie)?;
     let m = h.cs.meta.lock().clone();
     let e = read_epoch(&m, epoch)?;
-    let sh = h.cs.shard(shard).ok_or_else(|| Error::NoEnt(format!("shard {shard} does not exist")))?;
-    if sh.is_disabled() {
-        return Err(Error::NoEnt(format!("shard {shard} is disabled")));
-    }
+    let sh = h.cs.live_shard(shard as u64)?;
     sh.check_readable()?;
     let ix = sh.index.read();
     let mut found = Vec::new();

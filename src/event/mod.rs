@@ -269,6 +269,21 @@ pub fn run_op(ev: Option<EvPtr>, op: Box<dyn Op>) -> Result<()> {
     }
 }
 
+/// A pending call (a wait or a listen) that ends through its completer.
+pub trait Pending {
+    fn completer(&self) -> &Completer;
+}
+
+/// Ends the calls of `pending` that `pick` chooses with `rc` (a negative
+/// errno). They are taken off the list first, so no completion runs under
+/// its lock.
+pub fn end_pending<T: Pending>(pending: &parking_lot::Mutex<Vec<T>>, pick: impl FnMut(&T) -> bool, rc: i32) {
+    let gone = crate::base::vecs::take_where(&mut pending.lock(), pick);
+    for p in gone {
+        p.completer().complete(|| rc);
+    }
+}
+
 /// Completes an operation dispatched by [`run_deferred`], from any thread.
 pub enum Completer {
     Event { eq: Arc<Eq>, key: EvKey, gen: u32 },

@@ -198,9 +198,7 @@ pub unsafe extern "C" fn daos_epoch_abort(
         let failed = Out::opt(shard_failed, "shard_failed")?;
         let h = container::handle(coh.cookie)?;
         h.need_rw("abort")?;
-        if epoch.seq <= h.cs.hce() {
-            return Err(Error::Perm(format!("epoch {} is already committed (HCE {})", epoch.seq, h.cs.hce())));
-        }
+        h.cs.check_above_hce(epoch.seq)?;
         run_work(
             opt_ev(ev)?,
             DAOS_EV_EP_ABORT,

@@ -36,17 +36,6 @@ pub struct ObjHandle {
     pub buffered: bool,
 }
 
-fn live_shard(co: &CoHandle, oid: daos_obj_id_t) -> Result<Arc<Shard>> {
-    if oid.o_id_hi >= container::MAX_SHARDS as u64 {
-        return Err(Error::NoEnt(format!("shard id {} of the object is out of range", oid.o_id_hi)));
-    }
-    let sh = co.cs.shard(oid.o_id_hi as u32).ok_or_else(|| Error::NoEnt(format!("shard {} does not exist", oid.o_id_hi)))?;
-    if sh.is_disabled() {
-        return Err(Error::NoEnt(format!("shard {} is disabled", oid.o_id_hi)));
-    }
-    Ok(sh)
-}
-
 /// Checks an object open mode; returns whether it is read-write.
 pub fn check_mode(mode: u32) -> Result<bool> {
     let m: ObjMode = flags::parse(mode, "object mode")?;
@@ -78,7 +67,7 @@ fn forget(oh: u64) {
 /// `daos_object_open`.
 pub fn open(coh: u64, oid: daos_obj_id_t, mode: u32) -> Result<u64> {
     let (co, rw) = check_open(coh, mode)?;
-    let shard = live_shard(&co, oid)?;
+    let shard = co.cs.live_shard(oid.o_id_hi)?;
     let h = ObjHandle { co: co.clone(), oid, shard, rw, buffered: mode & DAOS_OBJ_IO_BUFFERED != 0 };
     let cookie = objects().insert_with(|_| Ok(Arc::new(h)))?;
     co.objects.lock().push((cookie, forget));
@@ -99,9 +88,7 @@ pub fn close(oh: u64) -> Result<()> {
 impl ObjHandle {
     /// The object's shard, unless it has been disabled since the open.
     fn live(&self) -> Result<&Arc<Shard>> {
-        if self.shard.is_disabled() {
-            return Err(Error::NoEnt(format!("shard {} is disabled", self.oid.o_id_hi)));
-        }
+        self.shard.check_live()?;
         Ok(&self.shard)
     }
 }
@@ -139,17 +126,6 @@ pub fn check_iod(iod: &[daos_io_frag], mem_total: u64) -> Result<u64> {
         return Err(Error::Inval(format!("memory holds {mem_total} bytes but the extents {total}")));
     }
     Ok(total)
-}
-
-fn writable_epoch(co: &CoHandle, e: u64) -> Result<()> {
-    if e == u64::MAX {
-        return Err(Error::Inval("DAOS_EPOCH_HIGHEST is not a writable epoch".into()));
-    }
-    let hce = co.cs.hce();
-    if e <= hce {
-        return Err(Error::Perm(format!("epoch {e} is not above HCE {hce}")));
-    }
-    Ok(())
 }
 
 /// Reserves room in the writer's active segment on `sh`.
@@ -354,7 +330,7 @@ pub fn write(oh: u64, epoch: u64, mem: UserMem, iod: &[daos_io_frag]) -> Result<
     }
     h.co.need_rw("write")?;
     check_iod(iod, mem.total())?;
-    writable_epoch(&h.co, epoch)?;
+    h.co.cs.check_writable(epoch, "a write")?;
     let sh = h.live()?.clone();
     let mut recs = Vec::new();
     let mut moff = 0u64;
@@ -396,8 +372,8 @@ pub fn punch(coh: u64, epoch: u64, oid: daos_obj_id_t, begin: u64, end: u64) -> 
         return Err(Error::Inval(format!("punch begin {begin} is above end {end}")));
     }
     co.need_rw("punch")?;
-    writable_epoch(&co, epoch)?;
-    let sh = live_shard(&co, oid)?;
+    co.cs.check_writable(epoch, "a punch")?;
+    let sh = co.cs.live_shard(oid.o_id_hi)?;
     if begin == end {
         return Ok(None);
     }

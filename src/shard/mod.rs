@@ -126,6 +126,14 @@ impl Shard {
         self.disabled.load(std::sync::atomic::Ordering::Acquire)
     }
 
+    /// `-ENOENT` if the shard is disabled.
+    pub fn check_live(&self) -> Result<()> {
+        if self.is_disabled() {
+            return Err(Error::NoEnt(format!("shard {} is disabled", self.id)));
+        }
+        Ok(())
+    }
+
     /// Fails with -EIO if the shard's journals could not be replayed.
     pub fn check_readable(&self) -> Result<()> {
         if self.broken.load(std::sync::atomic::Ordering::Acquire) {

@@ -175,6 +175,13 @@ impl StoreConf {
         Some(StoreConf { uuid, gen, targets })
     }
 
+    /// The configuration of the store at `root` as it is on disk now (other
+    /// processes may have changed target statuses), or this one, read
+    /// earlier, if it cannot be read.
+    pub fn reload(&self, root: &Path) -> StoreConf {
+        StoreConf::load(root).unwrap_or_else(|_| self.clone())
+    }
+
     /// Reads the configuration of the store at `root`.
     pub fn load(root: &Path) -> Result<StoreConf> {
         let p = meta_path(root);

@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 use super::conf::{marker_ok, StoreConf};
 use super::find_root;
 use crate::error::{Error, Result};
-use crate::event::Completer;
+use crate::event::{end_pending, Completer, Pending};
 use crate::abi::types::*;
 use crate::base::fork::PerFork;
 use crate::handle::{HandleTable, HandleType};
@@ -49,6 +49,12 @@ pub struct SysListener {
     deliver: Box<dyn FnOnce(Vec<daos_target_event>) + Send>,
 }
 
+impl Pending for SysListener {
+    fn completer(&self) -> &Completer {
+        &self.completer
+    }
+}
+
 /// `daos_sys_open`.
 pub fn sys_open(path: &Path) -> Result<u64> {
     let root = find_root(path)?;
@@ -61,10 +67,7 @@ pub fn sys_open(path: &Path) -> Result<u64> {
 /// `daos_sys_close`: pending listens on the handle complete with -EBADF.
 pub fn sys_close(cookie: u64) -> Result<()> {
     state().sys.remove(cookie)?;
-    let gone = crate::base::vecs::take_where(&mut state().sys_listeners.lock(), |l| l.cookie == cookie);
-    for l in gone {
-        l.completer.complete(|| -libc::EBADF);
-    }
+    end_pending(&state().sys_listeners, |l| l.cookie == cookie, -libc::EBADF);
     Ok(())
 }
 
@@ -199,7 +202,7 @@ pub fn sys_query_target(cookie: u64, target: u32) -> Result<daos_target_info> {
     let h = handle(cookie)?;
     h.conf.target(target)?;
     // Status is current; the rest is the configuration as of the open.
-    let now = StoreConf::load(&h.root).unwrap_or_else(|_| h.conf.clone());
+    let now = h.conf.reload(&h.root);
     let t = h.conf.target(target)?;
     let mut info = daos_target_info {
         ti_status: target_status(&now, target),
