@@ -7,6 +7,7 @@ pub mod codec;
 pub mod config;
 pub mod fork;
 pub mod fs;
+pub mod ids;
 pub mod lock;
 pub mod mac;
 pub mod os;

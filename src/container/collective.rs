@@ -82,7 +82,7 @@ pub struct Peer {
 
 /// Directory of the tokens of container `uuid`.
 pub(crate) fn tokens_dir(root: &Path, uuid: [u64; 2]) -> PathBuf {
-    root.join(DOT_DAOS).join("tokens").join(format!("c-{:016x}{:016x}", uuid[0], uuid[1]))
+    root.join(DOT_DAOS).join("tokens").join(crate::base::ids::ContainerId(uuid).to_string())
 }
 
 fn token_path(root: &Path, uuid: [u64; 2], token: u64) -> PathBuf {

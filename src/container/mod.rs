@@ -509,7 +509,7 @@ impl Drop for CState {
 }
 
 fn lock_file(root: &Path, uuid: [u64; 2]) -> PathBuf {
-    root.join(DOT_DAOS).join("locks").join(format!("c-{:016x}{:016x}", uuid[0], uuid[1]))
+    root.join(DOT_DAOS).join("locks").join(crate::base::ids::ContainerId(uuid).to_string())
 }
 
 /// Refuses a container path inside the store's `.daos/` or inside a target

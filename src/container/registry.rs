@@ -42,7 +42,7 @@ use crate::base::fs::io_err;
 /// The marker `daos_container_unlink` leaves for a container whose data goes
 /// at its last close (in any process).
 pub(crate) fn unlinked_marker(root: &Path, uuid: [u64; 2]) -> PathBuf {
-    root.join(DOT_DAOS).join("unlinked").join(format!("c-{:016x}{:016x}", uuid[0], uuid[1]))
+    root.join(DOT_DAOS).join("unlinked").join(crate::base::ids::ContainerId(uuid).to_string())
 }
 
 /// Removes the data of unlinked containers that no live process has open
@@ -64,7 +64,7 @@ pub(crate) fn sweep_unlinked(root: &Path, store: &crate::store::StoreConf) {
 }
 
 pub(crate) fn registry_dir(root: &Path, uuid: [u64; 2]) -> PathBuf {
-    root.join(DOT_DAOS).join("open").join(format!("c-{:016x}{:016x}", uuid[0], uuid[1]))
+    root.join(DOT_DAOS).join("open").join(crate::base::ids::ContainerId(uuid).to_string())
 }
 
 /// This process's registration as a reader of one container.

@@ -26,6 +26,17 @@ const MAX_IO: u64 = 1 << 30;
 /// completes (see `Op::long_completion`).
 const LONG_READ: u64 = 1 << 20;
 
+/// Splits `len` bytes at memory address `p` and file offset `at` into
+/// requests of at most `MAX_IO` bytes: `f(address, length, offset)` each.
+fn split_io(p: usize, len: u64, at: u64, mut f: impl FnMut(usize, u64, u64)) {
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(MAX_IO);
+        f(p + done as usize, n, at + done);
+        done += n;
+    }
+}
+
 /// An open object.
 pub struct ObjHandle {
     pub co: Arc<CoHandle>,
@@ -195,15 +206,7 @@ impl WriteOp {
     /// Data requests: (address, length, file offset), split at `MAX_IO`.
     fn data_reqs(&self, base: u64) -> Vec<(usize, u64, u64)> {
         let mut data = Vec::new();
-        let mut push = |p: usize, len: u64, mut at: u64| {
-            let mut done = 0;
-            while done < len {
-                let n = (len - done).min(MAX_IO);
-                data.push((p + done as usize, n, at));
-                at += n;
-                done += n;
-            }
-        };
+        let mut push = |p: usize, len: u64, at: u64| split_io(p, len, at, |p, n, at| data.push((p, n, at)));
         match (&self.owned, &self.mem) {
             (Some(v), _) => {
                 if !v.is_empty() {
@@ -590,13 +593,8 @@ pub fn read(oh: u64, epoch: u64, mem: UserMem, iod: &[daos_io_frag]) -> Result<B
             if aligned {
                 let mut at = e.data_off + r0;
                 op.mem.for_spans(pm, p.len, |ptr, l| {
-                    let mut done = 0;
-                    while done < l {
-                        let n = (l - done).min(MAX_IO);
-                        op.reqs.push((si, ptr as usize + done as usize, n, at));
-                        at += n;
-                        done += n;
-                    }
+                    split_io(ptr as usize, l, at, |p, n, o| op.reqs.push((si, p, n, o)));
+                    at += l;
                 });
                 op.expected += p.len;
                 for c in c0..c1 {
@@ -611,12 +609,7 @@ pub fn read(oh: u64, epoch: u64, mem: UserMem, iod: &[daos_io_frag]) -> Result<B
                 let bi = op.bounces.len();
                 op.bounces.push(vec![0u8; len as usize]);
                 let base = op.bounces[bi].as_mut_ptr() as usize;
-                let mut done = 0;
-                while done < len {
-                    let n = (len - done).min(MAX_IO);
-                    op.reqs.push((si, base + done as usize, n, e.data_off + b0 + done));
-                    done += n;
-                }
+                split_io(base, len, e.data_off + b0, |p, n, o| op.reqs.push((si, p, n, o)));
                 op.expected += len;
                 for c in c0..c1 {
                     let cs = (c - c0) * CHUNK;

@@ -90,7 +90,7 @@ pub fn journal_file_version(jnl: &File, shard: u32, seg: u64) -> Result<u32> {
 
 /// Directory of container `uuid` on a target directory.
 pub fn container_dir(target_dir: &Path, uuid: [u64; 2]) -> PathBuf {
-    target_dir.join(format!("c-{:016x}{:016x}", uuid[0], uuid[1]))
+    target_dir.join(crate::base::ids::ContainerId(uuid).to_string())
 }
 
 pub fn seg_paths(dir: &Path, seg: u64) -> (PathBuf, PathBuf) {
