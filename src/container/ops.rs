@@ -152,6 +152,28 @@ pub fn check_layout_epoch(h: &CoHandle, epoch: u64) -> Result<()> {
     h.cs.check_writable(epoch, "a layout change")
 }
 
+/// A new shard on target `t` (its directory made), with id `want` (-1: the
+/// lowest not in `taken`).
+fn new_shard(cs: &super::CState, now: &crate::store::StoreConf, t: u32, want: i32, taken: &[u32]) -> Result<Shard> {
+    let tc = now.target(t)?;
+    if crate::store::sys::target_status(now, t) < 0 {
+        return Err(Error::Os { errno: libc::EIO, msg: format!("target {t} is disabled or missing") });
+    }
+    let id = match want {
+        -1 => (0..MAX_SHARDS)
+            .find(|x| !taken.contains(x))
+            .ok_or_else(|| Error::Os { errno: libc::ENOSPC, msg: "no free shard id".into() })?,
+        x if x < 0 || x as u32 >= MAX_SHARDS => return Err(Error::Inval(format!("shard id {x} is out of range 0..2^20-1"))),
+        x if taken.contains(&(x as u32)) => {
+            return Err(Error::Os { errno: libc::EEXIST, msg: format!("shard {x} already exists") })
+        }
+        x => x as u32,
+    };
+    let sh = Shard::new(id, t, shard_dir(&tc.dir, cs.uuid, id));
+    sh.create_dir()?;
+    Ok(sh)
+}
+
 /// `daos_shard_add`: `ids[i]` is the id wanted on `targets[i]` (-1: lowest
 /// free); on return the id made or -1. Returns the first error.
 pub fn shard_add(cookie: u64, epoch: u64, targets: &[u32], ids: &mut [i32]) -> Result<()> {
@@ -167,31 +189,10 @@ pub fn shard_add(cookie: u64, epoch: u64, targets: &[u32], ids: &mut [i32]) -> R
     let mut made: Vec<ShardMeta> = Vec::new();
     let mut new_shards = Vec::new();
     for (i, &t) in targets.iter().enumerate() {
-        let r = (|| -> Result<u32> {
-            let tc = now.target(t)?;
-            if crate::store::sys::target_status(&now, t) < 0 {
-                return Err(Error::Os { errno: libc::EIO, msg: format!("target {t} is disabled or missing") });
-            }
-            let id = match ids[i] {
-                -1 => (0..MAX_SHARDS).find(|x| !taken.contains(x)).ok_or_else(|| Error::Os {
-                    errno: libc::ENOSPC,
-                    msg: "no free shard id".into(),
-                })?,
-                x if x < 0 || x as u32 >= MAX_SHARDS => {
-                    return Err(Error::Inval(format!("shard id {x} is out of range 0..2^20-1")))
-                }
-                x if taken.contains(&(x as u32)) => {
-                    return Err(Error::Os { errno: libc::EEXIST, msg: format!("shard {x} already exists") })
-                }
-                x => x as u32,
-            };
-            let sh = Shard::new(id, t, shard_dir(&tc.dir, cs.uuid, id));
-            sh.create_dir()?;
-            new_shards.push(sh);
-            Ok(id)
-        })();
-        match r {
-            Ok(id) => {
+        match new_shard(&cs, &now, t, ids[i], &taken) {
+            Ok(sh) => {
+                let id = sh.id;
+                new_shards.push(sh);
                 taken.push(id);
                 ids[i] = id as i32;
                 made.push(ShardMeta {
