@@ -168,41 +168,8 @@ pub fn commit(cookie: u64, e: u64, sync: bool) -> std::result::Result<(), (Optio
         return Ok(());
     }
     let now = cs.store.reload(&cs.root);
-    let mut flushed = flush_writer(&h, None);
-    // The master of a collective open also publishes what its peers flushed.
-    if let Role::Master(m) = &h.role {
-        for (shard, seg, len) in m.peer_segments() {
-            if let Ok(v) = flushed.entry(shard).or_insert(Ok(Vec::new())) {
-                v.push((seg, len));
-            }
-        }
-    }
-    let shards: Vec<(u32, u32)> = cs.meta.lock().shards.iter().filter(|s| !s.disabled).map(|s| (s.id, s.target)).collect();
-    let mut failed: Option<(u32, Error)> = None;
-    let mut ok_shards = Vec::new();
-    for (id, target) in shards {
-        let st = crate::store::sys::target_status(&now, target);
-        let r = if st < 0 {
-            Err(Error::Os { errno: libc::EIO, msg: format!("shard {id}: its target {target} is disabled or missing") })
-        } else {
-            match flushed.get(&id) {
-                Some(Err(rc)) => Err(Error::Os { errno: -rc, msg: format!("shard {id}: flush failed") }),
-                _ => shard_files_present(&h, id),
-            }
-        };
-        match r {
-            Ok(()) => ok_shards.push(id),
-            Err(err) => {
-                // An I/O error lowers the target's health; a disabled target's does not change.
-                if st >= 0 && err.errno() == libc::EIO {
-                    crate::store::lower_health(&cs.root, target, 10);
-                }
-                if failed.is_none() {
-                    failed = Some((id, err));
-                }
-            }
-        }
-    }
+    let flushed = flush_for_commit(&h);
+    let (ok_shards, failed) = committable_shards(&h, &now, &flushed);
     let (pid, nonce) = cs.reg_id().unwrap_or((0, 0));
     let upd = cs.update(|m| {
         let old_hce = m.hce;
@@ -243,22 +210,73 @@ pub fn commit(cookie: u64, e: u64, sync: bool) -> std::result::Result<(), (Optio
         return Err((Some(id), err));
     }
     if !stale.is_empty() {
-        let list: Vec<String> = stale.iter().map(|x| x.to_string()).collect();
-        return Err((
-            None,
-            Error::Os {
-                errno: libc::ESTALE,
-                msg: format!(
-                    "commit of epoch {e} on {}: this handle's writes in epoch(s) {} were dropped: other handles' commits \
-                     closed those epochs (HCE {old_hce}) before this one; write them again at a new epoch \
-                     (daos_epoch_hold gives one no other commit passes)",
-                    cs.path.display(),
-                    list.join(", ")
-                ),
-            },
-        ));
+        return Err((None, stale_error(&cs, e, old_hce, &stale)));
     }
     Ok(())
+}
+
+/// Flushes this handle's writes for a commit; the master of a collective
+/// open also publishes what its peers flushed.
+fn flush_for_commit(h: &CoHandle) -> Flushed {
+    let mut flushed = flush_writer(h, None);
+    if let Role::Master(m) = &h.role {
+        for (shard, seg, len) in m.peer_segments() {
+            if let Ok(v) = flushed.entry(shard).or_insert(Ok(Vec::new())) {
+                v.push((seg, len));
+            }
+        }
+    }
+    flushed
+}
+
+/// The enabled shards a commit can publish on (target usable, flush done,
+/// files present), and the first that it cannot, with why. An I/O error
+/// lowers the target's health.
+fn committable_shards(h: &CoHandle, now: &crate::store::StoreConf, flushed: &Flushed) -> (Vec<u32>, Option<(u32, Error)>) {
+    let cs = &h.cs;
+    let shards: Vec<(u32, u32)> = cs.meta.lock().shards.iter().filter(|s| !s.disabled).map(|s| (s.id, s.target)).collect();
+    let mut failed: Option<(u32, Error)> = None;
+    let mut ok_shards = Vec::new();
+    for (id, target) in shards {
+        let st = crate::store::sys::target_status(now, target);
+        let r = if st < 0 {
+            Err(Error::Os { errno: libc::EIO, msg: format!("shard {id}: its target {target} is disabled or missing") })
+        } else {
+            match flushed.get(&id) {
+                Some(Err(rc)) => Err(Error::Os { errno: -rc, msg: format!("shard {id}: flush failed") }),
+                _ => shard_files_present(h, id),
+            }
+        };
+        match r {
+            Ok(()) => ok_shards.push(id),
+            Err(err) => {
+                // An I/O error lowers the target's health; a disabled target's does not change.
+                if st >= 0 && err.errno() == libc::EIO {
+                    crate::store::lower_health(&cs.root, target, 10);
+                }
+                if failed.is_none() {
+                    failed = Some((id, err));
+                }
+            }
+        }
+    }
+    (ok_shards, failed)
+}
+
+/// The error of a commit whose writes in epochs `stale` were dropped:
+/// other handles' commits closed those epochs before this one.
+fn stale_error(cs: &CState, e: u64, old_hce: u64, stale: &std::collections::BTreeSet<u64>) -> Error {
+    let list: Vec<String> = stale.iter().map(|x| x.to_string()).collect();
+    Error::Os {
+        errno: libc::ESTALE,
+        msg: format!(
+            "commit of epoch {e} on {}: this handle's writes in epoch(s) {} were dropped: other handles' commits \
+             closed those epochs (HCE {old_hce}) before this one; write them again at a new epoch \
+             (daos_epoch_hold gives one no other commit passes)",
+            cs.path.display(),
+            list.join(", ")
+        ),
+    }
 }
 
 /// Whether shard `id` still has its directory, and this handle's segment
