@@ -15,7 +15,7 @@ use super::CState;
 use crate::error::Result;
 use crate::shard::index::{Ext, NO_SEG, PUBLISHED};
 use crate::shard::journal::{Record, HEADER, KIND_PUNCH, KIND_WRITE};
-use crate::shard::{seg_paths, Shard};
+use crate::shard::{seg_paths, SegFile, Shard};
 use crate::base::fs::io_err;
 
 /// Starts background aggregation of `cs` (indexes, then, for a container
@@ -77,77 +77,12 @@ pub fn compact(cs: &Arc<CState>) -> Result<usize> {
     Ok(n)
 }
 
+/// Live extent of a candidate segment: (object, offset, stamp, extent).
+type Live = (u64, u64, u64, Ext);
+
 fn compact_shard(cs: &Arc<CState>, sh: &Arc<Shard>) -> Result<usize> {
-    let live_writers = live_segments(cs);
-    let meta = cs.meta.lock().clone();
-    // Candidates: sealed segments of this shard, not written by a live
-    // writer, whose published records are all in the index (the metadata may
-    // be newer than the replay: another process's last commit before it
-    // sealed its segment).
-    let cands: Vec<(u64, u32)> = meta
-        .segs
-        .iter()
-        .filter(|s| s.shard == sh.id && s.sealed != UNSEALED && !live_writers.contains(&s.seg))
-        .filter(|s| sh.applied_len(s.seg) >= s.committed_len)
-        .filter_map(|s| sh.seg_index(s.seg).map(|i| (s.seg, i)))
-        .collect();
-    if cands.is_empty() {
-        return Ok(0);
-    }
-    // Live extents per candidate.
-    let mut live: BTreeMap<u32, Vec<(u64, u64, u64, Ext)>> = BTreeMap::new();
-    {
-        let ix = sh.index.read();
-        ix.for_each(|oid, off, stamp, e| {
-            // A punch lives in the journal of the segment its `data_off` names.
-            let home = if e.seg == NO_SEG { e.data_off as u32 } else { e.seg };
-            if e.owner == PUBLISHED && cands.iter().any(|c| c.1 == home) {
-                live.entry(home).or_default().push((oid, off, stamp, *e));
-            }
-        });
-    }
-    let mut victims = Vec::new();
-    for &(seg, idx) in &cands {
-        let Some(f) = sh.seg(idx) else { continue };
-        let size = f.dat.metadata().map(|m| m.len()).unwrap_or(0).saturating_sub(HEADER);
-        let used: u64 = live.get(&idx).map_or(0, |v| v.iter().filter(|x| x.3.seg != NO_SEG).map(|x| x.3.len).sum());
-        if size > 0 && used * 2 < size {
-            victims.push((seg, idx));
-        }
-    }
-    if victims.is_empty() {
-        return Ok(0);
-    }
-    // Copy the live extents into a new segment.
-    let (new_idx, nf) = sh.create_seg(cs.uuid)?;
-    let (mut dpos, mut jbuf) = (HEADER, Vec::new());
-    let mut moved: Vec<(u64, u64, u64, Ext)> = Vec::new();
-    let crcs_of = |e: &Ext| -> Vec<u32> {
-        let ix = sh.index.read();
-        (0..crate::shard::journal::nchunks(e.len)).map(|c| ix.crc(e.csum as u64 + c)).collect()
-    };
-    for &(_, idx) in &victims {
-        let Some(old) = sh.seg(idx) else { continue };
-        for &(oid, off, stamp, e) in live.get(&idx).map(|v| &v[..]).unwrap_or(&[]) {
-            if e.seg == NO_SEG {
-                let r = Record { kind: KIND_PUNCH, oid, epoch: e.epoch, off, len: e.len, data_off: 0, stamp, crcs: Vec::new() };
-                r.encode_into(&mut jbuf);
-                moved.push((oid, off, stamp, Ext { data_off: new_idx as u64, ..e }));
-                continue;
-            }
-            let mut buf = vec![0u8; e.len as usize];
-            old.dat.read_exact_at(&mut buf, e.data_off).map_err(|er| io_err(er, "compaction read"))?;
-            nf.dat.write_all_at(&buf, dpos).map_err(|er| io_err(er, "compaction write"))?;
-            let r = Record { kind: KIND_WRITE, oid, epoch: e.epoch, off, len: e.len, data_off: dpos, stamp, crcs: crcs_of(&e) };
-            r.encode_into(&mut jbuf);
-            moved.push((oid, off, stamp, Ext { data_off: dpos, seg: new_idx, ..e }));
-            dpos += e.len;
-        }
-    }
-    nf.jnl.write_all_at(&jbuf, HEADER).map_err(|er| io_err(er, "compaction journal"))?;
-    nf.dat.sync_data().map_err(|er| io_err(er, "compaction fsync"))?;
-    nf.jnl.sync_data().map_err(|er| io_err(er, "compaction fsync"))?;
-    let jlen = HEADER + jbuf.len() as u64;
+    let Some((victims, live)) = choose_victims(cs, sh) else { return Ok(0) };
+    let (nf, moved, jlen) = copy_live(cs, sh, &victims, &live)?;
     let gone: Vec<u64> = victims.iter().map(|v| v.0).collect();
     {
         let _serial = cs.commit_lock.lock();
@@ -178,24 +113,7 @@ fn compact_shard(cs: &Arc<CState>, sh: &Arc<Shard>) -> Result<usize> {
             return Ok(0);
         }
         r?;
-        let mut ix = sh.index.write();
-        let mut by_obj: BTreeMap<u64, Vec<(u64, u64, Ext)>> = BTreeMap::new();
-        for (oid, off, stamp, e) in moved {
-            by_obj.entry(oid).or_default().push((off, stamp, e));
-        }
-        for (oid, list) in by_obj {
-            for (off, stamp, n) in list {
-                ix.update_keys(oid, &[(off, stamp)], |cur| {
-                    // Only an extent still in an old segment moves.
-                    let home = if cur.seg == NO_SEG { cur.data_off as u32 } else { cur.seg };
-                    if victims.iter().any(|v| v.1 == home) {
-                        Some(Ext { owner: cur.owner, ..n })
-                    } else {
-                        Some(*cur)
-                    }
-                });
-            }
-        }
+        move_index(sh, moved, &victims);
     }
     sh.mark_applied(nf.id, jlen);
     for seg in &gone {
@@ -206,4 +124,115 @@ fn compact_shard(cs: &Arc<CState>, sh: &Arc<Shard>) -> Result<usize> {
     let _ = crate::base::fs::fsync_dir(&sh.dir);
     crate::log!(Debug, "shard {}: {} segments compacted into {:016x}", sh.id, gone.len(), nf.id);
     Ok(gone.len())
+}
+
+/// The segments of `sh` worth compacting (sealed, not a live writer's, all
+/// replayed, less than half live) with the live extents of the candidates;
+/// `None` if there are none.
+fn choose_victims(cs: &Arc<CState>, sh: &Arc<Shard>) -> Option<(Vec<(u64, u32)>, BTreeMap<u32, Vec<Live>>)> {
+    let live_writers = live_segments(cs);
+    let meta = cs.meta.lock().clone();
+    // Candidates: sealed segments of this shard, not written by a live
+    // writer, whose published records are all in the index (the metadata may
+    // be newer than the replay: another process's last commit before it
+    // sealed its segment).
+    let cands: Vec<(u64, u32)> = meta
+        .segs
+        .iter()
+        .filter(|s| s.shard == sh.id && s.sealed != UNSEALED && !live_writers.contains(&s.seg))
+        .filter(|s| sh.applied_len(s.seg) >= s.committed_len)
+        .filter_map(|s| sh.seg_index(s.seg).map(|i| (s.seg, i)))
+        .collect();
+    if cands.is_empty() {
+        return None;
+    }
+    // Live extents per candidate.
+    let mut live: BTreeMap<u32, Vec<Live>> = BTreeMap::new();
+    {
+        let ix = sh.index.read();
+        ix.for_each(|oid, off, stamp, e| {
+            // A punch lives in the journal of the segment its `data_off` names.
+            let home = if e.seg == NO_SEG { e.data_off as u32 } else { e.seg };
+            if e.owner == PUBLISHED && cands.iter().any(|c| c.1 == home) {
+                live.entry(home).or_default().push((oid, off, stamp, *e));
+            }
+        });
+    }
+    let mut victims = Vec::new();
+    for &(seg, idx) in &cands {
+        let Some(f) = sh.seg(idx) else { continue };
+        let size = f.dat.metadata().map(|m| m.len()).unwrap_or(0).saturating_sub(HEADER);
+        let used: u64 = live.get(&idx).map_or(0, |v| v.iter().filter(|x| x.3.seg != NO_SEG).map(|x| x.3.len).sum());
+        if size > 0 && used * 2 < size {
+            victims.push((seg, idx));
+        }
+    }
+    if victims.is_empty() {
+        return None;
+    }
+    Some((victims, live))
+}
+
+/// Copies the live extents of `victims` into a new segment of `sh`, made
+/// durable: returns it, the extents at their new places and its journal
+/// length.
+fn copy_live(
+    cs: &Arc<CState>,
+    sh: &Arc<Shard>,
+    victims: &[(u64, u32)],
+    live: &BTreeMap<u32, Vec<Live>>,
+) -> Result<(Arc<SegFile>, Vec<Live>, u64)> {
+    let (new_idx, nf) = sh.create_seg(cs.uuid)?;
+    let (mut dpos, mut jbuf) = (HEADER, Vec::new());
+    let mut moved: Vec<Live> = Vec::new();
+    let crcs_of = |e: &Ext| -> Vec<u32> {
+        let ix = sh.index.read();
+        (0..crate::shard::journal::nchunks(e.len)).map(|c| ix.crc(e.csum as u64 + c)).collect()
+    };
+    for &(_, idx) in victims {
+        let Some(old) = sh.seg(idx) else { continue };
+        for &(oid, off, stamp, e) in live.get(&idx).map(|v| &v[..]).unwrap_or(&[]) {
+            if e.seg == NO_SEG {
+                let r = Record { kind: KIND_PUNCH, oid, epoch: e.epoch, off, len: e.len, data_off: 0, stamp, crcs: Vec::new() };
+                r.encode_into(&mut jbuf);
+                moved.push((oid, off, stamp, Ext { data_off: new_idx as u64, ..e }));
+                continue;
+            }
+            let mut buf = vec![0u8; e.len as usize];
+            old.dat.read_exact_at(&mut buf, e.data_off).map_err(|er| io_err(er, "compaction read"))?;
+            nf.dat.write_all_at(&buf, dpos).map_err(|er| io_err(er, "compaction write"))?;
+            let r = Record { kind: KIND_WRITE, oid, epoch: e.epoch, off, len: e.len, data_off: dpos, stamp, crcs: crcs_of(&e) };
+            r.encode_into(&mut jbuf);
+            moved.push((oid, off, stamp, Ext { data_off: dpos, seg: new_idx, ..e }));
+            dpos += e.len;
+        }
+    }
+    nf.jnl.write_all_at(&jbuf, HEADER).map_err(|er| io_err(er, "compaction journal"))?;
+    nf.dat.sync_data().map_err(|er| io_err(er, "compaction fsync"))?;
+    nf.jnl.sync_data().map_err(|er| io_err(er, "compaction fsync"))?;
+    let jlen = HEADER + jbuf.len() as u64;
+    Ok((nf, moved, jlen))
+}
+
+/// Points the index at the copies of the extents moved out of `victims`
+/// (an extent changed meanwhile stays as it is).
+fn move_index(sh: &Shard, moved: Vec<Live>, victims: &[(u64, u32)]) {
+    let mut ix = sh.index.write();
+    let mut by_obj: BTreeMap<u64, Vec<(u64, u64, Ext)>> = BTreeMap::new();
+    for (oid, off, stamp, e) in moved {
+        by_obj.entry(oid).or_default().push((off, stamp, e));
+    }
+    for (oid, list) in by_obj {
+        for (off, stamp, n) in list {
+            ix.update_keys(oid, &[(off, stamp)], |cur| {
+                // Only an extent still in an old segment moves.
+                let home = if cur.seg == NO_SEG { cur.data_off as u32 } else { cur.seg };
+                if victims.iter().any(|v| v.1 == home) {
+                    Some(Ext { owner: cur.owner, ..n })
+                } else {
+                    Some(*cur)
+                }
+            });
+        }
+    }
 }
