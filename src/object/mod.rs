@@ -14,7 +14,7 @@ use crate::abi::types::*;
 use crate::abi::flags::{self, ObjMode};
 use crate::base::fork::PerFork;
 use crate::handle::{HandleTable, HandleType};
-use crate::shard::index::Ext;
+use crate::shard::index::{Ext, Index};
 use smallvec::SmallVec;
 use crate::shard::journal::{ChunkCrcs, Record, CHUNK, KIND_PUNCH, KIND_WRITE, MAX_REC_LEN};
 use crate::shard::{SegFile, Shard};
@@ -529,6 +529,53 @@ impl Op for DoneOp {
     }
 }
 
+impl ReadOp {
+    /// The index of segment `seg` of `sh` among this read's open segments.
+    fn seg_slot(&mut self, sh: &Shard, seg: u32) -> Result<usize> {
+        if let Some(i) = self.segs.iter().position(|x| x.0 == seg) {
+            return Ok(i);
+        }
+        let f = sh.seg(seg).ok_or_else(|| Error::Os { errno: libc::EIO, msg: "segment of an extent is gone".into() })?;
+        self.segs.push((seg, f));
+        Ok(self.segs.len() - 1)
+    }
+
+    /// Reads `len` bytes of extent `e` from `r0` (on chunk boundaries)
+    /// straight into the caller's memory at `pm`, each chunk verified there.
+    fn direct(&mut self, ix: &Index, si: usize, e: &Ext, r0: u64, len: u64, pm: u64) {
+        let mut at = e.data_off + r0;
+        let reqs = &mut self.reqs;
+        self.mem.for_spans(pm, len, |ptr, l| {
+            split_io(ptr as usize, l, at, |p, n, o| reqs.push((si, p, n, o)));
+            at += l;
+        });
+        self.expected += len;
+        for c in r0 / CHUNK..(r0 + len).div_ceil(CHUNK) {
+            let cs = c * CHUNK - r0;
+            self.verify.push(Verify { bounce: None, off: pm + cs, len: CHUNK.min(len - cs), crc: ix.crc(e.csum as u64 + c) });
+        }
+    }
+
+    /// Reads the whole chunks of extent `e` around `[r0, r0 + len)` into a
+    /// bounce buffer, verified there and then copied to the caller's memory
+    /// at `pm`.
+    fn bounced(&mut self, ix: &Index, si: usize, e: &Ext, r0: u64, len: u64, pm: u64) {
+        let (c0, c1) = (r0 / CHUNK, (r0 + len).div_ceil(CHUNK));
+        let b0 = c0 * CHUNK;
+        let blen = (c1 * CHUNK).min(e.len) - b0;
+        let bi = self.bounces.len();
+        self.bounces.push(vec![0u8; blen as usize]);
+        let base = self.bounces[bi].as_mut_ptr() as usize;
+        split_io(base, blen, e.data_off + b0, |p, n, o| self.reqs.push((si, p, n, o)));
+        self.expected += blen;
+        for c in c0..c1 {
+            let cs = (c - c0) * CHUNK;
+            self.verify.push(Verify { bounce: Some(bi), off: cs, len: CHUNK.min(blen - cs), crc: ix.crc(e.csum as u64 + c) });
+        }
+        self.copies.push((bi, r0 - b0, pm, len));
+    }
+}
+
 /// `daos_object_read`: `iod` extents at `epoch` into `mem` in order.
 pub fn read(oh: u64, epoch: u64, mem: UserMem, iod: &[daos_io_frag]) -> Result<Box<dyn Op>> {
     let h = handle(oh)?;
@@ -577,45 +624,13 @@ pub fn read(oh: u64, epoch: u64, mem: UserMem, iod: &[daos_io_frag]) -> Result<B
                     ),
                 });
             }
-            let si = match op.segs.iter().position(|x| x.0 == e.seg) {
-                Some(i) => i,
-                None => {
-                    let seg = sh.seg(e.seg).ok_or_else(|| Error::Os { errno: libc::EIO, msg: "segment of an extent is gone".into() })?;
-                    op.segs.push((e.seg, seg));
-                    op.segs.len() - 1
-                }
-            };
+            let si = op.seg_slot(sh, e.seg)?;
             let r0 = p.off - s;
             let r1 = r0 + p.len;
-            let c0 = r0 / CHUNK;
-            let c1 = r1.div_ceil(CHUNK);
-            let aligned = r0 % CHUNK == 0 && (r1 % CHUNK == 0 || r1 == e.len);
-            if aligned {
-                let mut at = e.data_off + r0;
-                op.mem.for_spans(pm, p.len, |ptr, l| {
-                    split_io(ptr as usize, l, at, |p, n, o| op.reqs.push((si, p, n, o)));
-                    at += l;
-                });
-                op.expected += p.len;
-                for c in c0..c1 {
-                    let cs = c * CHUNK - r0;
-                    let cl = CHUNK.min(p.len - cs);
-                    op.verify.push(Verify { bounce: None, off: pm + cs, len: cl, crc: ix.crc(e.csum as u64 + c) });
-                }
+            if r0 % CHUNK == 0 && (r1 % CHUNK == 0 || r1 == e.len) {
+                op.direct(&ix, si, &e, r0, p.len, pm);
             } else {
-                let b0 = c0 * CHUNK;
-                let b1 = (c1 * CHUNK).min(e.len);
-                let len = b1 - b0;
-                let bi = op.bounces.len();
-                op.bounces.push(vec![0u8; len as usize]);
-                let base = op.bounces[bi].as_mut_ptr() as usize;
-                split_io(base, len, e.data_off + b0, |p, n, o| op.reqs.push((si, p, n, o)));
-                op.expected += len;
-                for c in c0..c1 {
-                    let cs = (c - c0) * CHUNK;
-                    op.verify.push(Verify { bounce: Some(bi), off: cs, len: CHUNK.min(len - cs), crc: ix.crc(e.csum as u64 + c) });
-                }
-                op.copies.push((bi, r0 - b0, pm, p.len));
+                op.bounced(&ix, si, &e, r0, p.len, pm);
             }
         }
         moff += nob;
