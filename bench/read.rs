@@ -180,7 +180,87 @@ fn one_size(o: &Opts, size: u64) -> Result<(Vec<Row>, f64)> {
         Goal::None,
     ));
     rows.extend(fio_rows(o, &dir.join("raw.dat"), size, raw_iops, raw_lat.as_ref())?);
+    rows.extend(unchecked_rows(o, &store, &src, size, raw_file.as_ref())?);
     Ok((rows, daos_lat.mean))
+}
+
+/// The same object in a container without data checksums (`DAOS_RS_COO_NOCSUM`):
+/// QD32 IOPS and QD1 latency, next to raw io_uring measured again in turn.
+fn unchecked_rows(
+    o: &Opts,
+    store: &Path,
+    src: &AlignedBuf,
+    size: u64,
+    raw_file: Option<&File>,
+) -> Result<Vec<Row>> {
+    let co = Container::create(&store.join("nocsum"), false)?;
+    let shard = co.add_shards(1, &[0])?[0];
+    let obj = co.object(shard, 1)?;
+    for i in 0..size / IO {
+        obj.write_sync(1, src.as_slice(), i * IO)?;
+    }
+    co.commit(1)?;
+    warm(obj, None, src, size)?;
+    let mib = size / MIB;
+    let (raw_iops, daos_iops) = best_pair(
+        o,
+        || {
+            let f = raw_file.ok_or("no raw file")?;
+            let mut reads = RawReads::new(f, size)?;
+            rate(o.duration, || reads.step())
+        },
+        || {
+            let mut reads = DaosReads::new(obj, size, true)?;
+            rate(o.duration, || reads.step())
+        },
+    )?;
+    let (raw_lat, daos_lat) = best_pair(
+        o,
+        || {
+            let f = raw_file.ok_or("no raw file")?;
+            let (mut ring, buf, mut rng) =
+                (Raw::new()?, AlignedBuf::new(BLOCK as usize), Rng::new(SEED));
+            latency(o.duration, || {
+                ring.read_at(f, buf.ptr(), BLOCK as u32, rng.block(size, BLOCK))?;
+                Ok(1)
+            })
+        },
+        || {
+            let (buf, mut eq, mut rng) = (
+                AlignedBuf::new(BLOCK as usize),
+                EventQueue::new(1)?,
+                Rng::new(SEED),
+            );
+            latency(o.duration, || {
+                // SAFETY: `buf` and the event outlive the operation, which is polled below.
+                let rc = unsafe {
+                    obj.read(HIGHEST, buf.ptr(), BLOCK, rng.block(size, BLOCK), eq.ev(0))
+                };
+                check("daos_object_read", rc)?;
+                eq.poll(1)?;
+                Ok(1)
+            })
+        },
+    )?;
+    drop(co);
+    let mut rows = vec![Row::rate(
+        &format!("read 4K random QD32 (IOPS), {mib} MiB, checksums off"),
+        daos_iops,
+        raw_iops,
+        Goal::AtLeast(0.80),
+    )
+    .with_note(
+        "the same object in a container made with DAOS_RS_COO_NOCSUM (no chunk checksums \
+         computed or verified), plugged as above",
+    )];
+    let mut lat = Row::latency(
+        &format!("read 4K QD1, event, {mib} MiB, checksums off"),
+        &daos_lat,
+        raw_lat.as_ref(),
+        Goal::AtMost(1.3),
+    );
+    rows.push(std::mem::replace(&mut lat[0], Row::new("", Unit::Micros, 0.0, None, Goal::None)));
+    Ok(rows)
 }
 
 /// fio (`--ioengine=io_uring`, 4 KiB random reads of the baseline's file from the page

@@ -77,6 +77,9 @@ pub struct CState {
     pub listeners: Mutex<Vec<Listener>>,
     pub unlinked: AtomicBool,
     pub corrupt: bool,
+    /// Data checksums are kept and verified (the container was not made with
+    /// `DAOS_RS_COO_NOCSUM`); set at create, never changes.
+    pub csum: bool,
     /// Serialises commits, aborts and layout changes of this process.
     pub commit_lock: Mutex<()>,
     /// Serialises refreshes.
@@ -499,6 +502,7 @@ fn build_state(
         shards.insert(sm.id, Arc::new(sh));
     }
     let oldest = m.oldest;
+    let csum = m.flags & meta::FLAG_NOCSUM == 0;
     let cs = Arc::new(CState {
         uuid: m.uuid,
         lock_path: lock_file(&root, m.uuid),
@@ -516,6 +520,7 @@ fn build_state(
         listeners: Mutex::new(Vec::new()),
         unlinked: AtomicBool::new(false),
         corrupt,
+        csum,
         commit_lock: Mutex::new(()),
         refresh_lock: Mutex::new(()),
         abandoned: Mutex::new(abandoned),
@@ -531,8 +536,8 @@ fn build_state(
 }
 
 /// Creates an empty container file at `path` (which must not exist).
-fn create_file(path: &Path, store: &StoreConf) -> Result<()> {
-    let mut m = Meta { uuid: [crate::util::random_u64(), crate::util::random_u64()], store: store.uuid, ..Default::default() };
+fn create_file(path: &Path, store: &StoreConf, flags: u32) -> Result<()> {
+    let mut m = Meta { uuid: [crate::util::random_u64(), crate::util::random_u64()], store: store.uuid, flags, ..Default::default() };
     m.seq = 1;
     link_new(path, &m.encode())
 }
@@ -575,9 +580,12 @@ pub fn open(path: &Path, mode: u32, nprocess: u32) -> Result<(daos_container_sta
 /// own registration as a reader, its own stamp slot), as if it were opened
 /// by another process (tests).
 pub(crate) fn open_as(path: &Path, mode: u32, nprocess: u32, shared: bool) -> Result<(daos_container_status_t, u64)> {
-    let known = DAOS_COO_RO | DAOS_COO_RW | DAOS_COO_CREATE | DAOS_COO_OWN_RECOV;
+    let known = DAOS_COO_RO | DAOS_COO_RW | DAOS_COO_CREATE | DAOS_COO_OWN_RECOV | DAOS_RS_COO_NOCSUM;
     if mode & !known != 0 {
         return Err(Error::Inval(format!("unknown open mode bits {:#x}", mode & !known)));
+    }
+    if mode & DAOS_RS_COO_NOCSUM != 0 && mode & DAOS_COO_CREATE == 0 {
+        return Err(Error::Inval("DAOS_RS_COO_NOCSUM is a property at create: it needs DAOS_COO_CREATE".into()));
     }
     let rw = match (mode & DAOS_COO_RO != 0, mode & DAOS_COO_RW != 0) {
         (true, false) => false,
@@ -662,7 +670,8 @@ fn find_state(path: &Path, root: &Path, store: &StoreConf, mode: u32, rw: bool, 
         if mode & DAOS_COO_CREATE == 0 {
             return Err(Error::NoEnt(format!("container {} does not exist", path.display())));
         }
-        match create_file(path, store) {
+        let flags = if mode & DAOS_RS_COO_NOCSUM != 0 { meta::FLAG_NOCSUM } else { 0 };
+        match create_file(path, store, flags) {
             Ok(()) => {}
             Err(e) if e.errno() == libc::EEXIST => {}
             Err(e) => return Err(e),
