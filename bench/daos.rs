@@ -9,7 +9,7 @@ use daos_rs::ffi;
 use daos_rs::abi::types::{
     daos_container_status_t, daos_epoch_t, daos_event, daos_handle_t, daos_io_frag, daos_iod,
     daos_mm_frag, daos_mmd, daos_obj_id_t, DAOS_COO_CREATE, DAOS_COO_RO, DAOS_COO_RW, DAOS_OBJ_RO,
-    DAOS_OBJ_RW, DAOS_SYS_FORMAT_NO_PROBE,
+    DAOS_OBJ_RW, DAOS_RS_COO_NOCSUM, DAOS_SYS_FORMAT_NO_PROBE,
 };
 
 use crate::sys::cstring;
@@ -76,11 +76,22 @@ pub struct Container {
 impl Container {
     /// Opens (`create`: creates) the container at `path` read-write, or read-only.
     pub fn open(path: &Path, rw: bool, create: bool) -> Result<Container> {
-        let c = cstring(path)?;
         let mut mode = if rw { DAOS_COO_RW } else { DAOS_COO_RO };
         if create {
             mode |= DAOS_COO_CREATE;
         }
+        Container::open_mode(path, mode)
+    }
+
+    /// Creates the container at `path` (read-write) without data checksums
+    /// (`DAOS_RS_COO_NOCSUM`) if `!checksums`.
+    pub fn create(path: &Path, checksums: bool) -> Result<Container> {
+        let extra = if checksums { 0 } else { DAOS_RS_COO_NOCSUM };
+        Container::open_mode(path, DAOS_COO_RW | DAOS_COO_CREATE | extra)
+    }
+
+    fn open_mode(path: &Path, mode: u32) -> Result<Container> {
+        let c = cstring(path)?;
         let mut status: daos_container_status_t = 0;
         let mut coh = daos_handle_t::default();
         // SAFETY: valid C string and out-pointers; synchronous call.

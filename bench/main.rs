@@ -40,7 +40,8 @@ const USAGE: &str = "usage: daos-rs-bench [--duration-ms N] [--quick] [--dir DIR
                    smaller data sets (64 MiB object, 128 K extents)
   --dir DIR        scratch directory for stores and files (default target/bench-tmp
                    of the source tree; not tmpfs, or the figures mean little)
-  GROUP            noop, overlap, read, write, commit, reopen (default: every group)";
+  GROUP            noop, overlap, read, write, commit, reopen (default: every group;
+                   read includes fio and the Python row)";
 
 /// Events submitted per poll in the batched benchmarks.
 const BATCH: usize = 32;
@@ -669,7 +670,7 @@ fn print_header(o: &Opts) {
 fn print_table(rows: &[Row]) {
     println!();
     println!(
-        "{:<34} {:>14} {:>14} {:>7} {:>10}  result",
+        "{:<50} {:>14} {:>14} {:>7} {:>10}  result",
         "benchmark", "daos-rs", "raw io_uring", "ratio", "goal"
     );
     let mut notes = Vec::new();
@@ -702,7 +703,7 @@ fn print_row(r: &Row, mark: &str) {
         (_, Some(false)) => "MISS",
     };
     println!(
-        "{:<34} {:>14} {:>14} {ratio:>7} {goal:>10}  {result}{mark}",
+        "{:<50} {:>14} {:>14} {ratio:>7} {goal:>10}  {result}{mark}",
         r.name,
         r.unit.fmt(r.daos),
         raw

@@ -62,7 +62,7 @@ pub fn group(o: &Opts) -> Result<Vec<Row>> {
             }
         }
         let name = format!("write 1M x {} MiB QD{qd} + commit", total / MIB);
-        let mut row = Row::new(&name, Unit::GiBPerSec, daos_bw, raw_bw, Goal::AtLeast(0.85));
+        let mut row = Row::new(&name, Unit::GiBPerSec, daos_bw, raw_bw, Goal::AtLeast(0.95));
         if qd == 1 {
             row = row.with_note(
                 "new container + shard (daos-rs) or new file (raw) each run; daos-rs: writes on \

@@ -145,6 +145,17 @@
 #define DAOS_COO_OWN_RECOV (1 << 3)
 
 /**
+ * Extension (not in the 2014 API): a property at create, with
+ * `DAOS_COO_CREATE`. A container made by this open keeps no data checksums:
+ * writes compute none and reads verify none (for users who verify their data
+ * elsewhere; damage in the data is then not detected). Recorded in the
+ * container's metadata, kept by snapshots, reported by
+ * `daos_rs_container_props`; ignored when the container exists already (it
+ * keeps the property it was made with). Without `DAOS_COO_CREATE`: -EINVAL.
+ */
+#define DAOS_RS_COO_NOCSUM (1 << 16)
+
+/**
  * Extension: shard ids are below this (20 bits).
  */
 #define DAOS_MAX_SHARDS (1 << 20)
@@ -833,7 +844,9 @@ int daos_global2local(void *global,
  * `mode` is exactly one of `DAOS_COO_RO` / `DAOS_COO_RW`, optionally with
  * `DAOS_COO_CREATE` (create an empty container, with no shards, if `path`
  * does not exist; its directory must exist inside a store) and
- * `DAOS_COO_OWN_RECOV` (accepted, no effect). A handle reads at HCE until
+ * `DAOS_COO_OWN_RECOV` (accepted, no effect), and with `DAOS_COO_CREATE` the
+ * extension `DAOS_RS_COO_NOCSUM` (the container made keeps no data checksums;
+ * see there). A handle reads at HCE until
  * slipped. A container whose metadata fails its checksum opens read-only
  * with status CORRUPT (its reads may then fail, or give what the damaged
  * metadata describes). Damage in shard journals or data does not change
@@ -852,7 +865,8 @@ int daos_global2local(void *global,
  * \param coh      [OUT] the container handle.
  * \param event    [IN] completion event, or NULL.
  *
- * \return 0; -EINVAL bad mode, NULL argument, `path` is not a container, or
+ * \return 0; -EINVAL bad mode (also `DAOS_RS_COO_NOCSUM` without
+ *         `DAOS_COO_CREATE`), NULL argument, `path` is not a container, or
  *         is inside the store's `.daos/` or a target directory (the
  *         library's own files: no container may be made there);
  *         -ENOENT missing without CREATE, or not inside a store; -EACCES file
@@ -936,6 +950,20 @@ int daos_container_query(struct daos_handle_t coh,
                          struct daos_epoch_t *epoch,
                          struct daos_container_info *info,
                          struct daos_event *event);
+
+/**
+ * The properties the container was made with (extension, not in the 2014
+ * API): `DAOS_RS_COO_NOCSUM` if it keeps no data checksums, else 0.
+ * Synchronous: the properties are read at open and never change.
+ *
+ * \param coh   [IN] container handle.
+ * \param props [OUT] the `DAOS_RS_COO_*` properties at create.
+ *
+ * \return 0; -EINVAL `props` NULL; -EBADF bad handle.
+ *
+ * Thread-safe.
+ */
+int daos_rs_container_props(struct daos_handle_t coh, unsigned int *props);
 
 /**
  * Lists shard ids of the container, in increasing order: all of them

@@ -135,7 +135,15 @@ suite() {
   has "empty container has no shards" '^shards: 0$'
   has "empty container is OK" '^status: OK$'
   expect 0 "container query --json" container query "$C" --json
-  jcheck "container query --json fields" 'd["path"] == sys.argv[3] and d["status"] == "OK" and d["shards"] == 0 and set(d["epochs"]) == {"hce", "hse", "oldest", "slipped", "layout_changed"}' "$C"
+  jcheck "container query --json fields" 'd["path"] == sys.argv[3] and d["status"] == "OK" and d["shards"] == 0 and d["checksums"] is True and set(d["epochs"]) == {"hce", "hse", "oldest", "slipped", "layout_changed"}' "$C"
+  expect 0 "container query shows checksums on" container query "$C"
+  has "a container has checksums by default" '^checksums: on$'
+  expect 0 "container create --no-checksums" container create "$S/nocsum" --no-checksums
+  expect 0 "container query of a container without checksums" container query "$S/nocsum"
+  has "container query shows checksums off" '^checksums: off$'
+  expect 0 "container query --json without checksums" container query "$S/nocsum" --json
+  jcheck "container query --json says checksums false" 'd["checksums"] is False'
+  expect 0 "container unlink of the one without checksums" container unlink "$S/nocsum"
   expect 0 "shard add two shards" shard add "$C" --target 0 --target 1
   printf 'shard 0 on target 0\nshard 1 on target 1\n' >"$D/added"
   same "shard add says which shards it made, on which targets" "$OUT" "$D/added"

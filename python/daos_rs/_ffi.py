@@ -36,6 +36,7 @@ DAOS_COO_RO = 1
 DAOS_COO_RW = 1 << 1
 DAOS_COO_CREATE = 1 << 2
 DAOS_COO_OWN_RECOV = 1 << 3
+DAOS_RS_COO_NOCSUM = 1 << 16
 DAOS_MAX_SHARDS = 1 << 20
 DAOS_LIST_END = 0xFFFFFFFFFFFFFFFF
 DAOS_OBJ_RO = 1 << 1
@@ -297,6 +298,7 @@ PROTOTYPES = {
     "daos_event_test": (c_int, [PEV, c_int64, POINTER(c_bool)]),
     "daos_event_register_comp_cb": (c_int, [PEV, daos_event_comp_cb_t, c_void_p]),
     "daos_rs_version": (c_int, [POINTER(c_int), POINTER(c_int), POINTER(c_int)]),
+    "daos_rs_container_props": (c_int, [H, POINTER(c_uint)]),
     "daos_rs_set_log_callback": (c_int, [daos_rs_log_cb_t, c_void_p]),
     "daos_object_open": (c_int, [H, daos_obj_id_t, c_uint, PH, PEV]),
     "daos_object_close": (c_int, [H, PEV]),

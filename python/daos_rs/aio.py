@@ -425,9 +425,9 @@ class Container(_AsyncHandle, _ContainerOps):
 
     @classmethod
     def open(cls, path: PathArg, mode: str = "r", create: bool = False,
-             nprocess: int = 1) -> _Opening[Container]:
+             nprocess: int = 1, checksums: bool = True) -> _Opening[Container]:
         """``await Container.open(...)`` or ``async with Container.open(...) as c``."""
-        return _Opening(_start(cls._op_open(path, mode, create, nprocess)))
+        return _Opening(_start(cls._op_open(path, mode, create, nprocess, checksums)))
 
     @staticmethod
     def unlink(path: PathArg) -> Awaitable[None]:

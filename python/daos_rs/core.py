@@ -657,7 +657,7 @@ def _oid(oid):
     return _ffi.daos_obj_id_t(_u.u64(shard, "oid shard"), _u.u64(lo, "oid lo"))
 
 
-def _container_mode(mode, create):
+def _container_mode(mode, create, checksums=True):
     if mode == "r":
         m = _ffi.DAOS_COO_RO
     elif mode == "rw":
@@ -666,6 +666,10 @@ def _container_mode(mode, create):
         raise ValueError("mode must be 'r' or 'rw', not %r" % (mode,))
     if create:
         m |= _ffi.DAOS_COO_CREATE
+    if not checksums:
+        if not create:
+            raise ValueError("checksums=False is a property at create: it needs create=True")
+        m |= _ffi.DAOS_RS_COO_NOCSUM
     return m
 
 
@@ -704,9 +708,9 @@ class _ContainerOps(_Handle):
     # open / unlink / g2l
 
     @classmethod
-    def _op_open(cls, path, mode="r", create=False, nprocess=1):
+    def _op_open(cls, path, mode="r", create=False, nprocess=1, checksums=True):
         p = _u.path(path)
-        m = _container_mode(mode, create)
+        m = _container_mode(mode, create, checksums)
         npr = _u.u32(nprocess, "nprocess")
         st = c_uint(0)
         h = _H()
@@ -746,6 +750,15 @@ class _ContainerOps(_Handle):
         return Op("daos_global2local",
                   lambda ev: lib.daos_global2local(b.addr, size, byref(h), ev),
                   keep=(self, buf), bufs=(b,))
+
+    @property
+    def checksums(self) -> bool:
+        """Whether the container keeps and verifies data checksums: False if
+        it was made with ``checksums=False`` (``daos_rs_container_props``, an
+        extension; synchronous in both forms)."""
+        props = c_uint(0)
+        check(lib.daos_rs_container_props(self._h, byref(props)), "daos_rs_container_props")
+        return not props.value & _ffi.DAOS_RS_COO_NOCSUM
 
     def local2global(self) -> bytes:
         """The bytes a peer process turns into a handle of its own with
@@ -1008,11 +1021,14 @@ class Container(_ContainerOps):
 
     @classmethod
     def open(cls, path: PathArg, mode: str = "r", create: bool = False,
-             nprocess: int = 1) -> Container:
+             nprocess: int = 1, checksums: bool = True) -> Container:
         """Opens the container at ``path``: ``mode`` 'r' or 'rw';
         ``create`` makes an empty one if missing; ``nprocess > 1`` is a
-        collective open (this process is the master)."""
-        return run_sync(cls._op_open(path, mode, create, nprocess))
+        collective open (this process is the master). ``checksums=False``
+        (with ``create``; an extension, ``DAOS_RS_COO_NOCSUM``): a container
+        made by this call keeps no data checksums (an existing one keeps its
+        property; see ``Container.checksums``)."""
+        return run_sync(cls._op_open(path, mode, create, nprocess, checksums))
 
     @staticmethod
     def unlink(path: PathArg) -> None:

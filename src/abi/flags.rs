@@ -14,6 +14,7 @@ bitflags::bitflags! {
         const RW = DAOS_COO_RW;
         const CREATE = DAOS_COO_CREATE;
         const OWN_RECOV = DAOS_COO_OWN_RECOV;
+        const NOCSUM = DAOS_RS_COO_NOCSUM;
     }
 
     /// `daos_object_open` modes.

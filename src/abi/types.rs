@@ -326,6 +326,14 @@ pub const DAOS_COO_RW: u32 = 1 << 1;
 pub const DAOS_COO_CREATE: u32 = 1 << 2;
 /// tell DAOS to not retain request and data for replay (accepted, no effect)
 pub const DAOS_COO_OWN_RECOV: u32 = 1 << 3;
+/// Extension (not in the 2014 API): a property at create, with
+/// `DAOS_COO_CREATE`. A container made by this open keeps no data checksums:
+/// writes compute none and reads verify none (for users who verify their data
+/// elsewhere; damage in the data is then not detected). Recorded in the
+/// container's metadata, kept by snapshots, reported by
+/// `daos_rs_container_props`; ignored when the container exists already (it
+/// keeps the property it was made with). Without `DAOS_COO_CREATE`: -EINVAL.
+pub const DAOS_RS_COO_NOCSUM: u32 = 1 << 16;
 
 /// Container information (`daos_container_query`).
 #[repr(C)]

@@ -46,8 +46,8 @@ pub(crate) fn abs_path(path: &Path) -> Result<PathBuf> {
 }
 
 /// Creates an empty container file at `path` (which must not exist).
-pub(crate) fn create_file(path: &Path, store: &StoreConf) -> Result<()> {
-    let mut m = Meta { uuid: [crate::base::os::random_u64(), crate::base::os::random_u64()], store: store.uuid, ..Default::default() };
+pub(crate) fn create_file(path: &Path, store: &StoreConf, flags: u32) -> Result<()> {
+    let mut m = Meta { uuid: [crate::base::os::random_u64(), crate::base::os::random_u64()], store: store.uuid, flags, ..Default::default() };
     m.seq = 1;
     link_new(path, &m.encode())
 }

@@ -19,6 +19,12 @@ const VERSION: u32 = 3;
 /// The version written when the metadata holds epoch holds (a version-3
 /// reader refuses it rather than ignore the holds and pass them).
 const VERSION_HOLDS: u32 = 4;
+/// The version written when the container has properties set at create
+/// (`flags` not 0): the holds (maybe none), then the flags. Older readers refuse
+/// it rather than verify checksums a container without them never wrote.
+const VERSION_FLAGS: u32 = 5;
+/// `Meta::flags`: the container keeps no data checksums (`DAOS_RS_COO_NOCSUM`).
+pub(crate) const FLAG_NOCSUM: u32 = 1;
 /// Largest container file read: more is damage, or not a container.
 const MAX_FILE: u64 = 256 << 20;
 /// `sealed` of a segment whose writer is still open.
@@ -73,6 +79,8 @@ pub struct Meta {
     pub kept: Vec<u64>,
     /// Live epoch holds (at most one per handle).
     pub holds: Vec<HoldMeta>,
+    /// Properties set when the container was made (`FLAG_*`); never change.
+    pub flags: u32,
 }
 
 /// What reading a container file found.
@@ -86,7 +94,14 @@ impl Meta {
     pub fn encode(&self) -> Vec<u8> {
         let mut e = Enc::default();
         e.0.extend_from_slice(MAGIC);
-        e.u32(if self.holds.is_empty() { VERSION } else { VERSION_HOLDS });
+        let version = if self.flags != 0 {
+            VERSION_FLAGS
+        } else if self.holds.is_empty() {
+            VERSION
+        } else {
+            VERSION_HOLDS
+        };
+        e.u32(version);
         e.u64(self.uuid[0]).u64(self.uuid[1]).u64(self.store[0]).u64(self.store[1]);
         e.u64(self.seq).u64(self.hce).u64(self.hse).u64(self.oldest).u64(self.layout_changed).u64(self.layout_gen);
         e.u32(self.shards.len() as u32);
@@ -106,11 +121,14 @@ impl Meta {
         for k in &self.kept {
             e.u64(*k);
         }
-        if !self.holds.is_empty() {
+        if version != VERSION {
             e.u32(self.holds.len() as u32);
             for h in &self.holds {
                 e.u64(h.epoch).u32(h.pid).u64(h.nonce).u64(h.handle);
             }
+        }
+        if version == VERSION_FLAGS {
+            e.u32(self.flags);
         }
         let crc = crc32c(&e.0);
         e.u32(crc);
@@ -120,7 +138,7 @@ impl Meta {
     fn decode_body(b: &[u8]) -> Option<Meta> {
         let mut d = Dec::new(b);
         let version = d.u32()?;
-        if version != VERSION && version != VERSION_HOLDS {
+        if version != VERSION && version != VERSION_HOLDS && version != VERSION_FLAGS {
             return None;
         }
         let mut m = Meta {
@@ -169,10 +187,13 @@ impl Meta {
         for _ in 0..d.u32()? {
             m.kept.push(d.u64()?);
         }
-        if version == VERSION_HOLDS {
+        if version != VERSION {
             for _ in 0..d.u32()? {
                 m.holds.push(HoldMeta { epoch: d.u64()?, pid: d.u32()?, nonce: d.u64()?, handle: d.u64()? });
             }
+        }
+        if version == VERSION_FLAGS {
+            m.flags = d.u32()?;
         }
         Some(m)
     }
@@ -311,8 +332,17 @@ mod tests {
         let b = m.encode();
         assert_eq!(u32::from_le_bytes(b[8..12].try_into().unwrap()), VERSION_HOLDS);
         assert!(matches!(Meta::decode(&b), Some(Loaded::Ok(x)) if x == m));
+        // A property at create: version 5, with or without holds; the flags kept.
+        m.flags = FLAG_NOCSUM;
+        let b = m.encode();
+        assert_eq!(u32::from_le_bytes(b[8..12].try_into().unwrap()), VERSION_FLAGS);
+        assert!(matches!(Meta::decode(&b), Some(Loaded::Ok(x)) if x == m));
         m.holds.clear();
         let b = m.encode();
+        assert!(matches!(Meta::decode(&b), Some(Loaded::Ok(x)) if x == m));
+        m.flags = 0;
+        let b = m.encode();
+        assert_eq!(u32::from_le_bytes(b[8..12].try_into().unwrap()), VERSION);
         let mut bad = b.clone();
         bad[30] ^= 0x40;
         assert!(matches!(Meta::decode(&bad), Some(Loaded::Corrupt(_))));

@@ -24,6 +24,9 @@ pub fn open(path: &Path, mode: u32, nprocess: u32) -> Result<(daos_container_sta
 pub(crate) fn open_as(path: &Path, mode: u32, nprocess: u32, shared: bool) -> Result<(daos_container_status_t, u64)> {
     let m: CooMode = flags::parse(mode, "open mode")?;
     let rw = flags::read_write(m.contains(CooMode::RO), m.contains(CooMode::RW), "open mode needs exactly one of DAOS_COO_RO and DAOS_COO_RW")?;
+    if m.contains(CooMode::NOCSUM) && !m.contains(CooMode::CREATE) {
+        return Err(Error::Inval("DAOS_RS_COO_NOCSUM is a property at create: it needs DAOS_COO_CREATE".into()));
+    }
     let path = abs_path(path)?;
     let root = crate::store::find_root(path.parent().unwrap_or(Path::new("/")))?;
     let store = StoreConf::open(&root)?;
@@ -102,7 +105,8 @@ pub(crate) fn find_state(path: &Path, root: &Path, store: &StoreConf, mode: u32,
         if mode & DAOS_COO_CREATE == 0 {
             return Err(Error::NoEnt(format!("container {} does not exist", path.display())));
         }
-        match create_file(path, store) {
+        let flags = if mode & DAOS_RS_COO_NOCSUM != 0 { meta::FLAG_NOCSUM } else { 0 };
+        match create_file(path, store, flags) {
             Ok(()) => {}
             Err(e) if e.errno() == libc::EEXIST => {}
             Err(e) => return Err(e),

@@ -398,6 +398,8 @@ pub fn snapshot(cookie: u64, epoch: u64, path: &Path) -> Result<()> {
         oldest: m.oldest,
         layout_changed: m.layout_changed.min(epoch),
         layout_gen: 0,
+        // A snapshot has the container's properties (its chunk checksums are copied).
+        flags: m.flags,
         ..Default::default()
     };
     let mut made_dirs = Vec::new();

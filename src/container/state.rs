@@ -40,6 +40,9 @@ pub struct CState {
     pub listeners: Mutex<Vec<Listener>>,
     pub unlinked: AtomicBool,
     pub corrupt: bool,
+    /// Data checksums are kept and verified (the container was not made with
+    /// `DAOS_RS_COO_NOCSUM`); set at create, never changes.
+    pub csum: bool,
     /// Serialises commits, aborts and layout changes of this process.
     pub commit_lock: Mutex<()>,
     /// Serialises refreshes.
@@ -470,6 +473,7 @@ pub(crate) fn build_state(
         shards.insert(sm.id, Arc::new(sh));
     }
     let oldest = m.oldest;
+    let csum = m.flags & meta::FLAG_NOCSUM == 0;
     let cs = Arc::new(CState {
         uuid: m.uuid,
         lock_path: lock_file(&root, m.uuid),
@@ -488,6 +492,7 @@ pub(crate) fn build_state(
         listeners: Mutex::new(Vec::new()),
         unlinked: AtomicBool::new(false),
         corrupt,
+        csum,
         commit_lock: Mutex::new(()),
         refresh_lock: Mutex::new(()),
         abandoned: Mutex::new(abandoned),

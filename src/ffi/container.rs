@@ -14,7 +14,9 @@ use crate::event::{run_deferred, run_work};
 /// `mode` is exactly one of `DAOS_COO_RO` / `DAOS_COO_RW`, optionally with
 /// `DAOS_COO_CREATE` (create an empty container, with no shards, if `path`
 /// does not exist; its directory must exist inside a store) and
-/// `DAOS_COO_OWN_RECOV` (accepted, no effect). A handle reads at HCE until
+/// `DAOS_COO_OWN_RECOV` (accepted, no effect), and with `DAOS_COO_CREATE` the
+/// extension `DAOS_RS_COO_NOCSUM` (the container made keeps no data checksums;
+/// see there). A handle reads at HCE until
 /// slipped. A container whose metadata fails its checksum opens read-only
 /// with status CORRUPT (its reads may then fail, or give what the damaged
 /// metadata describes). Damage in shard journals or data does not change
@@ -33,7 +35,8 @@ use crate::event::{run_deferred, run_work};
 /// \param coh      [OUT] the container handle.
 /// \param event    [IN] completion event, or NULL.
 ///
-/// \return 0; -EINVAL bad mode, NULL argument, `path` is not a container, or
+/// \return 0; -EINVAL bad mode (also `DAOS_RS_COO_NOCSUM` without
+///         `DAOS_COO_CREATE`), NULL argument, `path` is not a container, or
 ///         is inside the store's `.daos/` or a target directory (the
 ///         library's own files: no container may be made there);
 ///         -ENOENT missing without CREATE, or not inside a store; -EACCES file
@@ -159,6 +162,26 @@ pub unsafe extern "C" fn daos_container_query(
             e_out.put(daos_epoch_t { seq: e });
             i_out.put(i);
         })?;
+        Ok(0)
+    })
+}
+
+/// The properties the container was made with (extension, not in the 2014
+/// API): `DAOS_RS_COO_NOCSUM` if it keeps no data checksums, else 0.
+/// Synchronous: the properties are read at open and never change.
+///
+/// \param coh   [IN] container handle.
+/// \param props [OUT] the `DAOS_RS_COO_*` properties at create.
+///
+/// \return 0; -EINVAL `props` NULL; -EBADF bad handle.
+///
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn daos_rs_container_props(coh: daos_handle_t, props: *mut c_uint) -> c_int {
+    rc("daos_rs_container_props", || {
+        let out = Out::new(props, "props")?;
+        let h = container::handle(coh.cookie)?;
+        out.put(if h.cs.csum { 0 } else { DAOS_RS_COO_NOCSUM });
         Ok(0)
     })
 }

@@ -255,6 +255,16 @@ impl Container {
         Ok((e.seq, info))
     }
 
+    /// Whether the container keeps data checksums (`daos_rs_container_props`).
+    pub fn checksums(&self) -> Res<bool> {
+        let mut props: std::ffi::c_uint = 0;
+        // SAFETY: valid out-pointer; synchronous call.
+        check(unsafe { ffi::daos_rs_container_props(self.h, &mut props) }, || {
+            format!("container query {}", self.path)
+        })?;
+        Ok(props & DAOS_RS_COO_NOCSUM == 0)
+    }
+
     pub fn epoch_query(&self) -> Res<daos_epoch_info> {
         let mut info = daos_epoch_info::default();
         // SAFETY: valid out-pointer.
@@ -411,13 +421,15 @@ impl Drop for Container {
     }
 }
 
-/// Creates an empty container (no shards).
-pub fn container_create(path: &Path) -> Res<()> {
+/// Creates an empty container (no shards); `checksums == false`: with
+/// `DAOS_RS_COO_NOCSUM`.
+pub fn container_create(path: &Path, checksums: bool) -> Res<()> {
     let what = || format!("container create {}", path.display());
     if path.symlink_metadata().is_ok() {
         return Err(Fail::new(what(), libc::EEXIST));
     }
-    Container::open(path, DAOS_COO_RW | DAOS_COO_CREATE).map_err(|f| Fail { what: what(), ..f })?.close()
+    let props = if checksums { 0 } else { DAOS_RS_COO_NOCSUM };
+    Container::open(path, DAOS_COO_RW | DAOS_COO_CREATE | props).map_err(|f| Fail { what: what(), ..f })?.close()
 }
 
 pub fn container_unlink(path: &Path) -> Res<()> {

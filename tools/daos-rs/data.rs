@@ -55,14 +55,15 @@ fn shown(p: &Path) -> String {
 
 pub fn container(_ctx: &Ctx, cmd: ContainerCmd) -> Res<Report> {
     match cmd {
-        ContainerCmd::Create { path } => {
-            container_create(&path)?;
+        ContainerCmd::Create { path, no_checksums } => {
+            container_create(&path, !no_checksums)?;
             Ok(Report::new(lines!["created {}", path.display()], json!({"path": shown(&path)})))
         }
         ContainerCmd::Query { path } => {
             let c = Container::ro(&path)?;
             let (_, info) = c.query(HIGHEST)?;
             let e = c.epoch_query()?;
+            let checksums = c.checksums()?;
             let mut text = lines![
                 "path: {}", c.path;
                 "status: {}", status_name(c.status);
@@ -71,6 +72,7 @@ pub fn container(_ctx: &Ctx, cmd: ContainerCmd) -> Res<Report> {
                 "shards: {}", info.ci_nshard;
                 "stuck: {}", info.ci_nshard_stuck;
                 "disabled: {}", info.ci_nshard_disabled;
+                "checksums: {}", if checksums { "on" } else { "off" };
             ];
             text += &epochs_text(&e);
             Ok(Report::new(
@@ -78,7 +80,7 @@ pub fn container(_ctx: &Ctx, cmd: ContainerCmd) -> Res<Report> {
                 json!({
                     "path": c.path, "status": status_name(c.status), "uid": info.ci_uid, "gid": info.ci_gid,
                     "shards": info.ci_nshard, "stuck": info.ci_nshard_stuck,
-                    "disabled": info.ci_nshard_disabled, "epochs": epochs_json(&e),
+                    "disabled": info.ci_nshard_disabled, "checksums": checksums, "epochs": epochs_json(&e),
                 }),
             ))
         }

@@ -174,6 +174,10 @@ pub enum ContainerCmd {
     Create {
         /// Path of the new container
         path: PathBuf,
+        /// Keep no data checksums (writes compute none, reads verify none; a
+        /// property at create, DAOS_RS_COO_NOCSUM): for data verified elsewhere
+        #[arg(long)]
+        no_checksums: bool,
     },
     /// Owner, shards, status and epochs of a container
     #[command(after_long_help = JSON_CONTAINER_QUERY)]
@@ -393,8 +397,8 @@ const JSON_TARGET_STATUS: &str = "With --json: {\"target\", \"status\", \"health
 const JSON_TARGET_PROBE: &str = "With --json: {\"target\", \"perf\", \"latency_us\"} as `target info`.";
 const JSON_PATH: &str = "With --json: {\"path\"}.";
 const JSON_CONTAINER_QUERY: &str = "With --json: {\"path\", \"status\": \"OK\"|\"STUCK\"|\"FAULTY\"|\
-\"CORRUPT\", \"uid\", \"gid\", \"shards\", \"stuck\", \"disabled\", \"epochs\": EPOCHS}, EPOCHS as \
-`epoch query`.";
+\"CORRUPT\", \"uid\", \"gid\", \"shards\", \"stuck\", \"disabled\", \"checksums\": true|false, \
+\"epochs\": EPOCHS}, EPOCHS as `epoch query`.";
 const JSON_LIST_SHARDS: &str = "With --json: {\"path\", \"which\": \"all\"|\"stuck\"|\"disabled\", \
 \"shards\": [ID...]}.";
 const JSON_SNAPSHOT: &str = "With --json: {\"path\", \"snapshot\", \"epoch\"}.";
