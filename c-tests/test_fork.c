@@ -1,6 +1,11 @@
 /* fork(): handles and events do not survive into a child process (SPEC §1, §2).
  * The child runs its checks with the same harness and sends its pass/fail
- * counts back through a pipe; its exit status says whether it got that far. */
+ * counts back through a pipe; its exit status says whether it got that far.
+ *
+ * c-tests: no-asan — built with UBSan only: this gcc's AddressSanitizer does
+ * not lock its allocator across fork(), so a child forked while one of the
+ * library's threads is starting (inside ASan's thread set-up) hangs in malloc
+ * whatever the library does (glibc's malloc is fork-safe). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
