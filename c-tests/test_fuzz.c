@@ -149,6 +149,17 @@ static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
 /* handles: valid ones, and stale, made-up or wrong-type ones (kept after
  * close, so they stay in the pool as stale) */
 static struct { daos_handle_t h; int kind; } hp[NH];
+
+/* Where an asynchronous open writes its handle: the library writes it when the
+ * operation completes, long after the calling frame is gone, so it must be
+ * memory that outlives the call (a stack variable here was overwritten by the
+ * completion and corrupted a later frame). Synchronous opens use the caller's. */
+static daos_handle_t async_out[64];
+static atomic_uint async_out_i;
+static daos_handle_t *out_h(daos_handle_t *sync_h, struct daos_event *ev)
+{
+    return ev ? &async_out[atomic_fetch_add(&async_out_i, 1) % 64] : sync_h;
+}
 static struct daos_event evs[NEV] __attribute__((aligned(64)));
 static daos_handle_t ev_eq[NEV];       /* the EQ an event was last initialised on */
 static unsigned char garbage[4][sizeof(struct daos_event) + 16] __attribute__((aligned(64)));
@@ -450,7 +461,7 @@ static void one_call(void)
         daos_handle_t h;
         const char *p = chance(80) ? root : chance(50) ? NULL : "/nonexistent/daos";
         CALL("daos_sys_open(%s, ev %p)", p ? p : "NULL", (void *)ev);
-        rc = rc_ok("sys_open", daos_sys_open(p, &h, ev), 0);
+        rc = rc_ok("sys_open", daos_sys_open(p, out_h(&h, ev), ev), 0);
         leave();
         if (rc == 0 && !ev) add_h(h, K_SYS);
     } else if (c < 63) {
@@ -491,7 +502,7 @@ static void one_call(void)
         unsigned mode = chance(85) ? (chance(50) ? DAOS_COO_RW : DAOS_COO_RO) : (unsigned)rnd(32);
         unsigned np = chance(85) ? 1 : (unsigned)rnd(4);
         CALL("daos_container_open(%s, mode %#x, nprocess %u, ev %p)", p ? p : "NULL", mode, np, (void *)ev);
-        rc = rc_ok("container_open", daos_container_open(p, mode, np, &st, &h, ev), 0);
+        rc = rc_ok("container_open", daos_container_open(p, mode, np, &st, out_h(&h, ev), ev), 0);
         leave();
         if (rc == 0 && !ev) add_h(h, K_CO);
     } else if (c < 72) {
@@ -538,7 +549,7 @@ static void one_call(void)
             for (unsigned i = 0; i < gs; i++)
                 if (chance(2)) g[i] ^= (char)(1 << rnd(8));
             CALL("daos_global2local(%u bytes, ev %p)", gs, (void *)ev);
-            rc = rc_ok("global2local", daos_global2local(chance(5) ? NULL : g, gs, &out, ev), 0);
+            rc = rc_ok("global2local", daos_global2local(chance(5) ? NULL : g, gs, out_h(&out, ev), ev), 0);
             if (rc == 0 && !ev) add_h(out, K_CO);
             (void)l; (void)ln;
         }
@@ -629,7 +640,7 @@ static void one_call(void)
         unsigned mode = chance(85) ? (chance(50) ? DAOS_OBJ_RW : DAOS_OBJ_RO) | (chance(30) ? DAOS_OBJ_IO_BUFFERED : 0)
                                    : (unsigned)rnd(128);
         CALL("daos_object_open(%#" PRIx64 ", mode %#x, ev %p)", h.cookie, mode, (void *)ev);
-        rc = rc_ok("object_open", daos_object_open(h, pick_oid(), mode, &oh, ev), 0);
+        rc = rc_ok("object_open", daos_object_open(h, pick_oid(), mode, out_h(&oh, ev), ev), 0);
         leave();
         if (rc == 0 && !ev) add_h(oh, K_OBJ);
     } else if (c < 87) {
