@@ -37,10 +37,9 @@
  * The other processes are this program again (--child), fork()ed and
  * execv()ed: half of them commit an epoch before they are killed
  * (MODEL_CHILD_COMMIT=0: none do). A child that used the library straight
- * after fork(), without exec, would find a known defect (its commit made just
- * after this process slipped is sometimes lost; see
- * c-tests/known-failures/test_commit_after_slip.c) and, under ASan, could
- * hang in malloc on a lock another thread held at the fork. */
+ * after fork(), without exec, could, under ASan, hang in malloc on a lock
+ * another thread held at the fork (c-tests/test_commit_after_slip.c tests
+ * commits of such children, without ASan). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>

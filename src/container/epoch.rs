@@ -311,12 +311,7 @@ fn shard_files_present(h: &CoHandle, id: u32) -> Result<()> {
 /// committed shards, whose journal records the commit published, become
 /// published; the shards' committed epochs move.
 fn publish(h: &CoHandle, ok: &[u32], flushed: &Flushed) {
-    let m = h.cs.meta.lock().clone();
-    for s in &m.shards {
-        if let Some(sh) = h.cs.shard(s.id) {
-            sh.set_committed(m.visible_committed(s));
-        }
-    }
+    h.cs.adopt_layout();
     // This handle's records are in the index already; peers' are replayed.
     let own: std::collections::HashSet<u64> =
         h.writer.lock().shards.values().flat_map(|v| v.iter().map(|s| s.file.id)).collect();

@@ -309,13 +309,21 @@ impl CState {
             return Ok(false);
         }
         if self.writable.load(Ordering::Acquire) {
-            self.update_locked(&mut m, |d| {
+            let (r, newer) = self.update_locked(&mut m, |d| {
                 d.oldest = d.oldest.max(upto);
                 Ok(())
-            })?;
-        } else {
-            m.oldest = upto;
+            });
+            self.oldest.fetch_max(m.oldest, Ordering::AcqRel);
+            drop(_lock);
+            // (See `update_locked`: the shards follow another process's
+            // commit read under the lock.)
+            if newer {
+                self.follow(&m);
+            }
+            r?;
+            return Ok(true);
         }
+        m.oldest = upto;
         self.oldest.fetch_max(m.oldest, Ordering::AcqRel);
         Ok(true)
     }

@@ -123,46 +123,63 @@ impl CState {
     /// overwritten by this process's older view. Segments this process found
     /// abandoned (see `build_state`) are sealed in the same write.
     pub fn update<R>(&self, f: impl FnOnce(&mut Meta) -> Result<R>) -> Result<R> {
-        let (r, gen) = {
+        let r = {
             let mut m = self.meta.lock();
-            let gen = m.layout_gen;
             if self.unlinked.load(Ordering::Acquire) {
                 let mut copy = m.clone();
                 let r = f(&mut copy)?;
                 *m = copy;
                 return Ok(r);
             }
-            let _lock = FileLock::acquire(&self.lock_path)?;
-            (self.update_locked(&mut m, f), gen)
+            let lock = FileLock::acquire(&self.lock_path)?;
+            let (r, newer) = self.update_locked(&mut m, f);
+            drop(lock);
+            // The shards follow what was adopted (see `update_locked`).
+            if newer {
+                self.follow(&m);
+            }
+            r
         };
-        // The metadata read under the lock may hold another process's layout
-        // change: the shards follow at once.
-        if self.meta.lock().layout_gen != gen {
-            self.adopt_layout();
-        }
         r
     }
 
     /// [`CState::update`] with the container's file lock held by the caller
     /// (`m`: the current metadata, locked). Nothing is written if nothing
     /// changed.
-    pub(super) fn update_locked<R>(&self, m: &mut Meta, f: impl FnOnce(&mut Meta) -> Result<R>) -> Result<R> {
+    ///
+    /// The metadata read under the lock becomes the current one: if it was
+    /// newer than `m` (another process changed it: a commit, a layout
+    /// change), the second value is true and the caller must make the shards
+    /// follow it ([`CState::follow`]: their committed epochs, new shards)
+    /// once it has let go of the file lock, and before it lets go of `m` —
+    /// else this process
+    /// holds the newer metadata (which a later refresh no longer finds newer)
+    /// while its shards still show the older commits, and another process's
+    /// commit stays invisible here.
+    #[must_use]
+    pub(super) fn update_locked<R>(&self, m: &mut Meta, f: impl FnOnce(&mut Meta) -> Result<R>) -> (Result<R>, bool) {
         let (mut copy, loaded) = match Meta::load(&self.path) {
             Ok(meta::Loaded::Ok(d)) if d.uuid == m.uuid => {
                 let mut copy = d.clone();
                 self.keep_local(&mut copy, m);
                 (copy, Some(d))
             }
-            Ok(meta::Loaded::Ok(_)) => return self.gone_meanwhile(m, f),
-            Err(e) if e.errno() == libc::ENOENT => return self.gone_meanwhile(m, f),
+            Ok(meta::Loaded::Ok(_)) => return (self.gone_meanwhile(m, f), false),
+            Err(e) if e.errno() == libc::ENOENT => return (self.gone_meanwhile(m, f), false),
             _ => (m.clone(), None),
         };
-        let r = f(&mut copy)?;
+        let newer = loaded.as_ref().is_some_and(|d| d.seq > m.seq);
+        let r = match f(&mut copy) {
+            Ok(r) => r,
+            Err(e) => return (Err(e), false),
+        };
         if loaded.as_ref() != Some(&copy) {
-            copy.save(&self.path)?;
+            if let Err(e) = copy.save(&self.path) {
+                return (Err(e), false);
+            }
         }
         *m = copy;
-        Ok(r)
+        (Ok(r), newer)
     }
 
     /// Catches up with changes other processes made: reads the container file
@@ -253,8 +270,8 @@ impl CState {
             }
             self.keep_local(&mut d, &m);
             *m = d;
+            self.follow(&m);
         }
-        self.adopt_layout();
         true
     }
 
@@ -274,8 +291,20 @@ impl CState {
 
     /// Makes the shards match the metadata: new shards appear, committed
     /// epochs and disabled flags follow.
+    ///
     pub(super) fn adopt_layout(&self) {
-        let m = self.meta.lock().clone();
+        self.follow(&self.meta.lock());
+    }
+
+    /// [`CState::adopt_layout`] for the metadata `m`, the current one, which
+    /// the caller holds locked: whoever makes a version of the metadata the
+    /// current one makes the shards follow it before anyone else can see
+    /// it. Else a refresh on another thread, finding that version no newer
+    /// than its own, would replay another process's commit into the indexes
+    /// while the shards' committed epochs still hid it from reads; and two
+    /// threads following two versions must not set a committed epoch from
+    /// the older one after the newer.
+    pub(super) fn follow(&self, m: &Meta) {
         for sm in &m.shards {
             let sh = match self.shard(sm.id) {
                 Some(sh) => sh,
