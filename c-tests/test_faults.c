@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -213,6 +214,92 @@ static void test_enospc(void)
     }
     h_rmrf(mnt);
     h_rmrf(root);
+}
+
+/* count of empty segment data files (*.dat of 0 bytes) under the store's
+ * default targets */
+static int empty_dats(const char *root)
+{
+    static char found[256][512];
+    char pat[512];
+    snprintf(pat, sizeof pat, "%s/.daos/targets/*/c-*/s-*/*.dat", root);
+    int n = paths(pat, found, 256), empty = 0;
+    for (int i = 0; i < n; i++)
+        if (file_size(found[i]) == 0) empty++;
+    return empty;
+}
+
+/* The whole store on a full file system (a 4 MiB tmpfs; root only): writes
+ * fail with -ENOSPC and leave no empty segment file behind, committed data
+ * stays, and the space can be given back through the API: close and unlink
+ * succeed (unlink's marker needs no data block, close gives up sealing),
+ * after which the store is usable again. */
+static void test_enospc_whole_store(void)
+{
+    char mnt[128], cpath[256], c2[256];
+    CHECK_RC(h_tmpdir(mnt, sizeof mnt, "nospc-store"), 0);
+    if (mount("tmpfs", mnt, "tmpfs", 0, "size=4m") != 0) {
+        printf("   SKIP: cannot mount a 4 MiB tmpfs at %s (%s; needs root/CAP_SYS_ADMIN)\n", mnt, strerror(errno));
+        h_rmrf(mnt);
+        return;
+    }
+    CHECK_RC(daos_sys_format(mnt, 1, NULL, DAOS_SYS_FORMAT_NO_PROBE), 0);
+    struct statvfs sv0, sv1;
+    CHECK_RC(statvfs(mnt, &sv0), 0);
+    snprintf(cpath, sizeof cpath, "%s/full", mnt);
+    daos_container_status_t st;
+    daos_handle_t coh = copen(cpath, DAOS_COO_RW | DAOS_COO_CREATE, &st);
+    unsigned tg[1] = { 0 };
+    int sh[1] = { -1 };
+    CHECK_RC(daos_shard_add(coh, h_ep(1), 1, tg, sh, NULL), 0);
+    static unsigned char keep[64 * KiB], chunk[256 * KiB], out[64 * KiB];
+    h_fill(keep, sizeof keep, 7);
+    CHECK_RC(rw_obj(coh, h_oid(0, 1), 1, 1, 0, keep, sizeof keep), 0);
+    CHECK_RC(commit(coh, 1, NULL), 0);
+    int rc = 0, nok = 0;
+    for (int i = 0; i < 64 && rc == 0; i++) {
+        h_fill(chunk, sizeof chunk, 50 + i);
+        rc = rw_obj(coh, h_oid(0, 2), 1, 2, (uint64_t)i * sizeof chunk, chunk, sizeof chunk);
+        if (rc == 0) nok++;
+    }
+    printf("   %d writes of 256 KiB before %d (%s)\n", nok, rc, strerror(-rc));
+    CHECK_RC(rc, -ENOSPC);
+    (void)commit(coh, 2, NULL); /* may fail: the store is full */
+    /* a second writer's first write on the full store makes a segment: it
+     * fails, leaving no file */
+    daos_handle_t coh2;
+    if (daos_container_open(cpath, DAOS_COO_RW, 1, &st, &coh2, NULL) == 0) {
+        h_fill(chunk, sizeof chunk, 3);
+        int wrc = rw_obj(coh2, h_oid(0, 3), 1, hce_of(coh2) + 1, 0, chunk, sizeof chunk);
+        CHECK(wrc == -ENOSPC || wrc == 0);
+        CHECK_RC(daos_container_close(coh2, NULL), 0);
+    }
+    CHECK_EQ(empty_dats(mnt), 0);
+    memset(out, 0, sizeof out);
+    CHECK_RC(rw_obj(coh, h_oid(0, 1), 0, 1, 0, out, sizeof out), 0);
+    CHECK(memcmp(out, keep, sizeof out) == 0);
+    /* the space comes back through the API: unlink while still full (the
+     * data goes at the last close), then close */
+    CHECK_RC(daos_container_unlink(cpath, NULL), 0);
+    CHECK_RC(daos_container_close(coh, NULL), 0);
+    CHECK_RC(access(cpath, F_OK), -1);
+    CHECK_RC(statvfs(mnt, &sv1), 0);
+    printf("   free blocks: %lu at the start, %lu after unlink\n", (unsigned long)sv0.f_bfree, (unsigned long)sv1.f_bfree);
+    CHECK(sv1.f_bfree + 16 >= sv0.f_bfree);
+    /* and the store is usable */
+    snprintf(c2, sizeof c2, "%s/again", mnt);
+    coh = copen(c2, DAOS_COO_RW | DAOS_COO_CREATE, &st);
+    CHECK_RC(daos_shard_add(coh, h_ep(1), 1, tg, sh, NULL), 0);
+    CHECK_RC(rw_obj(coh, h_oid(0, 1), 1, 1, 0, keep, sizeof keep), 0);
+    CHECK_RC(commit(coh, 1, NULL), 0);
+    memset(out, 0, sizeof out);
+    CHECK_RC(rw_obj(coh, h_oid(0, 1), 0, 1, 0, out, sizeof out), 0);
+    CHECK(memcmp(out, keep, sizeof out) == 0);
+    CHECK_RC(daos_container_close(coh, NULL), 0);
+    CHECK_RC(daos_container_unlink(c2, NULL), 0);
+    /* (this process keeps its stamp slot in the store open: detach) */
+    CHECK_RC(umount2(mnt, MNT_DETACH), 0);
+    h_rmrf(mnt);
 }
 
 static void test_corrupt_data_block(void)
@@ -574,6 +661,7 @@ static void test_crash_during_commits(void)
 int main(void)
 {
     RUN(test_enospc);
+    RUN(test_enospc_whole_store);
     RUN(test_corrupt_data_block);
     RUN(test_journal_tail);
     RUN(test_damaged_journal_header);

@@ -229,11 +229,13 @@ pub fn close(cookie: u64) -> Result<()> {
     if let Err(e) = hold::release(&h.cs, cookie) {
         crate::log!(Info, "close of {}: its epoch hold stays until found dead: {e}", h.cs.path.display());
     }
-        // Sealing is not needed for correctness (the next opener seals the
+    // Sealing is not needed for correctness (the next opener seals the
     // segments of a writer that is gone): a container file moved away
     // meanwhile does not make the close fail.
+    // Nor does a full file system (the new container file needs space):
+    // closing is how space is given back.
     let r = match epoch::seal_writer(&h) {
-        Err(e) if e.errno() == libc::ENOENT => {
+        Err(e) if [libc::ENOENT, libc::ENOSPC, libc::EDQUOT].contains(&e.errno()) => {
             crate::log!(Info, "close of {}: {e}", h.cs.path.display());
             Ok(())
         }
@@ -257,6 +259,19 @@ pub fn close(cookie: u64) -> Result<()> {
         epoch::maybe_aggregate(&h.cs);
     }
     r
+}
+
+/// Makes the (empty) unlinked marker `p`, durably named.
+fn make_marker(p: &Path) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(crate::base::fs::PRIVATE_FILE)
+        .open(p)
+        .map_err(|e| crate::base::fs::io_err(e, format!("create {}", p.display())))?;
+    crate::base::fs::fsync_dir(p.parent().unwrap_or(Path::new(".")))
 }
 
 /// `daos_container_unlink`.
@@ -300,7 +315,9 @@ pub fn unlink(path: &Path) -> Result<()> {
         if let Some(d) = marker.parent() {
             crate::base::fs::private_dir(d).map_err(|e| crate::base::fs::io_err(e, format!("create {}", d.display())))?;
         }
-        crate::base::fs::atomic_write(&marker, b"unlinked")?;
+        // An empty file (only its existence counts): it needs no data block,
+        // so a full file system can still be freed by unlinking.
+        make_marker(&marker)?;
         remove(&path)?;
         if let Some(cs) = &here {
             cs.unlinked.store(true, Ordering::Release);

@@ -200,11 +200,19 @@ impl Shard {
             f.write_all_at(&journal::file_header(data, uuid, self.id, seg), 0)
                 .map_err(|e| io_err(e, format!("write {}", p.display())))
         };
+        // A segment that cannot be made whole (a full file system) leaves no
+        // file behind.
+        let undo = |e: Error| {
+            let _ = std::fs::remove_file(&d);
+            let _ = std::fs::remove_file(&j);
+            e
+        };
         let dat = open(&d).map_err(|e| io_err(e, format!("create segment {}", d.display())))?;
-        header(&dat, &d, true)?;
+        header(&dat, &d, true).map_err(undo)?;
         // Recorded for fork from its open on (see `base::lock::held_locks`).
-        let jnl = crate::base::lock::Tracked::open(|| open(&j)).map_err(|e| io_err(e, format!("create segment {}", j.display())))?;
-        header(&jnl, &j, false)?;
+        let jnl = crate::base::lock::Tracked::open(|| open(&j))
+            .map_err(|e| undo(io_err(e, format!("create segment {}", j.display()))))?;
+        header(&jnl, &j, false).map_err(undo)?;
         let mut f = SegFile::new(seg, dat, jnl, false, journal::JNL_VERSION);
         // The writer's lock on its journal tells other processes it is alive
         // (see `writer_alive`); it goes with the last descriptor.
