@@ -79,6 +79,7 @@ suite "header compiles (C11, C++)" scripts/header-compiles.sh
 suite "exports, versions, SONAME" scripts/check-exports.sh target/debug/libdaos_rs.so
 suite "make install, pkg-config" scripts/install-test.sh
 suite "C tests (uring, threads)" c-tests/run.sh "$PWD/target/debug" "$PWD/include"
+suite "fault injection" scripts/failpoint-tests.sh
 suite "examples (uring, threads)" examples-c/run.sh "$PWD/target/debug" "$PWD/include"
 suite "daos-rs tool (uring, threads)" scripts/cli-test.sh
 suite "Python tests (uring, threads)" scripts/python-tests.sh "$PWD/target/debug/libdaos_rs.so"

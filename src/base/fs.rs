@@ -59,8 +59,17 @@ pub fn atomic_write(path: &Path, data: &[u8]) -> Result<()> {
             .mode(0o644)
             .open(&tmp)
             .map_err(|e| io_err(e, format!("create {}", tmp.display())))?;
+        if let Some(f2) = crate::base::failpoint::hit("meta_write") {
+            if f2 == crate::base::failpoint::Fault::Short {
+                let _ = f.write_all(&data[..data.len() / 2]);
+            }
+            return Err(f2.error(&format!("write {}", tmp.display())));
+        }
         f.write_all(data).map_err(|e| io_err(e, format!("write {}", tmp.display())))?;
         f.sync_all().map_err(|e| io_err(e, format!("fsync {}", tmp.display())))?;
+        if let Some(f2) = crate::base::failpoint::hit("rename") {
+            return Err(f2.error(&format!("rename to {}", path.display())));
+        }
         fs::rename(&tmp, path).map_err(|e| io_err(e, format!("rename to {}", path.display())))?;
         fsync_dir(dir)
     })();

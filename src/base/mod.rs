@@ -5,6 +5,7 @@
 pub mod checksum;
 pub mod codec;
 pub mod config;
+pub mod failpoint;
 pub mod fork;
 pub mod fs;
 pub mod ids;

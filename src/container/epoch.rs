@@ -62,6 +62,11 @@ fn fsync_batch(files: Vec<Arc<SegFile>>, jnl: Vec<bool>) -> Vec<i32> {
             Ok(())
         }
         fn on_cqe(&mut self, tag: u8, res: i32, _sub: &mut Submit<'_>) {
+            let res = match crate::base::failpoint::hit("fsync") {
+                Some(crate::base::failpoint::Fault::NoSpace) => -libc::ENOSPC,
+                Some(_) => -libc::EIO,
+                None => res,
+            };
             if let Some(slot) = self.res.lock().get_mut(tag as usize) {
                 *slot = res.min(0);
             }

@@ -276,7 +276,12 @@ impl Op for WriteOp {
         r
     }
 
-    fn on_cqe(&mut self, _tag: u8, res: i32, _sub: &mut Submit<'_>) {
+    fn on_cqe(&mut self, tag: u8, res: i32, _sub: &mut Submit<'_>) {
+        let res = match crate::base::failpoint::hit(if tag == 0 { "data_write" } else { "journal_append" }) {
+            Some(crate::base::failpoint::Fault::Short) if res > 0 => res / 2,
+            Some(f) => -f.errno(),
+            None => res,
+        };
         if !tally(&mut self.pending, &mut self.got, &mut self.err, res) {
             return;
         }
