@@ -302,6 +302,43 @@ static void test_enospc_whole_store(void)
     h_rmrf(mnt);
 }
 
+/* An unlink killed between removing the container file and removing its
+ * data (simulated: the marker made and the file removed by hand) leaves the
+ * data; running the unlink again finishes the job (-ENOENT: the container is
+ * gone) */
+static void test_unlink_rerun(void)
+{
+    char root[256], cpath[320], pat[400], m[400];
+    static char dirs[4][512];
+    CHECK_RC(h_new_store(root, sizeof root, "unlink-rerun", 1), 0);
+    snprintf(cpath, sizeof cpath, "%s/c", root);
+    daos_container_status_t st;
+    daos_handle_t coh = copen(cpath, DAOS_COO_RW | DAOS_COO_CREATE, &st);
+    unsigned tg[1] = { 0 };
+    int sh[1] = { -1 };
+    CHECK_RC(daos_shard_add(coh, h_ep(1), 1, tg, sh, NULL), 0);
+    static unsigned char b[8 * KiB];
+    h_fill(b, sizeof b, 5);
+    CHECK_RC(rw_obj(coh, h_oid(0, 1), 1, 1, 0, b, sizeof b), 0);
+    CHECK_RC(commit(coh, 1, NULL), 0);
+    CHECK_RC(daos_container_close(coh, NULL), 0);
+    snprintf(pat, sizeof pat, "%s/.daos/targets/0/c-*", root);
+    CHECK_EQ(paths(pat, dirs, 4), 1);
+    const char *id = strrchr(dirs[0], '/') + 1;
+    snprintf(m, sizeof m, "%s/.daos/unlinked", root);
+    mkdir(m, 0700);
+    snprintf(m, sizeof m, "%s/.daos/unlinked/%s", root, id);
+    int fd = open(m, O_CREAT | O_WRONLY, 0600);
+    CHECK(fd >= 0);
+    if (fd >= 0) close(fd);
+    CHECK_RC(unlink(cpath), 0);
+    CHECK_EQ(access(dirs[0], F_OK), 0); /* the data is still there */
+    CHECK_RC(daos_container_unlink(cpath, NULL), -ENOENT);
+    CHECK_EQ(access(dirs[0], F_OK), -1); /* and now gone */
+    CHECK_EQ(access(m, F_OK), -1);
+    h_rmrf(root);
+}
+
 static void test_corrupt_data_block(void)
 {
     char root[128], cpath[256], pat[300], dats[8][512];
@@ -662,6 +699,7 @@ int main(void)
 {
     RUN(test_enospc);
     RUN(test_enospc_whole_store);
+    RUN(test_unlink_rerun);
     RUN(test_corrupt_data_block);
     RUN(test_journal_tail);
     RUN(test_damaged_journal_header);

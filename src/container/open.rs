@@ -297,7 +297,16 @@ pub fn unlink(path: &Path) -> Result<()> {
     };
     // Under the container's lock (it may be replaced meanwhile: look again).
     for _ in 0..8 {
-        let Some(id) = uuid(&path)? else { return remove(&path) };
+        let id = match uuid(&path) {
+            // Gone: perhaps an unlink killed after removing the container
+            // file, before its data: running it again finishes that job.
+            Err(e) if e.errno() == libc::ENOENT => {
+                registry::sweep_unlinked(&root, &store);
+                return Err(e);
+            }
+            r => r?,
+        };
+        let Some(id) = id else { return remove(&path) };
         // (Taken before the file lock: opens take them in the other order.)
         let here = open_containers().lock().get(&id).and_then(|w| w.upgrade());
         if let Some(cs) = &here {
