@@ -137,8 +137,14 @@ pub(crate) fn find_state(path: &Path, root: &Path, store: &StoreConf, mode: u32,
             return Ok(Some(cs));
         }
     }
-    let Some((m, r)) = registry::load_and_register(path, root, m.uuid)? else { return Ok(None) };
+    let Some((m, r, swept)) = registry::load_and_register(path, root, store, m.uuid)? else { return Ok(None) };
     let cs = build_state(path.to_path_buf(), root.to_path_buf(), store.clone(), m, false, Some(r))?;
+    if swept && rw {
+        // A process died with it open, maybe in the middle of reclaiming
+        // space: that goes on now, not at the next commit.
+        cs.writable.store(true, Ordering::Release);
+        compact::spawn(&cs);
+    }
     if shared {
         reg.insert(cs.uuid, Arc::downgrade(&cs));
     } else {
@@ -239,9 +245,13 @@ pub fn close(cookie: u64) -> Result<()> {
         }
         r => r,
     };
+    // Segments no commit published are nobody's now.
+    litter::drop_unpublished(&h);
     // A master's close revokes its peers.
     if let collective::Role::Master(m) = &h.role {
+        let peers = m.peer_segments();
         m.revoke();
+        litter::drop_peers_unpublished(&h.cs, &peers);
     }
     h.cs.refs.lock().remove(&cookie);
     h.cs.handles.lock().remove(&cookie);
@@ -302,6 +312,8 @@ pub fn unlink(path: &Path) -> Result<()> {
         }
         crate::base::fs::atomic_write(&marker, b"unlinked")?;
         remove(&path)?;
+        // Temporary files of its updates cut short would outlive it.
+        litter::sweep_tmp_beside(&path);
         if let Some(cs) = &here {
             cs.unlinked.store(true, Ordering::Release);
         }
