@@ -80,7 +80,9 @@ pub(crate) fn mark_dead_in(reg_dir: &Path) {
     if let Some(d) = m.parent() {
         let _ = crate::base::fs::private_dir(d);
     }
-    if let Err(e) = std::fs::OpenOptions::new().write(true).create(true).truncate(false).open(&m) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let made = std::fs::OpenOptions::new().write(true).create(true).truncate(false).mode(crate::base::fs::PRIVATE_FILE).open(&m);
+    if let Err(e) = made {
         crate::log!(Warn, "could not leave the litter marker {}: {e}", m.display());
     }
 }
@@ -397,6 +399,28 @@ mod tests {
         assert_eq!(tmp_target(".a.tmp.5.tmp.9.1f"), Some("a.tmp.5"));
         assert_eq!(tmp_target(".c.tmp.x.ff"), None);
         assert_eq!(tmp_target("c.tmp.1.ff"), None);
+    }
+
+    #[test]
+    fn a_segment_goes_only_once_its_writer_is() {
+        let dir = std::env::temp_dir().join(format!("daos-rs-ut-litter-{}-{:x}", std::process::id(), crate::base::os::random_u64()));
+        let sh = crate::shard::Shard::new(0, 0, dir.join("s-0"));
+        sh.create_dir().unwrap();
+        let (_, f) = sh.create_seg([1, 2]).unwrap();
+        assert!(f.locked);
+        let id = f.id;
+        let (d, j) = seg_paths(&sh.dir, id);
+        // Its writer (this process, through another descriptor) holds the lock.
+        assert_eq!(remove_dead_segment(&sh.dir, id), 0);
+        assert!(d.exists() && j.exists());
+        drop(f);
+        drop(sh);
+        assert_eq!(remove_dead_segment(&dir.join("s-0"), id), 2);
+        assert!(!d.exists() && !j.exists());
+        // A data file without its journal (made first by a writer that died).
+        std::fs::write(&d, b"x").unwrap();
+        assert_eq!(remove_dead_segment(&dir.join("s-0"), id), 1);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
