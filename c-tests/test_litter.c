@@ -393,9 +393,15 @@ static void live_owner_kept(void)
     CHECK_EQ(count_in(s0, "", ".dat"), 2);
     CHECK_EQ(count_in(tk, "", ""), tokens);     /* so does the live master's token */
     CHECK_RC(daos_container_close(c, NULL), 0);
+    /* its segment held, the sweep left a marker listing it to look at again */
+    char lit[400];
+    snprintf(lit, sizeof lit, "%s/.daos/litter", root);
+    CHECK_EQ(count_in(lit, "c-", ""), 1);
     h_say(down[1]);
     CHECK_EQ(h_reap(owner), 0);
     CHECK_RC(open_rw(&c), 0);
+    /* published now (by its commit): nothing left to look at */
+    CHECK_EQ(count_in(lit, "c-", ""), 0);
     check_data(c);
     static unsigned char b[LEN], want[LEN];
     h_fill(want, LEN, 2);

@@ -71,17 +71,18 @@ fn marker_of_registry(reg_dir: &Path) -> Option<PathBuf> {
 }
 
 /// Notes that a process with the container of registry `reg_dir` open died
-/// (called before its registration is removed).
+/// (called before its registration is removed, under the container's lock):
+/// an empty marker asks for a whole sweep.
 pub(crate) fn mark_dead_in(reg_dir: &Path) {
     let Some(m) = marker_of_registry(reg_dir) else { return };
-    if m.exists() {
+    if std::fs::metadata(&m).is_ok_and(|md| md.len() == 0) {
         return;
     }
     if let Some(d) = m.parent() {
         let _ = crate::base::fs::private_dir(d);
     }
     use std::os::unix::fs::OpenOptionsExt;
-    let made = std::fs::OpenOptions::new().write(true).create(true).truncate(false).mode(crate::base::fs::PRIVATE_FILE).open(&m);
+    let made = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(crate::base::fs::PRIVATE_FILE).open(&m);
     if let Err(e) = made {
         crate::log!(Warn, "could not leave the litter marker {}: {e}", m.display());
     }
@@ -89,27 +90,77 @@ pub(crate) fn mark_dead_in(reg_dir: &Path) {
 
 /// At open and at a process's last close, under the container's lock, with
 /// `m` the metadata read under it: looks for dead registrations (which
-/// leaves the marker) and, if the marker is there, sweeps the litter and
-/// removes the marker. Returns whether it swept.
+/// leaves the marker) and, if the marker is there, sweeps. An empty marker
+/// asks for the whole sweep; one that lists segments asks to look at them
+/// again: segments no commit published whose journal lock was held at the
+/// sweep (a live writer's, or a dead one's whose files the kernel had not
+/// let go yet, e.g. behind io_uring requests still being cancelled). The
+/// marker goes once none is left to look at. Returns whether something was
+/// swept (or the whole sweep ran).
 pub(crate) fn sweep_if_marked(path: &Path, root: &Path, store: &StoreConf, m: &Meta) -> bool {
     let _ = super::registry::lowest_live(&super::registry::registry_dir(root, m.uuid), None);
     let mk = marker(root, m.uuid);
-    if !mk.exists() {
-        return false;
-    }
-    let n = sweep_locked(path, root, store, m);
-    let _ = std::fs::remove_file(&mk);
+    let Ok(text) = std::fs::read(&mk) else { return false };
+    let listed = (!text.is_empty()).then(|| parse_pending(&text)).flatten();
+    let (n, busy, whole) = match &listed {
+        Some(segs) => {
+            let (n, busy) = recheck(m, store, segs);
+            (n, busy, false)
+        }
+        None => {
+            let (n, busy) = sweep_locked(path, root, store, m);
+            (n, busy, true)
+        }
+    };
     if n > 0 {
         crate::log!(Info, "container {}: {n} files or directories left by dead processes removed", path.display());
     }
-    true
+    if busy.is_empty() {
+        let _ = std::fs::remove_file(&mk);
+    } else if busy != listed.unwrap_or_default() {
+        let body: String = busy.iter().map(|(sh, seg)| format!("{sh} {seg:016x}\n")).collect();
+        let _ = std::fs::write(&mk, body);
+    }
+    whole || n > 0
+}
+
+/// The segments a marker lists (`<shard> <segment hex>` lines); `None` if it
+/// is damaged (then the whole sweep runs).
+fn parse_pending(text: &[u8]) -> Option<Vec<(u32, u64)>> {
+    let s = std::str::from_utf8(text).ok()?;
+    s.lines()
+        .map(|l| {
+            let (a, b) = l.split_once(' ')?;
+            Some((a.parse().ok()?, u64::from_str_radix(b, 16).ok()?))
+        })
+        .collect()
+}
+
+/// Looks again at the segments a marker lists: those still unpublished
+/// whose lock is free go. Returns how many files went and the segments
+/// still held.
+fn recheck(m: &Meta, store: &StoreConf, segs: &[(u32, u64)]) -> (usize, Vec<(u32, u64)>) {
+    let (mut n, mut busy) = (0, Vec::new());
+    for &(sh, seg) in segs {
+        let Some(sm) = m.shard(sh) else { continue };
+        let Some(t) = store.targets.get(sm.target as usize) else { continue };
+        if m.seg(sh, seg).is_some() {
+            continue;
+        }
+        match remove_dead_segment(&crate::shard::shard_dir(&t.dir, m.uuid, sh), seg) {
+            Some(k) => n += k,
+            None => busy.push((sh, seg)),
+        }
+    }
+    (n, busy)
 }
 
 /// The whole sweep (see the module's text); the caller holds the
 /// container's lock and `m` was read under it. Returns how many files and
-/// directories went.
-pub(crate) fn sweep_locked(path: &Path, root: &Path, store: &StoreConf, m: &Meta) -> usize {
+/// directories went, and the unpublished segments whose lock was held.
+pub(crate) fn sweep_locked(path: &Path, root: &Path, store: &StoreConf, m: &Meta) -> (usize, Vec<(u32, u64)>) {
     let mut n = sweep_tmp_beside(path);
+    let mut busy = Vec::new();
     let kept: HashSet<(u32, u64)> = collective::segments_of_live_masters(root, m.uuid).into_iter().collect();
     for (ti, t) in store.targets.iter().enumerate() {
         let cdir = container_dir(&t.dir, m.uuid);
@@ -129,14 +180,14 @@ pub(crate) fn sweep_locked(path: &Path, root: &Path, store: &StoreConf, m: &Meta
                 }
                 continue;
             }
-            n += sweep_shard_dir(&ent.path(), id, m, &kept);
+            n += sweep_shard_dir(&ent.path(), id, m, &kept, &mut busy);
         }
         if !m.shards.iter().any(|s| s.target as usize == ti) {
             // (Only if empty.)
             let _ = std::fs::remove_dir(&cdir);
         }
     }
-    n + sweep_tokens(&collective::tokens_dir(root, m.uuid))
+    (n + sweep_tokens(&collective::tokens_dir(root, m.uuid)), busy)
 }
 
 /// Removes the `.NAME.tmp.<pid>.<hex>` files beside the container file at
@@ -181,7 +232,7 @@ pub(crate) fn tmp_target(file: &str) -> Option<&str> {
 /// Removes the segments of the shard directory `dir` (shard `shard`) that
 /// `m` does not list and no live writer or master keeps. Returns how many
 /// files went.
-fn sweep_shard_dir(dir: &Path, shard: u32, m: &Meta, kept: &HashSet<(u32, u64)>) -> usize {
+fn sweep_shard_dir(dir: &Path, shard: u32, m: &Meta, kept: &HashSet<(u32, u64)>, busy: &mut Vec<(u32, u64)>) -> usize {
     let Ok(rd) = std::fs::read_dir(dir) else { return 0 };
     let mut ids = std::collections::BTreeSet::new();
     for ent in rd.flatten() {
@@ -200,7 +251,10 @@ fn sweep_shard_dir(dir: &Path, shard: u32, m: &Meta, kept: &HashSet<(u32, u64)>)
         if m.seg(shard, seg).is_some() || kept.contains(&(shard, seg)) {
             continue;
         }
-        n += remove_dead_segment(dir, seg);
+        match remove_dead_segment(dir, seg) {
+            Some(k) => n += k,
+            None => busy.push((shard, seg)),
+        }
     }
     n
 }
@@ -208,19 +262,19 @@ fn sweep_shard_dir(dir: &Path, shard: u32, m: &Meta, kept: &HashSet<(u32, u64)>)
 /// Removes segment `seg` of the shard directory `dir` if no process writes
 /// it: its journal's lock can be taken (and is held while both files are
 /// unlinked), or it has no journal (a writer makes the journal first).
-/// Returns how many files went.
-pub(crate) fn remove_dead_segment(dir: &Path, seg: u64) -> usize {
+/// Returns how many files went; `None` if its lock is held.
+pub(crate) fn remove_dead_segment(dir: &Path, seg: u64) -> Option<usize> {
     let (d, j) = seg_paths(dir, seg);
     let _lock = match File::open(&j) {
         Ok(f) => {
             // SAFETY: flock on a descriptor we own; released when `f` goes.
             if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-                return 0;
+                return None;
             }
             Some(f)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(_) => return 0,
+        Err(_) => return Some(0),
     };
     let mut n = 0;
     for p in [&d, &j] {
@@ -231,7 +285,7 @@ pub(crate) fn remove_dead_segment(dir: &Path, seg: u64) -> usize {
     if n > 0 {
         crate::log!(Info, "removed segment {seg:016x} of {}: no commit published it and its writer is gone", dir.display());
     }
-    n
+    Some(n)
 }
 
 /// The tokens of one container (see the module's text). Returns how many
@@ -381,7 +435,7 @@ pub(crate) fn drop_peers_unpublished(cs: &super::CState, segs: &[(u32, u64, u64)
             continue;
         }
         if let Some(shard) = cs.shard(sh) {
-            remove_dead_segment(&shard.dir, seg);
+            let _ = remove_dead_segment(&shard.dir, seg);
         }
     }
 }
@@ -411,16 +465,23 @@ mod tests {
         let id = f.id;
         let (d, j) = seg_paths(&sh.dir, id);
         // Its writer (this process, through another descriptor) holds the lock.
-        assert_eq!(remove_dead_segment(&sh.dir, id), 0);
+        assert_eq!(remove_dead_segment(&sh.dir, id), None);
         assert!(d.exists() && j.exists());
         drop(f);
         drop(sh);
-        assert_eq!(remove_dead_segment(&dir.join("s-0"), id), 2);
+        assert_eq!(remove_dead_segment(&dir.join("s-0"), id), Some(2));
         assert!(!d.exists() && !j.exists());
         // A data file without its journal (made first by a writer that died).
         std::fs::write(&d, b"x").unwrap();
-        assert_eq!(remove_dead_segment(&dir.join("s-0"), id), 1);
+        assert_eq!(remove_dead_segment(&dir.join("s-0"), id), Some(1));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn pending_lists() {
+        assert_eq!(parse_pending(b"3 00000000000000ff\n0 0000000000000001\n"), Some(vec![(3, 255), (0, 1)]));
+        assert_eq!(parse_pending(b"3 00000000000000ff\n0 zz\n"), None);
+        assert_eq!(parse_pending(b"3"), None);
     }
 
     #[test]
