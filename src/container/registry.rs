@@ -392,7 +392,9 @@ impl CState {
     /// At a last close, under the container's lock: sweeps what dead
     /// processes left behind if one died with the container open.
     fn sweep_litter_locked(&self) {
-        if self.corrupt {
+        // (The registry was just looked at: a dead process there left the
+        // marker. Without it, the metadata is not even read.)
+        if self.corrupt || !super::litter::marker(&self.root, self.uuid).exists() {
             return;
         }
         if let Ok(meta::Loaded::Ok(m)) = Meta::load(&self.path) {
