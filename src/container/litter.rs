@@ -66,8 +66,9 @@ pub(crate) fn marker(root: &Path, uuid: [u64; 2]) -> PathBuf {
 /// (`<root>/.daos/open/c-<id>`).
 fn marker_of_registry(reg_dir: &Path) -> Option<PathBuf> {
     let name = reg_dir.file_name()?;
-    let dot = reg_dir.parent()?.parent()?;
-    Some(dot.join("litter").join(name))
+    let open = reg_dir.parent()?;
+    let dot = open.parent()?;
+    (open.file_name()? == "open" && dot.file_name()? == DOT_DAOS).then(|| dot.join("litter").join(name))
 }
 
 /// Notes that a process with the container of registry `reg_dir` open died
@@ -488,5 +489,6 @@ mod tests {
     fn registry_marker_path() {
         let r = Path::new("/s/.daos/open/c-0123");
         assert_eq!(marker_of_registry(r), Some(PathBuf::from("/s/.daos/litter/c-0123")));
+        assert_eq!(marker_of_registry(Path::new("/tmp/some-dir")), None);
     }
 }

@@ -311,9 +311,11 @@ pub fn unlink(path: &Path) -> Result<()> {
             crate::base::fs::private_dir(d).map_err(|e| crate::base::fs::io_err(e, format!("create {}", d.display())))?;
         }
         crate::base::fs::atomic_write(&marker, b"unlinked")?;
-        remove(&path)?;
-        // Temporary files of its updates cut short would outlive it.
+        // Temporary files of its updates cut short would outlive it. (While
+        // the path is still this container's, every such file there is one
+        // of its updates: written under the lock held here.)
         litter::sweep_tmp_beside(&path);
+        remove(&path)?;
         if let Some(cs) = &here {
             cs.unlinked.store(true, Ordering::Release);
         }
