@@ -43,7 +43,8 @@ use crate::base::os::random_u64;
 const MAGIC: &[u8; 8] = b"DAOSRSGH";
 const VERSION: u32 = 1;
 const TOKEN_MAGIC: &[u8; 8] = b"DAOSRSTK";
-const REVOKED: &[u8; 8] = b"REVOKED!";
+/// A tombstone: the token of a collective open its master closed.
+pub(crate) const REVOKED: &[u8; 8] = b"REVOKED!";
 const REPORT_MAGIC: &[u8; 8] = b"DAOSRSPR";
 
 /// The collective role of a container handle.
@@ -131,27 +132,50 @@ fn probe(path: &Path) -> Result<TokenState> {
     Ok(TokenState::Revoked)
 }
 
+/// Whether the token at `p` is a live master's (its lock is held).
+pub(crate) fn token_is_live(p: &Path) -> bool {
+    matches!(probe(p), Ok(TokenState::Live(_)))
+}
+
+/// Whether `f` holds a token's body (a live or dead master's, not a tombstone).
+pub(crate) fn is_token_body(f: &File) -> bool {
+    let mut b = Vec::new();
+    (&*f).take(64).read_to_end(&mut b).is_ok() && b.len() == 24 && &b[..8] == TOKEN_MAGIC
+}
+
 impl Master {
     /// Makes the token of a new collective open of `cs`.
     pub fn create(cs: &CState) -> Result<Master> {
         let dir = tokens_dir(&cs.root, cs.uuid);
         crate::base::fs::private_dir(&dir).map_err(|e| io_err(e, format!("create {}", dir.display())))?;
-        let token = random_u64();
         let key = [random_u64(), random_u64()];
-        let path = token_path(&cs.root, cs.uuid, token);
         let mut b = TOKEN_MAGIC.to_vec();
         b.extend_from_slice(&key[0].to_le_bytes());
         b.extend_from_slice(&key[1].to_le_bytes());
         use std::os::unix::fs::OpenOptionsExt;
-        let file = crate::base::lock::Tracked::open(|| {
-            std::fs::OpenOptions::new().read(true).write(true).create_new(true).mode(crate::base::fs::PRIVATE_FILE).open(&path)
-        })
-        .map_err(|e| io_err(e, format!("create token {}", path.display())))?;
-        let file = crate::base::lock::Held::lock(file, libc::LOCK_EX | libc::LOCK_NB)
-            .map_err(|e| io_err(e, format!("lock token {}", path.display())))?;
-        std::os::unix::fs::FileExt::write_all_at(&*file, &b, 0)
-            .map_err(|e| io_err(e, format!("write token {}", path.display())))?;
-        Ok(Master { token, key, path, _lock: file })
+        // A sweep of another process may take the lock of the new file before
+        // this one does and remove it (`litter`: an empty token whose lock is
+        // free is a killed master's): then another token is made.
+        for _ in 0..8 {
+            let token = random_u64();
+            let path = token_path(&cs.root, cs.uuid, token);
+            let file = crate::base::lock::Tracked::open(|| {
+                std::fs::OpenOptions::new().read(true).write(true).create_new(true).mode(crate::base::fs::PRIVATE_FILE).open(&path)
+            })
+            .map_err(|e| io_err(e, format!("create token {}", path.display())))?;
+            let file = match crate::base::lock::Held::lock(file, libc::LOCK_EX | libc::LOCK_NB) {
+                Ok(f) => f,
+                Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => continue,
+                Err(e) => return Err(io_err(e, format!("lock token {}", path.display()))),
+            };
+            if file.metadata().map(|m| std::os::unix::fs::MetadataExt::nlink(&m)).unwrap_or(1) == 0 {
+                continue;
+            }
+            std::os::unix::fs::FileExt::write_all_at(&*file, &b, 0)
+                .map_err(|e| io_err(e, format!("write token {}", path.display())))?;
+            return Ok(Master { token, key, path, _lock: file });
+        }
+        Err(Error::Os { errno: libc::EAGAIN, msg: format!("no token could be made in {}", dir.display()) })
     }
 
     /// The segments the peers reported: (shard, segment, flushed length).
@@ -167,6 +191,10 @@ impl Master {
             let _ = std::fs::remove_file(&self.path);
         }
         let _ = std::fs::remove_dir_all(reports_dir(&self.path));
+        // One tombstone per collective open ever closed would pile up.
+        if let Some(dir) = self.path.parent() {
+            super::litter::trim_tombstones(dir);
+        }
     }
 }
 

@@ -47,6 +47,11 @@ pub fn spawn(cs: &Arc<CState>) {
                 break;
             }
         }
+        // A last close during the compaction left this process registered
+        // (see `CState::release`): it goes now.
+        if cs.refs.lock().is_empty() {
+            cs.release();
+        }
     });
     if let Err(e) = r {
         crate::log!(Warn, "could not start aggregation: {e}");

@@ -10,6 +10,7 @@ pub mod collective;
 pub mod compact;
 pub mod epoch;
 pub mod hold;
+pub(crate) mod litter;
 pub mod meta;
 mod ops;
 pub mod registry;

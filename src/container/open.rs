@@ -137,8 +137,14 @@ pub(crate) fn find_state(path: &Path, root: &Path, store: &StoreConf, mode: u32,
             return Ok(Some(cs));
         }
     }
-    let Some((m, r)) = registry::load_and_register(path, root, m.uuid)? else { return Ok(None) };
+    let Some((m, r, swept)) = registry::load_and_register(path, root, store, m.uuid)? else { return Ok(None) };
     let cs = build_state(path.to_path_buf(), root.to_path_buf(), store.clone(), m, false, Some(r))?;
+    if swept && rw {
+        // A process died with it open, maybe in the middle of reclaiming
+        // space: that goes on now, not at the next commit.
+        cs.writable.store(true, Ordering::Release);
+        compact::spawn(&cs);
+    }
     if shared {
         reg.insert(cs.uuid, Arc::downgrade(&cs));
     } else {
@@ -241,9 +247,13 @@ pub fn close(cookie: u64) -> Result<()> {
         }
         r => r,
     };
+    // Segments no commit published are nobody's now.
+    litter::drop_unpublished(&h);
     // A master's close revokes its peers.
     if let collective::Role::Master(m) = &h.role {
+        let peers = m.peer_segments();
         m.revoke();
+        litter::drop_peers_unpublished(&h.cs, &peers);
     }
     h.cs.refs.lock().remove(&cookie);
     h.cs.handles.lock().remove(&cookie);
@@ -327,6 +337,10 @@ pub fn unlink(path: &Path) -> Result<()> {
         // An empty file (only its existence counts): it needs no data block,
         // so a full file system can still be freed by unlinking.
         make_marker(&marker)?;
+        // Temporary files of its updates cut short would outlive it. (While
+        // the path is still this container's, every such file there is one
+        // of its updates: written under the lock held here.)
+        litter::sweep_tmp_beside(&path);
         remove(&path)?;
         if let Some(cs) = &here {
             cs.unlinked.store(true, Ordering::Release);

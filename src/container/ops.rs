@@ -216,6 +216,12 @@ pub fn shard_add(cookie: u64, epoch: u64, targets: &[u32], ids: &mut [i32]) -> R
     }
     if !made.is_empty() {
         cs.update(|m| {
+            // A sweep of litter by another process may have taken a new
+            // directory for a killed shard add's (it holds the lock held
+            // here): made again, under the lock, before the shard is recorded.
+            for sh in new_shards.iter().filter(|sh| !sh.dir.exists()) {
+                sh.create_dir()?;
+            }
             for mut s in made.clone() {
                 m.layout_gen += 1;
                 s.added_gen = m.layout_gen;

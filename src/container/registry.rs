@@ -51,9 +51,18 @@ pub(crate) fn sweep_unlinked(root: &Path, store: &crate::store::StoreConf) {
     let Ok(rd) = std::fs::read_dir(root.join(DOT_DAOS).join("unlinked")) else { return };
     for ent in rd.flatten() {
         let name = ent.file_name();
-        let Some(hex) = name.to_str().and_then(|n| n.strip_prefix("c-")).filter(|h| h.len() == 32) else { continue };
-        let (Ok(a), Ok(b)) = (u64::from_str_radix(&hex[..16], 16), u64::from_str_radix(&hex[16..], 16)) else { continue };
-        let uuid = [a, b];
+        // A marker's temporary file left by an unlink killed before its
+        // rename (written under the container's lock).
+        if let Some(c) = name.to_str().and_then(super::litter::tmp_target) {
+            if let Some(uuid) = parse_cid(c) {
+                if let Ok(_l) = FileLock::acquire(&super::lock_file(root, uuid)) {
+                    let _ = std::fs::remove_file(ent.path());
+                }
+            }
+            continue;
+        }
+        let Some(uuid) = name.to_str().and_then(parse_cid) else { continue };
+        let hex = &name.to_str().unwrap_or_default()[2..];
         let lock = super::lock_file(root, uuid);
         let Ok(_l) = FileLock::acquire(&lock) else { continue };
         if ent.path().exists() && lowest_live(&registry_dir(root, uuid), None).is_none() {
@@ -61,6 +70,12 @@ pub(crate) fn sweep_unlinked(root: &Path, store: &crate::store::StoreConf) {
             CState::remove_data(uuid, store, root);
         }
     }
+}
+
+/// `c-<32 hex digits>`: a container's identity.
+fn parse_cid(s: &str) -> Option<[u64; 2]> {
+    let hex = s.strip_prefix("c-").filter(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()))?;
+    Some([u64::from_str_radix(&hex[..16], 16).ok()?, u64::from_str_radix(&hex[16..], 16).ok()?])
 }
 
 pub(crate) fn registry_dir(root: &Path, uuid: [u64; 2]) -> PathBuf {
@@ -193,6 +208,8 @@ pub(crate) fn lowest_live(dir: &Path, own: Option<&OsStr>) -> Option<u64> {
         // SAFETY: flock on a descriptor we own; released when `f` is dropped.
         if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
             crate::log!(Debug, "readers registry: {} was a dead process's", p.display());
+            // What it left behind is swept at the next open or close.
+            super::litter::mark_dead_in(dir);
             let _ = std::fs::remove_file(&p);
             continue;
         }
@@ -211,7 +228,16 @@ pub(crate) fn lowest_live(dir: &Path, own: Option<&OsStr>) -> Option<u64> {
 /// Reads the metadata of container `uuid` at `path` and registers this
 /// process as its reader, both under the container's lock, with the HCE read
 /// as the reference. `None` if the file is gone or is now another container.
-pub(crate) fn load_and_register(path: &Path, root: &Path, uuid: [u64; 2]) -> Result<Option<(Meta, Registration)>> {
+///
+/// Under the same lock, what dead processes left behind is swept if one
+/// died with the container open (see [`super::litter`]); the third value
+/// says whether it was.
+pub(crate) fn load_and_register(
+    path: &Path,
+    root: &Path,
+    store: &crate::store::StoreConf,
+    uuid: [u64; 2],
+) -> Result<Option<(Meta, Registration, bool)>> {
     let lock_path = super::lock_file(root, uuid);
     let _lock = FileLock::acquire(&lock_path)?;
     let m = match Meta::load(path) {
@@ -227,8 +253,9 @@ pub(crate) fn load_and_register(path: &Path, root: &Path, uuid: [u64; 2]) -> Res
         }
         Err(e) => return Err(e),
     };
+    let swept = super::litter::sweep_if_marked(path, root, store, &m);
     let r = Registration::create(&registry_dir(root, uuid), m.hce)?;
-    Ok(Some((m, r)))
+    Ok(Some((m, r, swept)))
 }
 
 impl CState {
@@ -340,6 +367,12 @@ impl CState {
         if !self.refs.lock().is_empty() {
             return;
         }
+        if self.compacting.load(Ordering::Acquire) {
+            // The process stays registered while its compaction runs (which
+            // calls this again at its end): were the process to end first,
+            // the files it leaves are found as a dead process's.
+            return;
+        }
         let Some(r) = reg.take() else { return };
         let _lock = match FileLock::acquire(&self.lock_path) {
             Ok(l) => l,
@@ -350,14 +383,32 @@ impl CState {
             }
         };
         r.remove();
-        if lowest_live(&self.reg_dir, None).is_some() {
+        let others = lowest_live(&self.reg_dir, None).is_some();
+        if self.file_gone() {
+            if !others {
+                CState::remove_data(self.uuid, &self.store, &self.root);
+            }
             return;
         }
-        if self.file_gone() {
-            CState::remove_data(self.uuid, &self.store, &self.root);
-        } else {
+        self.sweep_litter_locked();
+        if !others {
             // Nobody has it open: no empty directory is left behind.
             let _ = std::fs::remove_dir(&self.reg_dir);
+        }
+    }
+
+    /// At a last close, under the container's lock: sweeps what dead
+    /// processes left behind if one died with the container open.
+    fn sweep_litter_locked(&self) {
+        // (The registry was just looked at: a dead process there left the
+        // marker. Without it, the metadata is not even read.)
+        if self.corrupt || !super::litter::marker(&self.root, self.uuid).exists() {
+            return;
+        }
+        if let Ok(meta::Loaded::Ok(m)) = Meta::load(&self.path) {
+            if m.uuid == self.uuid {
+                super::litter::sweep_if_marked(&self.path, &self.root, &self.store, &m);
+            }
         }
     }
 

@@ -450,6 +450,7 @@ impl CState {
             }
         }
         let _ = std::fs::remove_file(registry::unlinked_marker(root, uuid));
+        let _ = std::fs::remove_file(litter::marker(root, uuid));
         let _ = std::fs::remove_file(lock_file(root, uuid));
     }
 }

@@ -192,38 +192,57 @@ impl Shard {
     }
 
     /// Creates a new segment for a writer, durably named.
+    ///
+    /// The journal is made first and locked before the data file exists: a
+    /// segment whose journal's lock is free, or that has no journal, is a
+    /// dead writer's, which another process's sweep of litter removes while
+    /// holding that lock (`container::litter`). So once it holds the lock,
+    /// the writer checks that its journal is still linked; if a sweep took
+    /// it first, it starts again with another id.
     pub fn create_seg(&self, uuid: [u64; 2]) -> Result<(u32, Arc<SegFile>)> {
-        let seg = crate::base::os::random_u64();
-        let (d, j) = seg_paths(&self.dir, seg);
         let open = |p: &Path| OpenOptions::new().read(true).write(true).create_new(true).mode(crate::base::fs::PRIVATE_FILE).open(p);
-        let header = |f: &File, p: &Path, data: bool| {
+        let header = |f: &File, p: &Path, data: bool, seg: u64| {
             f.write_all_at(&journal::file_header(data, uuid, self.id, seg), 0)
                 .map_err(|e| io_err(e, format!("write {}", p.display())))
         };
-        // A segment that cannot be made whole (a full file system) leaves no
-        // file behind.
-        let undo = |e: Error| {
-            let _ = std::fs::remove_file(&d);
-            let _ = std::fs::remove_file(&j);
-            e
-        };
-        let dat = open(&d).map_err(|e| io_err(e, format!("create segment {}", d.display())))?;
-        header(&dat, &d, true).map_err(undo)?;
-        // Recorded for fork from its open on (see `base::lock::held_locks`).
-        let jnl = crate::base::lock::Tracked::open(|| open(&j))
-            .map_err(|e| undo(io_err(e, format!("create segment {}", j.display()))))?;
-        header(&jnl, &j, false).map_err(undo)?;
-        let mut f = SegFile::new(seg, dat, jnl, false, journal::JNL_VERSION);
-        // The writer's lock on its journal tells other processes it is alive
-        // (see `writer_alive`); it goes with the last descriptor.
-        // SAFETY: flock on a descriptor we own.
-        if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&*f.jnl), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
-            f.locked = true;
+        for _ in 0..8 {
+            let seg = crate::base::os::random_u64();
+            let (d, j) = seg_paths(&self.dir, seg);
+            // A segment that cannot be made whole (a full file system) leaves
+            // no file behind.
+            let undo = |e: Error| {
+                let _ = std::fs::remove_file(&d);
+                let _ = std::fs::remove_file(&j);
+                e
+            };
+            // Recorded for fork from its open on (see `base::lock::held_locks`).
+            let jnl = crate::base::lock::Tracked::open(|| open(&j)).map_err(|e| io_err(e, format!("create segment {}", j.display())))?;
+            // The writer's lock on its journal tells other processes it is
+            // alive (see `writer_alive`); it goes with the last descriptor.
+            // SAFETY: flock on a descriptor we own.
+            let locked = if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&*jnl), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+                true
+            } else if std::io::Error::last_os_error().raw_os_error() == Some(libc::EWOULDBLOCK) {
+                // A sweep holds it: it removes the file.
+                continue;
+            } else {
+                // (A file system without flock: the writer cannot be seen alive.)
+                false
+            };
+            if locked && jnl.metadata().map(|m| std::os::unix::fs::MetadataExt::nlink(&m)).unwrap_or(1) == 0 {
+                continue;
+            }
+            header(&jnl, &j, false, seg).map_err(undo)?;
+            let dat = open(&d).map_err(|e| undo(io_err(e, format!("create segment {}", d.display()))))?;
+            header(&dat, &d, true, seg).map_err(undo)?;
+            let mut f = SegFile::new(seg, dat, jnl, false, journal::JNL_VERSION);
+            f.locked = locked;
+            let f = Arc::new(f);
+            fsync_dir(&self.dir)?;
+            let i = self.add_seg(f.clone());
+            return Ok((i, f));
         }
-        let f = Arc::new(f);
-        fsync_dir(&self.dir)?;
-        let i = self.add_seg(f.clone());
-        Ok((i, f))
+        Err(Error::Os { errno: libc::EAGAIN, msg: format!("no segment could be made in {}", self.dir.display()) })
     }
 
     /// Journal bytes of `seg` already in the index are up to `len` (this
