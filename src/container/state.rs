@@ -49,6 +49,9 @@ pub struct CState {
     pub(super) refresh_lock: Mutex<()>,
     /// Segments left unsealed by a writer that died: (shard, segment, seal).
     pub(super) abandoned: Mutex<Vec<(u32, u64, u64)>>,
+    /// Segments other processes compacted or merged away, whose files this
+    /// process still has open (see `CState::close_departed`).
+    pub(super) departed: Mutex<Vec<(u32, u64)>>,
     /// Metadata version the writers' staged extents were last settled against.
     pub(super) settled_seq: AtomicU64,
     /// Mirror of `meta.oldest` for lock-free read checks (only grows).
@@ -123,9 +126,8 @@ impl CState {
     /// overwritten by this process's older view. Segments this process found
     /// abandoned (see `build_state`) are sealed in the same write.
     pub fn update<R>(&self, f: impl FnOnce(&mut Meta) -> Result<R>) -> Result<R> {
-        let (r, gen) = {
+        let r = {
             let mut m = self.meta.lock();
-            let gen = m.layout_gen;
             if self.unlinked.load(Ordering::Acquire) {
                 let mut copy = m.clone();
                 let r = f(&mut copy)?;
@@ -133,13 +135,14 @@ impl CState {
                 return Ok(r);
             }
             let _lock = FileLock::acquire(&self.lock_path)?;
-            (self.update_locked(&mut m, f), gen)
+            self.update_locked(&mut m, f)
         };
         // The metadata read under the lock may hold another process's layout
-        // change: the shards follow at once.
-        if self.meta.lock().layout_gen != gen {
-            self.adopt_layout();
-        }
+        // change or commits: the shards (and their committed epochs) follow
+        // at once. (A later refresh finds no newer version to adopt: were
+        // they left behind, another process's committed writes would stay
+        // invisible here.)
+        self.adopt_layout();
         r
     }
 
@@ -161,7 +164,11 @@ impl CState {
         if loaded.as_ref() != Some(&copy) {
             copy.save(&self.path)?;
         }
+        if let Some(d) = &loaded {
+            self.note_departed(m, d);
+        }
         *m = copy;
+        self.sync_committed(m);
         Ok(r)
     }
 
@@ -252,7 +259,9 @@ impl CState {
                 return false;
             }
             self.keep_local(&mut d, &m);
+            self.note_departed(&m, &d);
             *m = d;
+            self.sync_committed(&m);
         }
         self.adopt_layout();
         true
@@ -268,6 +277,19 @@ impl CState {
                 if s.sealed == meta::UNSEALED {
                     s.sealed = sealed;
                 }
+            }
+        }
+    }
+
+    /// The shards' committed epochs follow `m`, which the caller has just
+    /// made current (under the metadata lock, so that no read finds the new
+    /// metadata adopted and the shards' epochs not: another thread's refresh
+    /// would not adopt it again).
+    fn sync_committed(&self, m: &Meta) {
+        let shards = self.shards.read();
+        for sm in &m.shards {
+            if let Some(sh) = shards.get(&sm.id) {
+                sh.set_committed(m.visible_committed(sm));
             }
         }
     }
@@ -321,7 +343,68 @@ impl CState {
                 crate::log!(Error, "container {}: shard {} unreadable: {e}", self.path.display(), sh.id);
                 sh.broken.store(true, Ordering::Release);
             }
+            self.close_departed();
             return;
+        }
+    }
+
+    /// Closes the files of segments that another process compacted or merged
+    /// away (no longer in the metadata `m`): their extents came back from
+    /// the new segments' replay, and those the other process dropped are
+    /// below the oldest readable epoch, so they go from the index first (as
+    /// aggregation would drop them). A segment the index still points to
+    /// stays open.
+    fn close_departed(&self) {
+        let list = std::mem::take(&mut *self.departed.lock());
+        if list.is_empty() {
+            return;
+        }
+        let m = self.meta.lock().clone();
+        let mut keep = Vec::new();
+        for sh in self.shards.read().values() {
+            let gone: Vec<(u64, u32)> = list
+                .iter()
+                .filter(|(shard, _)| *shard == sh.id)
+                .filter_map(|&(_, seg)| sh.seg_index(seg).filter(|&i| sh.seg(i).is_some()).map(|i| (seg, i)))
+                .collect();
+            if gone.is_empty() {
+                continue;
+            }
+            let mut ix = sh.index.write();
+            ix.aggregate(m.oldest, &m.kept, sh.committed());
+            let mut used = std::collections::HashSet::new();
+            ix.for_each(|_, _, _, e| {
+                used.insert(if e.seg == crate::shard::index::NO_SEG { e.data_off as u32 } else { e.seg });
+            });
+            drop(ix);
+            let mut ids = Vec::new();
+            for (seg, i) in gone {
+                if used.contains(&i) {
+                    keep.push((sh.id, seg));
+                } else {
+                    ids.push(seg);
+                }
+            }
+            sh.forget_segs(&ids);
+        }
+        if !keep.is_empty() {
+            crate::log!(Debug, "container {}: {} segments gone from the metadata are still indexed", self.path.display(), keep.len());
+            self.departed.lock().extend(keep);
+        }
+    }
+
+    /// Segments in `old` that `new` (another process's newer metadata) no
+    /// longer has: compacted or merged away; their files are closed at the
+    /// next catch-up (see `close_departed`).
+    pub(super) fn note_departed(&self, old: &Meta, new: &Meta) {
+        let gone: Vec<(u32, u64)> = old
+            .segs
+            .iter()
+            .filter(|s| !new.segs.iter().any(|n| n.shard == s.shard && n.seg == s.seg))
+            .map(|s| (s.shard, s.seg))
+            .collect();
+        if !gone.is_empty() {
+            self.departed.lock().extend(gone);
         }
     }
 
@@ -496,6 +579,7 @@ pub(crate) fn build_state(
         commit_lock: Mutex::new(()),
         refresh_lock: Mutex::new(()),
         abandoned: Mutex::new(abandoned),
+        departed: Mutex::new(Vec::new()),
         oldest: AtomicU64::new(oldest),
         compacting: AtomicBool::new(false),
         writable: AtomicBool::new(false),
