@@ -20,6 +20,8 @@
  *                            SPACE_KILL_ROUNDS rounds (default 8): every
  *                            epoch reads right after each kill, HCE is the
  *                            last commit reported or the one under way, and
+ *                            this process, which keeps the container open
+ *                            throughout, holds no file the merges removed;
  *                            the segments were merged meanwhile (at most 20
  *                            segment files, plus 4 a kill may leave). Before:
  *                            two files per session. SPACE_SEED repeats the
@@ -317,6 +319,11 @@ static void kill_during_merge(void)
     uint64_t seed = env_u("SPACE_SEED", (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20));
     printf("   %u rounds, SPACE_SEED=%" PRIu64 "\n", rounds, seed);
     uint64_t last = 0, rng = seed;
+    /* this process keeps the container open throughout: the files the
+     * victims' merges replace must be closed here too once it sees them go */
+    daos_handle_t keep;
+    daos_container_status_t kst;
+    CHECK_RC(daos_container_open(path, DAOS_COO_RO, 1, &kst, &keep, NULL), 0);
     for (unsigned r = 0; r < rounds; r++) {
         rng = rng * 6364136223846793005ull + 1442695040888963407ull;
         unsigned delay_ms = 5 + (unsigned)((rng >> 33) % 146);
@@ -363,12 +370,16 @@ static void kill_during_merge(void)
         unsigned bad = check_epochs(coh, sh, hce);
         CHECK_EQ(bad, 0);
         daos_container_close(coh, NULL);
+        unsigned ndel;
+        deleted_open(root, &ndel);
+        CHECK_EQ(ndel, 0);
         find_main_dir(root);
         measure(main_dir);
         printf("   round %u: killed after %u ms, %u commits, HCE %" PRIu64 ", %" PRIu64 " segment files\n", r, delay_ms, nc,
                hce, m_segfiles);
         if (bad) { printf("   SPACE_SEED=%" PRIu64 ", store kept: %s\n", seed, root); return; }
     }
+    CHECK_RC(daos_container_close(keep, NULL), 0);
     /* a last session (no kill) merges what the kills left */
     CHECK(session(path, sh) > 0);
     find_main_dir(root);
