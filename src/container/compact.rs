@@ -24,16 +24,22 @@ use crate::shard::{seg_paths, SegFile, Shard};
 use crate::base::fs::io_err;
 
 /// Starts background aggregation of `cs` (indexes, then, for a container
-/// this process writes, the oldest epoch on disk and compaction), if none is
-/// running; a running one goes round again if the oldest epoch moved.
+/// this process writes, the oldest epoch on disk, compaction and merging),
+/// if none is running; a running one goes round again (the oldest epoch
+/// moved, or segments were sealed meanwhile).
 pub fn spawn(cs: &Arc<CState>) {
     use std::sync::atomic::Ordering;
+    // (Set before looking: a running pass that ends meanwhile goes round
+    // again, or this call starts one.)
+    cs.compact_again.store(true, Ordering::Release);
     if cs.compacting.swap(true, Ordering::AcqRel) {
         return;
     }
-    let cs = cs.clone();
+    let state = cs.clone();
     let r = std::thread::Builder::new().name("daos-rs-aggregate".into()).spawn(move || {
+        let cs = state;
         loop {
+            cs.compact_again.store(false, Ordering::Release);
             let upto = super::epoch::aggregate_indexes(&cs);
             // (An unlinked container's space goes as a whole at the last close.)
             if cs.writable.load(Ordering::Acquire) && !cs.unlinked.load(Ordering::Acquire) {
@@ -48,12 +54,15 @@ pub fn spawn(cs: &Arc<CState>) {
                 }
             }
             cs.compacting.store(false, Ordering::Release);
-            if cs.meta.lock().oldest == upto || cs.compacting.swap(true, Ordering::AcqRel) {
+            let again = cs.meta.lock().oldest != upto || cs.compact_again.load(Ordering::Acquire);
+            if !again || cs.compacting.swap(true, Ordering::AcqRel) {
                 break;
             }
         }
     });
     if let Err(e) = r {
+        // (Else the next close, which waits for it, would wait forever.)
+        cs.compacting.store(false, Ordering::Release);
         crate::log!(Warn, "could not start aggregation: {e}");
     }
 }

@@ -58,6 +58,8 @@ pub struct CState {
     pub oldest: AtomicU64,
     /// A background compaction is running.
     pub compacting: AtomicBool,
+    /// A compaction was asked for since the running one began its pass.
+    pub compact_again: AtomicBool,
     /// Some handle of this process opened it read-write (so space may be
     /// reclaimed).
     pub writable: AtomicBool,
@@ -374,7 +376,9 @@ impl CState {
             ix.aggregate(m.oldest, &m.kept, sh.committed());
             let mut used = std::collections::HashSet::new();
             ix.for_each(|_, _, _, e| {
-                used.insert(if e.seg == crate::shard::index::NO_SEG { e.data_off as u32 } else { e.seg });
+                // (A punch, or a damaged record, names its segment in `data_off`.)
+                use crate::shard::index::{BAD_SEG, NO_SEG};
+                used.insert(if e.seg == NO_SEG || e.seg == BAD_SEG { e.data_off as u32 } else { e.seg });
             });
             drop(ix);
             let mut ids = Vec::new();
@@ -582,6 +586,7 @@ pub(crate) fn build_state(
         departed: Mutex::new(Vec::new()),
         oldest: AtomicU64::new(oldest),
         compacting: AtomicBool::new(false),
+        compact_again: AtomicBool::new(false),
         writable: AtomicBool::new(false),
         watch: Mutex::new(None),
         hold_watches: Mutex::new(Vec::new()),
