@@ -1,10 +1,10 @@
 /* Kills during background work (SPEC §10): a writer killed with SIGKILL while
- * aggregation, compaction, a container unlink or a shard add is under way
+ * aggregation, compaction, a merge, a container unlink or a shard add is under way
  * leaves a store that opens, every committed byte right and nothing
  * uncommitted visible.
  *
  * The writer (the victim) is this program again, run with --victim (fork +
- * exec), in one of four phases, by round:
+ * exec), in one of five phases, by round:
  *   aggregation  one long session: each epoch overwrites much of every
  *                object, commits, and slips to HCE, so older versions are
  *                merged in the background while it goes on;
@@ -15,7 +15,10 @@
  *                (create, add a shard, write, commit, close) and unlinked;
  *   shard add    shards added to the main container now and then (at the
  *                epoch about to be written, on target 0, 1 or 2), then
- *                written in that epoch.
+ *                written in that epoch;
+ *   merge        sessions of one epoch each (open, write, commit, close),
+ *                never slipping: the sealed segments they leave are merged
+ *                (every version kept) at each close.
  * What an epoch writes is a pure function of the epoch, the object and the
  * shards that exist, so the test recomputes it. The victim reports through a
  * pipe: each epoch whose commit returned 0, each shard whose add returned 0,
@@ -58,8 +61,8 @@
 #define NTARGET 3
 #define HIGHEST ((uint64_t)DAOS_EPOCH_HIGHEST)
 
-enum { PH_AGGR, PH_COMPACT, PH_UNLINK, PH_SHARD, NPHASE };
-static const char *const phase_name[NPHASE] = { "aggregation", "compaction", "unlink", "shard add" };
+enum { PH_AGGR, PH_COMPACT, PH_UNLINK, PH_SHARD, PH_MERGE, NPHASE };
+static const char *const phase_name[NPHASE] = { "aggregation", "compaction", "unlink", "shard add", "merge" };
 
 /* reports: 24 bytes, one write each (atomic, < PIPE_BUF) */
 enum { R_READY = 1, R_COMMIT, R_SHARD, R_SIDE_BEGIN, R_SIDE_DONE, R_UNLINK_BEGIN, R_UNLINKED, R_FAIL };
@@ -221,6 +224,11 @@ static int victim(int phase, uint64_t seed, uint64_t side_next)
                 report(R_UNLINKED, unlinked, 0);
                 unlinked++;
             }
+            break;
+        case PH_MERGE:
+            v_epoch(e++, false);
+            V_TRY(daos_container_close(v_coh, NULL));
+            v_open();
             break;
         case PH_SHARD:
             if (v_nshard < MAXSHARD && rng % 3 == 0) {

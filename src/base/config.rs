@@ -88,3 +88,48 @@ pub fn eq_max_events() -> usize {
         Err(_) => DEFAULT,
     }
 }
+
+/// `DAOS_RS_RETIRE_MIN`: the size (bytes, or with a `K`, `M` or `G` suffix)
+/// past which a writer whose old versions are no longer read (it slipped
+/// past its segment's first commit) seals its segment at a commit and
+/// starts a new one, so that compaction can reclaim the sealed one's
+/// overwritten data. Default 4 MiB. Read once per process.
+pub fn retire_min() -> u64 {
+    const DEFAULT: u64 = 4 << 20;
+    static N: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *N.get_or_init(|| match std::env::var("DAOS_RS_RETIRE_MIN") {
+        Ok(v) => {
+            let t = v.trim();
+            let (num, mul) = match t.char_indices().last() {
+                Some((i, 'k' | 'K')) => (&t[..i], 1u64 << 10),
+                Some((i, 'm' | 'M')) => (&t[..i], 1 << 20),
+                Some((i, 'g' | 'G')) => (&t[..i], 1 << 30),
+                _ => (t, 1),
+            };
+            match num.trim().parse::<u64>().ok().and_then(|n| n.checked_mul(mul)).filter(|&n| n > 0) {
+                Some(n) => n,
+                None => {
+                    crate::log!(Warn, "DAOS_RS_RETIRE_MIN={v:?} is not a positive size (bytes, or with K, M or G); using 4M");
+                    DEFAULT
+                }
+            }
+        }
+        Err(_) => DEFAULT,
+    })
+}
+
+/// `DAOS_RS_MERGE`: `off` (or `0`) keeps every sealed segment as its writer
+/// left it (no merging of segments of similar sizes; compaction of mostly
+/// dead ones goes on), for tests and for looking at a container's files;
+/// `on` (or `1`, the default) merges. Read once per process.
+pub fn merge_enabled() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| match std::env::var("DAOS_RS_MERGE").as_deref() {
+        Ok("off") | Ok("0") => false,
+        Ok("on") | Ok("1") | Ok("") | Err(_) => true,
+        Ok(v) => {
+            crate::log!(Warn, "DAOS_RS_MERGE={v:?} is not on|off; merging");
+            true
+        }
+    })
+}

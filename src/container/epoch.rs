@@ -211,6 +211,7 @@ pub fn commit(cookie: u64, e: u64, sync: bool) -> std::result::Result<(), (Optio
     };
     publish(&h, &ok_shards, &flushed);
     notify_waiters(&cs);
+    retire_segments(&h, e);
     if let Some((id, err)) = failed {
         return Err((Some(id), err));
     }
@@ -218,6 +219,66 @@ pub fn commit(cookie: u64, e: u64, sync: bool) -> std::result::Result<(), (Optio
         return Err((None, stale_error(&cs, e, old_hce, &stale)));
     }
     Ok(())
+}
+
+/// A long-lived writer that slips gets its space back: once its segment
+/// holds `DAOS_RS_RETIRE_MIN` bytes and the oldest readable epoch has
+/// passed the segment's first commit (older versions in it may be garbage),
+/// the segment takes no more writes; at the first commit after which
+/// everything in it is published (no write in flight, nothing staged), it is
+/// sealed and leaves the writer, so compaction may rewrite it. A writer that
+/// never slips keeps its segment (it would only be merged, every version
+/// kept). Called with the commit lock held.
+fn retire_segments(h: &CoHandle, e: u64) {
+    use crate::container::writer::DATA_START;
+    let min = crate::base::config::retire_min();
+    let m = h.cs.meta.lock().clone();
+    let mut seal = Vec::new();
+    {
+        let mut w = h.writer.lock();
+        let staged: std::collections::HashSet<u64> = w.staged.iter().map(|s| s.seg).collect();
+        for (&shard, segs) in w.shards.iter_mut() {
+            for s in segs.iter_mut() {
+                let Some(sm) = m.seg(shard, s.file.id) else { continue };
+                if s.first_commit == 0 && sm.committed_len > HEADER {
+                    s.first_commit = e;
+                }
+                let size = s.data_end.saturating_sub(DATA_START) + s.jnl_end.saturating_sub(HEADER);
+                if size >= min && !s.retiring && !s.broken && s.first_commit != 0 && m.oldest >= s.first_commit {
+                    s.retiring = true;
+                }
+                let settled = s.done == s.jnl_end && !staged.contains(&s.file.id) && sm.committed_len >= s.jnl_end;
+                if s.retiring && settled && sm.sealed == UNSEALED {
+                    seal.push((shard, s.file.id));
+                }
+            }
+        }
+    }
+    if seal.is_empty() {
+        return;
+    }
+    let r = h.cs.update(|m| {
+        let hse = m.hse;
+        for &(sh, seg) in &seal {
+            let s = m.seg_mut(sh, seg);
+            if s.sealed == UNSEALED {
+                s.sealed = hse;
+            }
+        }
+        Ok(())
+    });
+    match r {
+        Ok(()) => {
+            let mut w = h.writer.lock();
+            for (shard, seg) in seal {
+                if let Some(v) = w.shards.get_mut(&shard) {
+                    v.retain(|s| s.file.id != seg);
+                }
+            }
+        }
+        // (Sealed at the next commit, or at close.)
+        Err(err) => crate::log!(Info, "container {}: a full segment stays open: {err}", h.cs.path.display()),
+    }
 }
 
 /// Flushes this handle's writes for a commit; the master of a collective

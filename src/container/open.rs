@@ -261,7 +261,13 @@ pub fn close(cookie: u64) -> Result<()> {
     // Pending waits and listens of this handle end with -EBADF.
     end_pending(&h.cs.listeners, |l| Arc::ptr_eq(&l.handle, &h), -libc::EBADF);
     end_pending(&h.cs.waiters, |w| w.cookie == cookie, -libc::EBADF);
+    // Its segments, sealed now, may be merged with others (see `compact`).
+    if h.rw {
+        compact::spawn(&h.cs);
+    }
     if h.cs.refs.lock().is_empty() {
+        // (No thread of this process works on it after its last close.)
+        h.cs.wait_compaction();
         // The last handle of this process: it is no longer a reader; the
         // space of an unlinked container goes if no process has it open.
         h.cs.release();

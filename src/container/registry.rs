@@ -336,7 +336,7 @@ impl CState {
             return Ok(false);
         }
         if self.writable.load(Ordering::Acquire) {
-            let (r, newer) = self.update_locked(&mut m, |d| {
+            let r = self.update_locked(&mut m, |d| {
                 d.oldest = d.oldest.max(upto);
                 Ok(())
             });
@@ -344,9 +344,7 @@ impl CState {
             drop(_lock);
             // (See `update_locked`: the shards follow another process's
             // commit read under the lock.)
-            if newer {
-                self.follow(&m);
-            }
+            self.follow(&m);
             r?;
             return Ok(true);
         }

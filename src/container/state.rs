@@ -49,12 +49,17 @@ pub struct CState {
     pub(super) refresh_lock: Mutex<()>,
     /// Segments left unsealed by a writer that died: (shard, segment, seal).
     pub(super) abandoned: Mutex<Vec<(u32, u64, u64)>>,
+    /// Segments other processes compacted or merged away, whose files this
+    /// process still has open (see `CState::close_departed`).
+    pub(super) departed: Mutex<Vec<(u32, u64)>>,
     /// Metadata version the writers' staged extents were last settled against.
     pub(super) settled_seq: AtomicU64,
     /// Mirror of `meta.oldest` for lock-free read checks (only grows).
     pub oldest: AtomicU64,
     /// A background compaction is running.
     pub compacting: AtomicBool,
+    /// A compaction was asked for since the running one began its pass.
+    pub compact_again: AtomicBool,
     /// Some handle of this process opened it read-write (so space may be
     /// reclaimed).
     pub writable: AtomicBool,
@@ -132,12 +137,12 @@ impl CState {
                 return Ok(r);
             }
             let lock = FileLock::acquire(&self.lock_path)?;
-            let (r, newer) = self.update_locked(&mut m, f);
+            let r = self.update_locked(&mut m, f);
             drop(lock);
-            // The shards follow what was adopted (see `update_locked`).
-            if newer {
-                self.follow(&m);
-            }
+            // The shards follow what became current (see `update_locked`):
+            // another process's layout change or commits read under the
+            // lock, or this one's own commit.
+            self.follow(&m);
             r
         };
         r
@@ -147,39 +152,33 @@ impl CState {
     /// (`m`: the current metadata, locked). Nothing is written if nothing
     /// changed.
     ///
-    /// The metadata read under the lock becomes the current one: if it was
-    /// newer than `m` (another process changed it: a commit, a layout
-    /// change), the second value is true and the caller must make the shards
-    /// follow it ([`CState::follow`]: their committed epochs, new shards)
-    /// once it has let go of the file lock, and before it lets go of `m` —
-    /// else this process
-    /// holds the newer metadata (which a later refresh no longer finds newer)
-    /// while its shards still show the older commits, and another process's
-    /// commit stays invisible here.
-    #[must_use]
-    pub(super) fn update_locked<R>(&self, m: &mut Meta, f: impl FnOnce(&mut Meta) -> Result<R>) -> (Result<R>, bool) {
+    /// The metadata read under the lock becomes the current one (with any
+    /// change another process made: a commit, a layout change). The caller
+    /// must make the shards follow it ([`CState::follow`]: their committed
+    /// epochs, new shards) once it has let go of the file lock, and before
+    /// it lets go of `m` — else this process holds the newer metadata (which
+    /// a later refresh no longer finds newer) while its shards still show the
+    /// older commits, and another process's commit stays invisible here.
+    pub(super) fn update_locked<R>(&self, m: &mut Meta, f: impl FnOnce(&mut Meta) -> Result<R>) -> Result<R> {
         let (mut copy, loaded) = match Meta::load(&self.path) {
             Ok(meta::Loaded::Ok(d)) if d.uuid == m.uuid => {
                 let mut copy = d.clone();
                 self.keep_local(&mut copy, m);
                 (copy, Some(d))
             }
-            Ok(meta::Loaded::Ok(_)) => return (self.gone_meanwhile(m, f), false),
-            Err(e) if e.errno() == libc::ENOENT => return (self.gone_meanwhile(m, f), false),
+            Ok(meta::Loaded::Ok(_)) => return self.gone_meanwhile(m, f),
+            Err(e) if e.errno() == libc::ENOENT => return self.gone_meanwhile(m, f),
             _ => (m.clone(), None),
         };
-        let newer = loaded.as_ref().is_some_and(|d| d.seq > m.seq);
-        let r = match f(&mut copy) {
-            Ok(r) => r,
-            Err(e) => return (Err(e), false),
-        };
+        let r = f(&mut copy)?;
         if loaded.as_ref() != Some(&copy) {
-            if let Err(e) = copy.save(&self.path) {
-                return (Err(e), false);
-            }
+            copy.save(&self.path)?;
+        }
+        if let Some(d) = &loaded {
+            self.note_departed(m, d);
         }
         *m = copy;
-        (Ok(r), newer)
+        Ok(r)
     }
 
     /// Catches up with changes other processes made: reads the container file
@@ -269,6 +268,7 @@ impl CState {
                 return false;
             }
             self.keep_local(&mut d, &m);
+            self.note_departed(&m, &d);
             *m = d;
             self.follow(&m);
         }
@@ -350,7 +350,70 @@ impl CState {
                 crate::log!(Error, "container {}: shard {} unreadable: {e}", self.path.display(), sh.id);
                 sh.broken.store(true, Ordering::Release);
             }
+            self.close_departed();
             return;
+        }
+    }
+
+    /// Closes the files of segments that another process compacted or merged
+    /// away (no longer in the metadata `m`): their extents came back from
+    /// the new segments' replay, and those the other process dropped are
+    /// below the oldest readable epoch, so they go from the index first (as
+    /// aggregation would drop them). A segment the index still points to
+    /// stays open.
+    fn close_departed(&self) {
+        let list = std::mem::take(&mut *self.departed.lock());
+        if list.is_empty() {
+            return;
+        }
+        let m = self.meta.lock().clone();
+        let mut keep = Vec::new();
+        for sh in self.shards.read().values() {
+            let gone: Vec<(u64, u32)> = list
+                .iter()
+                .filter(|(shard, _)| *shard == sh.id)
+                .filter_map(|&(_, seg)| sh.seg_index(seg).filter(|&i| sh.seg(i).is_some()).map(|i| (seg, i)))
+                .collect();
+            if gone.is_empty() {
+                continue;
+            }
+            let mut ix = sh.index.write();
+            ix.aggregate(m.oldest, &m.kept, sh.committed());
+            let mut used = std::collections::HashSet::new();
+            ix.for_each(|_, _, _, e| {
+                // (A punch, or a damaged record, names its segment in `data_off`.)
+                use crate::shard::index::{BAD_SEG, NO_SEG};
+                used.insert(if e.seg == NO_SEG || e.seg == BAD_SEG { e.data_off as u32 } else { e.seg });
+            });
+            drop(ix);
+            let mut ids = Vec::new();
+            for (seg, i) in gone {
+                if used.contains(&i) {
+                    keep.push((sh.id, seg));
+                } else {
+                    ids.push(seg);
+                }
+            }
+            sh.forget_segs(&ids);
+        }
+        if !keep.is_empty() {
+            crate::log!(Debug, "container {}: {} segments gone from the metadata are still indexed", self.path.display(), keep.len());
+            self.departed.lock().extend(keep);
+        }
+    }
+
+    /// Segments in `old` that `new` (another process's newer metadata) no
+    /// longer has: compacted or merged away; their files are closed at the
+    /// next catch-up (see `close_departed`).
+    pub(super) fn note_departed(&self, old: &Meta, new: &Meta) {
+        let gone: Vec<(u32, u64)> = old
+            .segs
+            .iter()
+            .filter(|s| !new.segs.iter().any(|n| n.shard == s.shard && n.seg == s.seg))
+            .map(|s| (s.shard, s.seg))
+            .collect();
+        if !gone.is_empty() {
+            self.departed.lock().extend(gone);
         }
     }
 
@@ -526,8 +589,10 @@ pub(crate) fn build_state(
         commit_lock: Mutex::new(()),
         refresh_lock: Mutex::new(()),
         abandoned: Mutex::new(abandoned),
+        departed: Mutex::new(Vec::new()),
         oldest: AtomicU64::new(oldest),
         compacting: AtomicBool::new(false),
+        compact_again: AtomicBool::new(false),
         writable: AtomicBool::new(false),
         watch: Mutex::new(None),
         hold_watches: Mutex::new(Vec::new()),

@@ -24,11 +24,17 @@ pub struct WSeg {
     ahead: BTreeMap<u64, u64>,
     /// A write failed: nothing more is appended here.
     pub broken: bool,
+    /// Big enough, and its old versions no longer read: nothing more is
+    /// appended here; it is sealed at a commit once all it holds is
+    /// published (see `epoch::retire_segments`).
+    pub retiring: bool,
+    /// The first epoch a commit published records of it in (0: none yet).
+    pub first_commit: u64,
 }
 
 impl WSeg {
     pub fn new(idx: u32, file: Arc<SegFile>) -> WSeg {
-        WSeg { idx, file, data_end: DATA_START, jnl_end: HEADER, done: HEADER, ahead: BTreeMap::new(), broken: false }
+        WSeg { idx, file, data_end: DATA_START, jnl_end: HEADER, done: HEADER, ahead: BTreeMap::new(), broken: false, retiring: false, first_commit: 0 }
     }
 
     /// Journal bytes `[s, e)` were written (`ok`) or failed.

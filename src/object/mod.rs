@@ -143,7 +143,7 @@ pub fn check_iod(iod: &[daos_io_frag], mem_total: u64) -> Result<u64> {
 fn reserve(co: &CoHandle, sh: &Shard, data: u64, jnl: u64) -> Result<(Arc<SegFile>, u32, u64, u64)> {
     let mut w = co.writer.lock();
     let segs = w.shards.entry(sh.id).or_default();
-    if segs.last().map_or(true, |s| s.broken) {
+    if segs.last().map_or(true, |s| s.broken || s.retiring) {
         let (idx, f) = sh.create_seg(co.cs.uuid)?;
         // A peer reports its new segment so that its master's abort and
         // close reach it.

@@ -55,7 +55,9 @@ pub struct Shard {
     /// `broken`, or the record's extent reads as -EIO): its segments are not
     /// compacted, which would drop what marks the damage.
     pub damaged: std::sync::atomic::AtomicBool,
-    segs: RwLock<Vec<Arc<SegFile>>>,
+    /// Open segments by local index (`None`: replaced by a compaction or a
+    /// merge, its files closed; the index never points at it again).
+    segs: RwLock<Vec<Option<Arc<SegFile>>>>,
     seg_idx: Mutex<HashMap<u64, u32>>,
     /// Journal bytes of each segment already in the index.
     applied: Mutex<HashMap<u64, u64>>,
@@ -114,8 +116,11 @@ impl Shard {
         }
     }
 
+    /// Raises the shard's committed epoch (visible to reads) to `e`; it never
+    /// goes down (threads that adopt metadata versions may finish out of
+    /// order).
     pub fn set_committed(&self, e: u64) {
-        self.committed.store(e, std::sync::atomic::Ordering::Release);
+        self.committed.fetch_max(e, std::sync::atomic::Ordering::AcqRel);
     }
 
     pub fn committed(&self) -> u64 {
@@ -161,10 +166,28 @@ impl Shard {
 
     /// The segment at local index `i`.
     pub fn seg(&self, i: u32) -> Option<Arc<SegFile>> {
-        self.segs.read().get(i as usize).cloned()
+        self.segs.read().get(i as usize).cloned().flatten()
     }
 
-    /// The local index of segment `seg`, if it is open.
+    /// Closes the files of segments that left the container (compacted or
+    /// merged into others; the index no longer points at them): their space
+    /// goes once no read in flight holds them. Their journal bytes stay
+    /// counted as applied, so no replay of an older view opens them again.
+    pub fn forget_segs(&self, ids: &[u64]) {
+        let idx: Vec<u32> = {
+            let m = self.seg_idx.lock();
+            ids.iter().filter_map(|id| m.get(id).copied()).collect()
+        };
+        let mut segs = self.segs.write();
+        for i in idx {
+            if let Some(s) = segs.get_mut(i as usize) {
+                *s = None;
+            }
+        }
+    }
+
+    /// The local index of segment `seg`, if it was opened (its files may
+    /// have been closed since: see `forget_segs`).
     pub fn seg_index(&self, seg: u64) -> Option<u32> {
         self.seg_idx.lock().get(&seg).copied()
     }
@@ -176,7 +199,7 @@ impl Shard {
             return i;
         }
         let mut segs = self.segs.write();
-        segs.push(f.clone());
+        segs.push(Some(f.clone()));
         let i = (segs.len() - 1) as u32;
         ids.insert(f.id, i);
         i
@@ -275,6 +298,12 @@ impl Shard {
         for s in segs.iter().filter(|s| s.shard == self.id && s.committed_len > HEADER && !skip.contains(&s.seg)) {
             let from = self.applied.lock().get(&s.seg).copied().unwrap_or(HEADER);
             if from >= s.committed_len {
+                continue;
+            }
+            // A segment whose files were closed has left the container
+            // (compacted or merged away, see `forget_segs`): `segs` is an
+            // older view.
+            if self.seg_index(s.seg).is_some_and(|i| self.seg(i).is_none()) {
                 continue;
             }
             match self.replay_seg(&mut ix, &mut batch, voids, s, from, floor) {
