@@ -277,7 +277,8 @@ pub fn close(cookie: u64) -> Result<()> {
     r
 }
 
-/// Makes the (empty) unlinked marker `p`, durably named.
+/// Makes the (empty) unlinked marker `p`, durably named: the unlink of a
+/// container whose file is already removed, on a full file system.
 fn make_marker(p: &Path) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
@@ -340,14 +341,28 @@ pub fn unlink(path: &Path) -> Result<()> {
         if let Some(d) = marker.parent() {
             crate::base::fs::private_dir(d).map_err(|e| crate::base::fs::io_err(e, format!("create {}", d.display())))?;
         }
-        // An empty file (only its existence counts): it needs no data block,
-        // so a full file system can still be freed by unlinking.
-        make_marker(&marker)?;
+        // The marker names the container file (relative to the store, so a
+        // copy of the store stays right): an unlink killed before removing
+        // the file leaves a marker whose file is still there, and the
+        // container is kept (see `registry::unlink_done`).
+        let rel = path.strip_prefix(&root).unwrap_or(&path);
+        let named = crate::base::fs::atomic_write(&marker, std::os::unix::ffi::OsStrExt::as_bytes(rel.as_os_str()));
         // Temporary files of its updates cut short would outlive it. (While
         // the path is still this container's, every such file there is one
         // of its updates: written under the lock held here.)
         litter::sweep_tmp_beside(&path);
-        remove(&path)?;
+        match named {
+            Ok(()) => remove(&path)?,
+            // A full file system: the marker is an empty file, which needs no
+            // data block, made once the container file is gone (an empty
+            // marker always means that), so a full store can still be freed.
+            Err(e) if e.errno() == libc::ENOSPC => {
+                crate::log!(Info, "{e}: the container file goes first, then an empty marker");
+                remove(&path)?;
+                make_marker(&marker)?;
+            }
+            Err(e) => return Err(e),
+        }
         if let Some(cs) = &here {
             cs.unlinked.store(true, Ordering::Release);
         }

@@ -45,6 +45,25 @@ pub(crate) fn unlinked_marker(root: &Path, uuid: [u64; 2]) -> PathBuf {
     root.join(DOT_DAOS).join("unlinked").join(crate::base::ids::ContainerId(uuid).to_string())
 }
 
+/// Whether `daos_container_unlink` removed container `uuid`'s file: its
+/// marker is there and the file it names (relative to the store) is gone or
+/// is another container now. An empty marker was made after the file's
+/// removal (a full file system). A marker whose file is still there is an
+/// unlink killed before removing it: the container stays whole (as it does
+/// when the file cannot be read: data is not removed on a doubt).
+pub(crate) fn unlink_done(root: &Path, uuid: [u64; 2]) -> bool {
+    let Ok(named) = std::fs::read(unlinked_marker(root, uuid)) else { return false };
+    if named.is_empty() {
+        return true;
+    }
+    let p = root.join(<OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&named));
+    match Meta::load(&p) {
+        Ok(meta::Loaded::Ok(m) | meta::Loaded::Corrupt(Some(m))) => m.uuid != uuid,
+        Ok(meta::Loaded::Corrupt(None)) => true,
+        Err(e) => e.errno() == libc::ENOENT,
+    }
+}
+
 /// Removes the data of unlinked containers that no live process has open
 /// any more (their last holder died without closing them).
 pub(crate) fn sweep_unlinked(root: &Path, store: &crate::store::StoreConf) {
@@ -65,7 +84,17 @@ pub(crate) fn sweep_unlinked(root: &Path, store: &crate::store::StoreConf) {
         let hex = &name.to_str().unwrap_or_default()[2..];
         let lock = super::lock_file(root, uuid);
         let Ok(_l) = FileLock::acquire(&lock) else { continue };
-        if ent.path().exists() && lowest_live(&registry_dir(root, uuid), None).is_none() {
+        if !ent.path().exists() {
+            continue;
+        }
+        if !unlink_done(root, uuid) {
+            // Its unlink was killed before it removed the container file
+            // (a live one holds the lock taken here): it did not happen.
+            crate::log!(Info, "an unlink of container {hex} was cut short before it removed the container file: the container is kept");
+            let _ = std::fs::remove_file(ent.path());
+            continue;
+        }
+        if lowest_live(&registry_dir(root, uuid), None).is_none() {
             crate::log!(Info, "removing the data of unlinked container {hex}: nobody has it open any more");
             CState::remove_data(uuid, store, root);
         }
@@ -421,7 +450,7 @@ impl CState {
     /// `.daos/unlinked/`). A container file renamed, or removed by other
     /// means, is not taken for unlinked: its data stays.
     fn file_gone(&self) -> bool {
-        unlinked_marker(&self.root, self.uuid).exists()
+        unlink_done(&self.root, self.uuid)
     }
 }
 

@@ -614,6 +614,38 @@ fn only_daos_container_unlink_lets_the_data_go() {
 }
 
 #[test]
+fn an_unlink_killed_before_removing_the_file_keeps_the_container() {
+    let st = TempStore::new("unlk");
+    let p = st.path("c");
+    let a = open_rw(&p);
+    container::shard_add(a, 1, &[0], &mut [-1]).unwrap();
+    let o = object::open(a, oid(1), DAOS_OBJ_RW).unwrap();
+    write(o, 2, 0, &mut [9u8; 4096]);
+    container::commit(a, 2, false).unwrap();
+    let uuid = container::handle(a).unwrap().cs.uuid;
+    let h = container::handle(a).unwrap();
+    container::close(a).unwrap();
+    gone(h);
+    // What `daos_container_unlink` leaves when it is killed after writing
+    // its marker and before removing the container file.
+    let m = container::registry::unlinked_marker(&st.0, uuid);
+    std::fs::create_dir_all(m.parent().unwrap()).unwrap();
+    std::fs::write(&m, b"c").unwrap();
+    // The next open in the store sweeps unlinked containers: this one's file
+    // is still there, so its data stays (it was removed: -EIO at the read).
+    let _ = container::open(&st.path("other"), DAOS_COO_RW | DAOS_COO_CREATE, 1).map(|(_, h)| container::close(h));
+    assert!(!m.exists(), "the marker of the unlink cut short is dropped");
+    let (_, r) = container::open(&p, DAOS_COO_RO, 1).unwrap();
+    let o = object::open(r, oid(1), DAOS_OBJ_RO).unwrap();
+    assert_eq!(read(o, 2, 0, 4096).unwrap(), vec![9u8; 4096]);
+    container::close(r).unwrap();
+    // A real unlink then lets it go.
+    container::unlink(&p).unwrap();
+    let cdir = crate::shard::container_dir(&st.0.join(".daos").join("targets").join("0"), uuid);
+    assert!(!cdir.exists() && !m.exists());
+}
+
+#[test]
 fn writes_ahead_of_a_commit_are_not_committed_by_another_writer() {
     let st = TempStore::new("ahead");
     let p = st.path("c");
