@@ -424,6 +424,10 @@ pub(crate) fn global2local_as(buf: &[u8], cur: u64, shared: bool) -> Result<u64>
         TokenState::Missing if !g.path.exists() => {
             return Err(Error::NoEnt(format!("container {} no longer exists", g.path.display())))
         }
+        // A tombstone trimmed since (see `litter::trim_tombstones`).
+        TokenState::Missing if super::litter::listed_revoked(&tokens_dir(&root, g.uuid), g.token) => {
+            return Err(Error::Perm("the master of this collective open has closed it (or died)".into()))
+        }
         TokenState::Missing => return Err(Error::Inval("global handle buffer: unknown token (forged?)".into())),
     };
     if siphash24(key, body) != mac {

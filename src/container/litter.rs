@@ -23,8 +23,9 @@
 //! - Tokens of collective opens: a dead master's token (its lock is free)
 //!   becomes a tombstone; tombstones (8 bytes, `REVOKED!`, one per
 //!   collective open ever closed) are kept only for the newest
-//!   [`TOMBSTONES_KEPT`] (a peer asking for a handle from an old buffer gets
-//!   `-EINVAL` instead of `-EPERM` once its tombstone is gone); the peers'
+//!   [`TOMBSTONES_KEPT`]; the ids of those trimmed go to one file,
+//!   [`REVOKED_LIST`] (8 bytes each, at most 64 Ki of them), so a peer asking
+//!   for a handle from an old buffer still gets `-EPERM`; the peers'
 //!   report directories of tokens that are not live go.
 //!
 //! **When.** The full sweep (one scan of the container's directory, of the
@@ -367,13 +368,56 @@ pub(crate) fn trim_tombstones(dir: &Path) -> usize {
         return 0;
     }
     stones.sort_by(|a, b| b.0.cmp(&a.0));
+    let old = stones.split_off(TOMBSTONES_KEPT);
+    // Their ids go to the revoked list first, so that a peer's buffer of
+    // such an open still reads as revoked (-EPERM), not unknown.
+    let ids: Vec<u64> = old
+        .iter()
+        .filter_map(|(_, p)| p.file_name()?.to_str().and_then(|s| u64::from_str_radix(s, 16).ok()))
+        .collect();
+    if let Err(e) = list_revoked(dir, &ids) {
+        crate::log!(Warn, "{}: {e}; keeping its tombstones", dir.join(REVOKED_LIST).display());
+        return 0;
+    }
     let mut n = 0;
-    for (_, p) in stones.into_iter().skip(TOMBSTONES_KEPT) {
+    for (_, p) in old {
         if std::fs::remove_file(&p).is_ok() {
             n += 1;
         }
     }
     n
+}
+
+/// The file, in a container's token directory, listing the ids of revoked
+/// collective opens whose tombstones were trimmed (8 bytes each, little
+/// endian, oldest first).
+pub(crate) const REVOKED_LIST: &str = "revoked";
+
+/// The most ids [`REVOKED_LIST`] keeps (512 KiB): beyond it the oldest go,
+/// and a buffer of such an old open reads as unknown (-EINVAL).
+const REVOKED_LIST_MAX: usize = 1 << 16;
+
+/// Appends `ids` to the revoked list of token directory `dir` (one append:
+/// trims by two masters at once both land), halving it when it is full.
+fn list_revoked(dir: &Path, ids: &[u64]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let p = dir.join(REVOKED_LIST);
+    let mut f = std::fs::OpenOptions::new().append(true).create(true).mode(crate::base::fs::PRIVATE_FILE).open(&p)?;
+    let bytes: Vec<u8> = ids.iter().flat_map(|i| i.to_le_bytes()).collect();
+    f.write_all(&bytes)?;
+    if f.metadata()?.len() as usize > REVOKED_LIST_MAX * 8 {
+        let all = std::fs::read(&p)?;
+        let keep = &all[all.len() / 16 * 8..];
+        crate::base::fs::atomic_write(&p, keep).map_err(|e| std::io::Error::from_raw_os_error(e.errno()))?;
+    }
+    Ok(())
+}
+
+/// Whether `token` is in the revoked list of token directory `dir`.
+pub(crate) fn listed_revoked(dir: &Path, token: u64) -> bool {
+    let Ok(all) = std::fs::read(dir.join(REVOKED_LIST)) else { return false };
+    all.chunks_exact(8).any(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()) == token)
 }
 
 /// At the close of a writing handle: its segments that no commit published
@@ -475,6 +519,20 @@ mod tests {
         // A data file without its journal (made first by a writer that died).
         std::fs::write(&d, b"x").unwrap();
         assert_eq!(remove_dead_segment(&dir.join("s-0"), id), Some(1));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_revoked_list_keeps_the_newest_half_when_full() {
+        let dir = std::env::temp_dir().join(format!("daos-rs-ut-revoked-{}-{:x}", std::process::id(), crate::base::os::random_u64()));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert!(!listed_revoked(&dir, 7));
+        let n = REVOKED_LIST_MAX as u64;
+        list_revoked(&dir, &(0..n).collect::<Vec<_>>()).unwrap();
+        assert!(listed_revoked(&dir, 0) && listed_revoked(&dir, n - 1) && !listed_revoked(&dir, n));
+        list_revoked(&dir, &[u64::MAX]).unwrap();
+        assert!(!listed_revoked(&dir, 0) && listed_revoked(&dir, n - 1) && listed_revoked(&dir, u64::MAX));
+        assert_eq!(std::fs::metadata(dir.join(REVOKED_LIST)).unwrap().len(), (REVOKED_LIST_MAX as u64 / 2 + 1) * 8);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
