@@ -79,6 +79,23 @@ pub fn atomic_write(path: &Path, data: &[u8]) -> Result<()> {
     res
 }
 
+/// `<pid>.<hex>`: the end of a temporary file's name (`base::fs::atomic_write`).
+pub fn is_tmp_suffix(rest: &str) -> bool {
+    let Some((pid, hex)) = rest.split_once('.') else { return false };
+    !pid.is_empty()
+        && pid.bytes().all(|b| b.is_ascii_digit())
+        && !hex.is_empty()
+        && hex.len() <= 16
+        && hex.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// For `.NAME.tmp.<pid>.<hex>` (a temporary file of [`atomic_write`]'s): NAME.
+pub fn tmp_target(file: &str) -> Option<&str> {
+    let s = file.strip_prefix('.')?;
+    let i = s.rfind(".tmp.")?;
+    is_tmp_suffix(&s[i + 5..]).then_some(&s[..i])
+}
+
 /// Replaces the file at `path` with `data` atomically (write a temporary
 /// file, rename it over), without forcing it to stable storage: for files
 /// whose loss in a machine crash does not matter.

@@ -50,6 +50,8 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use super::collective;
+pub(crate) use crate::base::fs::tmp_target;
+use crate::base::fs::is_tmp_suffix;
 use super::meta::Meta;
 use crate::shard::{container_dir, seg_paths};
 use crate::store::{StoreConf, DOT_DAOS};
@@ -212,23 +214,6 @@ pub(crate) fn sweep_tmp_beside(path: &Path) -> usize {
         }
     }
     n
-}
-
-/// `<pid>.<hex>`: the end of a temporary file's name (`base::fs::atomic_write`).
-fn is_tmp_suffix(rest: &str) -> bool {
-    let Some((pid, hex)) = rest.split_once('.') else { return false };
-    !pid.is_empty()
-        && pid.bytes().all(|b| b.is_ascii_digit())
-        && !hex.is_empty()
-        && hex.len() <= 16
-        && hex.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-/// For `.NAME.tmp.<pid>.<hex>`: NAME.
-pub(crate) fn tmp_target(file: &str) -> Option<&str> {
-    let s = file.strip_prefix('.')?;
-    let i = s.rfind(".tmp.")?;
-    is_tmp_suffix(&s[i + 5..]).then_some(&s[..i])
 }
 
 /// Removes the segments of the shard directory `dir` (shard `shard`) that

@@ -228,6 +228,7 @@ impl StoreConf {
     /// changed anything. Returns the configuration as written.
     pub fn update(root: &Path, f: impl FnOnce(&mut StoreConf) -> Result<bool>) -> Result<StoreConf> {
         let _lock = FileLock::acquire(&lock_path(root))?;
+        sweep_tmp(root);
         let mut c = StoreConf::load(root)?;
         if f(&mut c)? {
             c.gen += 1;
@@ -241,6 +242,23 @@ impl StoreConf {
             .get(id as usize)
             .ok_or_else(|| Error::NoEnt(format!("target {id} does not exist (the store has {})", self.targets.len())))
     }
+}
+
+/// Removes the temporary files of updates of the configuration cut short
+/// (`.store.meta.tmp.<pid>.<hex>` in `.daos/`, left by a process killed
+/// before its rename). Only updates under the store lock write them, and the
+/// caller holds it, so every such file is a dead process's. Returns how many
+/// went.
+fn sweep_tmp(root: &Path) -> usize {
+    let Ok(rd) = std::fs::read_dir(root.join(crate::store::DOT_DAOS)) else { return 0 };
+    let mut n = 0;
+    for ent in rd.flatten() {
+        if ent.file_name().to_str().and_then(crate::base::fs::tmp_target) == Some(META_FILE) && std::fs::remove_file(ent.path()).is_ok() {
+            crate::log!(Info, "removed {}: an update of the store's configuration cut short", ent.path().display());
+            n += 1;
+        }
+    }
+    n
 }
 
 /// Writes the marker that ties a target directory to its store.
@@ -295,6 +313,24 @@ mod tests {
         bad[20] ^= 1;
         assert_eq!(StoreConf::decode(&bad, root), None);
         assert_eq!(StoreConf::decode(&b[..b.len() - 1], root), None);
+    }
+
+    #[test]
+    fn an_update_cut_short_leaves_no_temporary_file_after_the_next() {
+        let p = std::env::temp_dir().join(format!("daos-rs-ut-conftmp-{}-{:x}", std::process::id(), crate::base::os::random_u64()));
+        std::fs::create_dir_all(&p).unwrap();
+        crate::store::format(&p, &crate::store::default_specs(1, None), crate::abi::types::DAOS_SYS_FORMAT_NO_PROBE, &mut |_, _| {}).unwrap();
+        let dot = p.join(crate::store::DOT_DAOS);
+        // What a process killed inside `atomic_write` of the configuration leaves.
+        let tmp = dot.join(".store.meta.tmp.4242.1f2e");
+        std::fs::write(&tmp, b"half").unwrap();
+        let other = dot.join(".unrelated.tmp.4242.1f2e");
+        std::fs::write(&other, b"x").unwrap();
+        let c = StoreConf::update(&p, |_| Ok(false)).unwrap();
+        assert!(!tmp.exists(), "swept");
+        assert!(other.exists(), "only the configuration's");
+        assert_eq!(StoreConf::load(&p).unwrap(), c);
+        let _ = std::fs::remove_dir_all(&p);
     }
 
     #[test]
