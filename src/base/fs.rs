@@ -96,6 +96,26 @@ pub fn tmp_target(file: &str) -> Option<&str> {
     is_tmp_suffix(&s[i + 5..]).then_some(&s[..i])
 }
 
+/// Removes the temporary files [`atomic_write`] of `path` left behind
+/// (`.NAME.tmp.<pid>.<hex>` beside it, from a process killed before its
+/// rename). The caller holds the lock under which alone they are written,
+/// so every one found is a dead process's. Returns how many went.
+pub fn sweep_tmp_of(path: &Path) -> usize {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else { return 0 };
+    let Ok(rd) = fs::read_dir(dir) else { return 0 };
+    let mut n = 0;
+    for ent in rd.flatten() {
+        if ent.file_name().to_str().and_then(tmp_target) != Some(name) {
+            continue;
+        }
+        if fs::remove_file(ent.path()).is_ok() {
+            crate::log!(Info, "removed {}: an update's temporary file left by a dead process", ent.path().display());
+            n += 1;
+        }
+    }
+    n
+}
+
 /// Replaces the file at `path` with `data` atomically (write a temporary
 /// file, rename it over), without forcing it to stable storage: for files
 /// whose loss in a machine crash does not matter.

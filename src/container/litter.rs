@@ -51,7 +51,6 @@ use std::path::{Path, PathBuf};
 
 use super::collective;
 pub(crate) use crate::base::fs::tmp_target;
-use crate::base::fs::is_tmp_suffix;
 use super::meta::Meta;
 use crate::shard::{container_dir, seg_paths};
 use crate::store::{StoreConf, DOT_DAOS};
@@ -163,7 +162,9 @@ fn recheck(m: &Meta, store: &StoreConf, segs: &[(u32, u64)]) -> (usize, Vec<(u32
 /// container's lock and `m` was read under it. Returns how many files and
 /// directories went, and the unpublished segments whose lock was held.
 pub(crate) fn sweep_locked(path: &Path, root: &Path, store: &StoreConf, m: &Meta) -> (usize, Vec<(u32, u64)>) {
-    let mut n = sweep_tmp_beside(path);
+    // (Metadata updates' temporary files: written under the container's
+    // lock, held here.)
+    let mut n = crate::base::fs::sweep_tmp_of(path);
     let mut busy = Vec::new();
     let kept: HashSet<(u32, u64)> = collective::segments_of_live_masters(root, m.uuid).into_iter().collect();
     for (ti, t) in store.targets.iter().enumerate() {
@@ -192,28 +193,6 @@ pub(crate) fn sweep_locked(path: &Path, root: &Path, store: &StoreConf, m: &Meta
         }
     }
     (n + sweep_tokens(&collective::tokens_dir(root, m.uuid)), busy)
-}
-
-/// Removes the `.NAME.tmp.<pid>.<hex>` files beside the container file at
-/// `path` (the caller holds the container's lock, under which alone they
-/// are written). Returns how many went.
-pub(crate) fn sweep_tmp_beside(path: &Path) -> usize {
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else { return 0 };
-    let prefix = format!(".{name}.tmp.");
-    let Ok(rd) = std::fs::read_dir(dir) else { return 0 };
-    let mut n = 0;
-    for ent in rd.flatten() {
-        let f = ent.file_name();
-        let Some(rest) = f.to_str().and_then(|s| s.strip_prefix(&prefix)) else { continue };
-        if !is_tmp_suffix(rest) {
-            continue;
-        }
-        if std::fs::remove_file(ent.path()).is_ok() {
-            crate::log!(Info, "removed {}: an update's temporary file left by a dead process", ent.path().display());
-            n += 1;
-        }
-    }
-    n
 }
 
 /// Removes the segments of the shard directory `dir` (shard `shard`) that
@@ -361,7 +340,7 @@ pub(crate) fn trim_tombstones(dir: &Path) -> usize {
         .filter_map(|(_, p)| p.file_name()?.to_str().and_then(|s| u64::from_str_radix(s, 16).ok()))
         .collect();
     if let Err(e) = list_revoked(dir, &ids) {
-        crate::log!(Warn, "{}: {e}; keeping its tombstones", dir.join(REVOKED_LIST).display());
+        crate::log!(Warn, "{e}; keeping its tombstones");
         return 0;
     }
     let mut n = 0;
@@ -384,17 +363,17 @@ const REVOKED_LIST_MAX: usize = 1 << 16;
 
 /// Appends `ids` to the revoked list of token directory `dir` (one append:
 /// trims by two masters at once both land), halving it when it is full.
-fn list_revoked(dir: &Path, ids: &[u64]) -> std::io::Result<()> {
+fn list_revoked(dir: &Path, ids: &[u64]) -> crate::error::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let p = dir.join(REVOKED_LIST);
-    let mut f = std::fs::OpenOptions::new().append(true).create(true).mode(crate::base::fs::PRIVATE_FILE).open(&p)?;
+    let io = |e: std::io::Error| crate::base::fs::io_err(e, p.display().to_string());
+    let mut f = std::fs::OpenOptions::new().append(true).create(true).mode(crate::base::fs::PRIVATE_FILE).open(&p).map_err(io)?;
     let bytes: Vec<u8> = ids.iter().flat_map(|i| i.to_le_bytes()).collect();
-    f.write_all(&bytes)?;
-    if f.metadata()?.len() as usize > REVOKED_LIST_MAX * 8 {
-        let all = std::fs::read(&p)?;
-        let keep = &all[all.len() / 16 * 8..];
-        crate::base::fs::atomic_write(&p, keep).map_err(|e| std::io::Error::from_raw_os_error(e.errno()))?;
+    f.write_all(&bytes).map_err(io)?;
+    if f.metadata().map_err(io)?.len() as usize > REVOKED_LIST_MAX * 8 {
+        let all = std::fs::read(&p).map_err(io)?;
+        crate::base::fs::atomic_write(&p, &all[all.len() / 16 * 8..])?;
     }
     Ok(())
 }
@@ -473,6 +452,7 @@ pub(crate) fn drop_peers_unpublished(cs: &super::CState, segs: &[(u32, u64, u64)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::fs::is_tmp_suffix;
 
     #[test]
     fn temporary_file_names() {

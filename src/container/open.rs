@@ -350,7 +350,7 @@ pub fn unlink(path: &Path) -> Result<()> {
         // Temporary files of its updates cut short would outlive it. (While
         // the path is still this container's, every such file there is one
         // of its updates: written under the lock held here.)
-        litter::sweep_tmp_beside(&path);
+        crate::base::fs::sweep_tmp_of(&path);
         match named {
             Ok(()) => remove(&path)?,
             // A full file system: the marker is an empty file, which needs no

@@ -228,7 +228,9 @@ impl StoreConf {
     /// changed anything. Returns the configuration as written.
     pub fn update(root: &Path, f: impl FnOnce(&mut StoreConf) -> Result<bool>) -> Result<StoreConf> {
         let _lock = FileLock::acquire(&lock_path(root))?;
-        sweep_tmp(root);
+        // Temporary files of updates cut short (written under this lock
+        // only: every one found is a dead process's).
+        crate::base::fs::sweep_tmp_of(&meta_path(root));
         let mut c = StoreConf::load(root)?;
         if f(&mut c)? {
             c.gen += 1;
@@ -242,23 +244,6 @@ impl StoreConf {
             .get(id as usize)
             .ok_or_else(|| Error::NoEnt(format!("target {id} does not exist (the store has {})", self.targets.len())))
     }
-}
-
-/// Removes the temporary files of updates of the configuration cut short
-/// (`.store.meta.tmp.<pid>.<hex>` in `.daos/`, left by a process killed
-/// before its rename). Only updates under the store lock write them, and the
-/// caller holds it, so every such file is a dead process's. Returns how many
-/// went.
-fn sweep_tmp(root: &Path) -> usize {
-    let Ok(rd) = std::fs::read_dir(root.join(crate::store::DOT_DAOS)) else { return 0 };
-    let mut n = 0;
-    for ent in rd.flatten() {
-        if ent.file_name().to_str().and_then(crate::base::fs::tmp_target) == Some(META_FILE) && std::fs::remove_file(ent.path()).is_ok() {
-            crate::log!(Info, "removed {}: an update of the store's configuration cut short", ent.path().display());
-            n += 1;
-        }
-    }
-    n
 }
 
 /// Writes the marker that ties a target directory to its store.
