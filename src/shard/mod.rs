@@ -261,7 +261,7 @@ impl Shard {
             let mut f = SegFile::new(seg, dat, jnl, false, journal::JNL_VERSION);
             f.locked = locked;
             let f = Arc::new(f);
-            fsync_dir(&self.dir)?;
+            fsync_dir(&self.dir).map_err(undo)?;
             let i = self.add_seg(f.clone());
             return Ok((i, f));
         }
