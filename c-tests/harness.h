@@ -309,6 +309,19 @@ static inline int h_peer_ns_enter(int k)
     return rc;
 }
 
+/* fork() into the next namespace (h_peer_ns_pick, h_peer_ns_enter), with
+ * stdio flushed first: as fork(), 0 in the child (which _exits with 3 if it
+ * cannot enter the namespace), the child's pid (or -1) in the parent. */
+static inline pid_t h_fork_peer(void)
+{
+    int ns = h_peer_ns_pick();
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0 && h_peer_ns_enter(ns) != 0) _exit(3);
+    return pid;
+}
+
 #ifdef DAOS_RS_H
 /* ------------------------------------------------------------------ */
 /* daos-rs storage helpers: include daos_rs.h before harness.h. */

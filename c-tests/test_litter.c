@@ -168,12 +168,8 @@ static int open_ro(daos_handle_t *c)
  * dies with the container open (SIGKILL to itself). */
 static pid_t die_with_open(void (*fn)(daos_handle_t))
 {
-    int ns = h_peer_ns_pick();
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
+    pid_t pid = h_fork_peer();
     if (pid == 0) {
-        if (h_peer_ns_enter(ns) != 0) _exit(3);
         daos_handle_t c;
         if (open_rw(&c) != 0) _exit(4);
         if (fn) fn(c);
@@ -377,12 +373,8 @@ static void live_owner_kept(void)
     snprintf(s0, sizeof s0, "%s/s-0", c0);
     int up[2], down[2];
     if (pipe(up) != 0 || pipe(down) != 0) { CHECK(0); return; }
-    int ns = h_peer_ns_pick();
-    fflush(stdout);
-    fflush(stderr);
-    pid_t owner = fork();
+    pid_t owner = h_fork_peer();
     if (owner == 0) {
-        if (h_peer_ns_enter(ns) != 0) _exit(3);
         _exit(live_owner(up[1], down[0]));
     }
     CHECK_RC(h_hear(up[0]), 0);

@@ -248,12 +248,8 @@ static void compaction_round(int kind, int64_t delay_us)
     if (fresh("lkill-compact", 1) != 0) { CHECK(0); return; }
     int up[2], down[2];
     if (pipe(up) != 0 || pipe(down) != 0) { CHECK(0); return; }
-    int ns = h_peer_ns_pick();
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
+    pid_t pid = h_fork_peer();
     if (pid == 0) {
-        if (h_peer_ns_enter(ns) != 0) _exit(3);
         _exit(compact_victim(up[1], down[0]));
     }
     if (h_hear(up[0]) != 0) {
@@ -367,12 +363,8 @@ static void shard_add_round(bool hold, int64_t delay_us)
     if (fresh("lkill-shard", 2) != 0) { CHECK(0); return; }
     int up[2], down[2];
     if (pipe(up) != 0 || pipe(down) != 0) { CHECK(0); return; }
-    int ns = h_peer_ns_pick();
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
+    pid_t pid = h_fork_peer();
     if (pid == 0) {
-        if (h_peer_ns_enter(ns) != 0) _exit(3);
         _exit(add_victim(up[1], down[0], !hold));
     }
     if (h_hear(up[0]) != 0) {
@@ -483,12 +475,8 @@ static void first_write_round(bool loop, int64_t delay_us)
     if (fresh("lkill-write", 1) != 0) { CHECK(0); return; }
     int up[2];
     if (pipe(up) != 0) { CHECK(0); return; }
-    int ns = h_peer_ns_pick();
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
+    pid_t pid = h_fork_peer();
     if (pid == 0) {
-        if (h_peer_ns_enter(ns) != 0) _exit(3);
         _exit(write_victim(up[1], loop));
     }
     CHECK_RC(h_hear(up[0]), 0);
