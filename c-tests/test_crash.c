@@ -15,6 +15,16 @@
  * The writer also slips its read reference now and then, so older versions
  * get aggregated while it runs, and a kill can land in that too.
  *
+ * Commits append to the container file's metadata log, and replace the file
+ * (a checkpoint) when the log is full. Rounds take turns: the log at its
+ * default size (mostly appends), a 1 KiB log (a checkpoint every few
+ * commits), and a 1 KiB log where the kill is aimed at a checkpoint: the
+ * parent watches the container's directory (inotify) and kills the writer
+ * 0-500 us after a checkpoint's temporary file appears (while it is written,
+ * flushed or renamed). Where no checkpoint is seen within 2 s (a shared file
+ * system's other client makes no events here) the round kills after its
+ * delay; otherwise at least one round must have been killed in a checkpoint.
+ *
  * CRASH_SEED=n repeats the kill delays of an earlier run (the writes never
  * depend on the seed); CRASH_MAX_DELAY_MS (default 60) bounds the delays;
  * CRASH_VERBOSE prints the writer's timings. The store is made under
@@ -28,6 +38,8 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/inotify.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -406,12 +418,42 @@ static void setup(void)
            shard_id[1]);
 }
 
+static unsigned ckpt_kills; /* rounds killed inside a checkpoint */
+
+/* Waits (at most 2 s) until a checkpoint's temporary file (".crash.co.tmp.*")
+ * is made in the store directory watched by `ifd`; returns whether it was. */
+static bool wait_checkpoint(int ifd)
+{
+    int64_t until = now_us() + 2000000;
+    char ev[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    while (now_us() < until) {
+        struct pollfd p = { .fd = ifd, .events = POLLIN };
+        if (poll(&p, 1, (int)((until - now_us()) / 1000) + 1) <= 0) continue;
+        ssize_t n = read(ifd, ev, sizeof ev);
+        for (ssize_t off = 0; off < n;) {
+            struct inotify_event *e = (struct inotify_event *)(ev + off);
+            if (e->len > 0 && strncmp(e->name, ".crash.co.tmp.", 14) == 0) return true;
+            off += (ssize_t)sizeof *e + e->len;
+        }
+    }
+    return false;
+}
+
 /* one crash round; returns false if the container's state makes going on pointless */
 static bool crash_round(unsigned round, uint64_t *seed, uint64_t *total_epochs)
 {
     int fds[2];
     if (pipe(fds) != 0) { perror("pipe"); exit(2); }
     unsigned delay_ms = 1 + (unsigned)(rng_next(seed) % max_delay_ms);
+    unsigned extra_us = (unsigned)(rng_next(seed) % 500);
+    /* the metadata log: default, 1 KiB, 1 KiB with the kill in a checkpoint */
+    unsigned kind = round % 3;
+    const char *log_size = kind == 0 ? NULL : "1K";
+    int ifd = -1;
+    if (kind == 2) {
+        ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        if (ifd < 0 || inotify_add_watch(ifd, store_dir, IN_CREATE) < 0) { perror("inotify"); exit(2); }
+    }
     fflush(stdout);
     fflush(stderr);
     t_fork = now_us();
@@ -425,11 +467,21 @@ static bool crash_round(unsigned round, uint64_t *seed, uint64_t *total_epochs)
             report(FAIL_BIT | ((uint64_t)__LINE__ << 16) | (uint64_t)EPERM);
             _exit(3);
         }
+        if (log_size != NULL) setenv("DAOS_RS_META_LOG", log_size, 1);
         writer();
         _exit(0);
     }
     close(fds[1]);
-    sleep_us((int64_t)delay_ms * 1000);
+    const char *how = log_size == NULL ? "log 32K" : "log 1K";
+    if (ifd >= 0 && wait_checkpoint(ifd)) {
+        sleep_us(extra_us);
+        how = "in a checkpoint";
+        ckpt_kills++;
+    } else {
+        if (ifd >= 0) how = "log 1K, no checkpoint seen";
+        sleep_us((int64_t)delay_ms * 1000);
+    }
+    if (ifd >= 0) close(ifd);
     CHECK_RC(kill(pid, SIGKILL), 0);
     int ws = 0;
     CHECK_EQ(waitpid(pid, &ws, 0), pid);
@@ -491,9 +543,10 @@ static bool crash_round(unsigned round, uint64_t *seed, uint64_t *total_epochs)
     }
     CHECK_RC(daos_container_close(coh, NULL), 0);
     *total_epochs += ncommits;
-    printf("round %2u: killed after %2u ms, %2u commit(s) reported (last %" PRIu64
+    printf("round %2u: killed %s after %.1f ms, %2u commit(s) reported (last %" PRIu64
            "), HCE %" PRIu64 "%s, %s\n",
-           round, delay_ms, ncommits, last, hce, hce == last + 1 ? " (commit under way won)" : "",
+           round, how, (double)(now_us() - t_fork) / 1000, ncommits, last, hce,
+           hce == last + 1 ? " (commit under way won)" : "",
            ok ? "every byte as committed" : "MISMATCH");
     fflush(stdout);
     return ok;
@@ -522,8 +575,11 @@ int main(void)
     uint64_t rng = seed, total = 0;
     for (unsigned i = 1; i <= rounds; i++)
         if (!crash_round(i, &rng, &total)) break;
-    printf("%" PRIu64 " epochs committed in %u rounds, %.1f s\n", total, rounds,
-           (double)(now_us() - t0) / 1e6);
+    printf("%" PRIu64 " epochs committed in %u rounds (%u killed in a checkpoint), %.1f s\n", total,
+           rounds, ckpt_kills, (double)(now_us() - t0) / 1e6);
+    /* a kill in a checkpoint was tried (not where the writer is another
+     * client of a shared file system: its files make no events here) */
+    if (getenv("C_TESTS_PEER_MNTNS") == NULL && rounds >= 3) CHECK(ckpt_kills > 0);
 
     if (atomic_load(&h_fail) == 0) nftw(store_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     else printf("store kept for inspection: %s\n", store_dir);

@@ -124,6 +124,13 @@ pub(crate) fn remote_fs_name(f_type: u32) -> Option<&'static str> {
     })
 }
 
+/// The remote (or cluster) file system `dir` is on, if any: one that other
+/// machines change too (None also when `statfs` fails).
+pub(crate) fn remote_fs_of(dir: &Path) -> Option<&'static str> {
+    let c = CString::new(dir.as_os_str().as_encoded_bytes()).ok()?;
+    remote_fs(&c)
+}
+
 /// The remote file system `dir` is on, if any (None also when `statfs` fails:
 /// inotify then decides).
 fn remote_fs(dir: &CString) -> Option<&'static str> {

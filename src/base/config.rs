@@ -98,24 +98,55 @@ pub fn retire_min() -> u64 {
     const DEFAULT: u64 = 4 << 20;
     static N: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     *N.get_or_init(|| match std::env::var("DAOS_RS_RETIRE_MIN") {
-        Ok(v) => {
-            let t = v.trim();
-            let (num, mul) = match t.char_indices().last() {
-                Some((i, 'k' | 'K')) => (&t[..i], 1u64 << 10),
-                Some((i, 'm' | 'M')) => (&t[..i], 1 << 20),
-                Some((i, 'g' | 'G')) => (&t[..i], 1 << 30),
-                _ => (t, 1),
-            };
-            match num.trim().parse::<u64>().ok().and_then(|n| n.checked_mul(mul)).filter(|&n| n > 0) {
-                Some(n) => n,
-                None => {
-                    crate::log!(Warn, "DAOS_RS_RETIRE_MIN={v:?} is not a positive size (bytes, or with K, M or G); using 4M");
-                    DEFAULT
-                }
+        Ok(v) => match parse_size(&v).filter(|&n| n > 0) {
+            Some(n) => n,
+            None => {
+                crate::log!(Warn, "DAOS_RS_RETIRE_MIN={v:?} is not a positive size (bytes, or with K, M or G); using 4M");
+                DEFAULT
             }
-        }
+        },
         Err(_) => DEFAULT,
     })
+}
+
+/// A size in bytes, or with a `K`, `M` or `G` suffix; None if it is not one.
+fn parse_size(v: &str) -> Option<u64> {
+    let t = v.trim();
+    let (num, mul) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 1u64 << 10),
+        Some((i, 'm' | 'M')) => (&t[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&t[..i], 1 << 30),
+        _ => (t, 1),
+    };
+    num.trim().parse::<u64>().ok().and_then(|n| n.checked_mul(mul))
+}
+
+/// Largest metadata log area (`DAOS_RS_META_LOG`).
+pub const META_LOG_MAX: u64 = 16 << 20;
+
+/// `DAOS_RS_META_LOG`: the size of the log area a container file is written
+/// with (bytes, or with a `K`, `M` or `G` suffix; at most 16M): a metadata
+/// update (a commit) appends a record there and flushes it, instead of
+/// replacing the file; when the area is full the file is replaced (a
+/// checkpoint) with an empty one. `0` or `off`: every update replaces the
+/// file. Default 32K. Read at every update (tests change it per process); a
+/// bad value is reported once, at `warn`, and the default used.
+pub fn meta_log() -> u64 {
+    const DEFAULT: u64 = 32 << 10;
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    match std::env::var("DAOS_RS_META_LOG") {
+        Ok(v) if v.trim() == "off" => 0,
+        Ok(v) => match parse_size(&v).filter(|&n| n <= META_LOG_MAX) {
+            Some(n) => n,
+            None => {
+                if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    crate::log!(Warn, "DAOS_RS_META_LOG={v:?} is not a size up to 16M (bytes, or with K, M or G) or off; using 32K");
+                }
+                DEFAULT
+            }
+        },
+        Err(_) => DEFAULT,
+    }
 }
 
 /// `DAOS_RS_MERGE`: `off` (or `0`) keeps every sealed segment as its writer

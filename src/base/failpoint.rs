@@ -14,8 +14,8 @@
 //! | `data_write` | an object write's data, to a segment's `.dat` |
 //! | `journal_append` | an object write's journal records, to its `.jnl` |
 //! | `fsync` | the fsync of a segment file at commit or flush |
-//! | `meta_write` | writing a metadata file (the container file...) before its rename |
-//! | `rename` | the rename that makes such a file current |
+//! | `meta_write` | writing a metadata file (the container file...) before its rename, or a record to a container file's log |
+//! | `rename` | the rename that makes such a file current, or the flush of such a record |
 //!
 //! (The library allocates no space ahead, so there is no fallocate point.)
 

@@ -626,7 +626,8 @@ pub fn seal_writer(h: &CoHandle) -> Result<()> {
     if touched.is_empty() {
         return Ok(());
     }
-    cs.update(|m| {
+    // (A checkpoint: a container at rest holds its metadata in one block.)
+    cs.update_checkpoint(|m| {
         for &(sh, seg) in &touched {
             let s = m.seg_mut(sh, seg);
             if s.sealed == UNSEALED {

@@ -49,7 +49,7 @@ pub(crate) fn abs_path(path: &Path) -> Result<PathBuf> {
 pub(crate) fn create_file(path: &Path, store: &StoreConf, flags: u32) -> Result<()> {
     let mut m = Meta { uuid: [crate::base::os::random_u64(), crate::base::os::random_u64()], store: store.uuid, flags, ..Default::default() };
     m.seq = 1;
-    link_new(path, &m.encode())
+    link_new(path, &m.encode_file_for(path))
 }
 
 /// Writes `data` to a new file at `path` atomically; `-EEXIST` if it exists.

@@ -1,10 +1,35 @@
-//! The container file: a container's metadata, replaced atomically (write a
-//! temporary file, fsync, rename, fsync the directory) under an `flock` of
-//! the container's lock file in the store.
+//! The container file: a container's metadata, changed under an `flock` of
+//! the container's lock file in the store, in one of two ways:
 //!
-//! Format (little-endian): magic `DAOSRSCO`, version u32, body, CRC-32C of
-//! everything before it. A file whose magic is right but whose checksum or
-//! body is not is CORRUPT; one with another magic is not a container.
+//! - **an append to its log** (the common case, a commit): the new metadata
+//!   is written as a record into the zeroed log area at the end of the file,
+//!   in place, and flushed (`fdatasync`): one flush, of blocks already
+//!   allocated, so no file system journal commit;
+//! - **a checkpoint**, when the log area is full (or off: `DAOS_RS_META_LOG`,
+//!   or a file system shared by several machines, where an in-place change
+//!   may be read stale from another client's cache): the file is replaced
+//!   atomically (write a temporary file, fsync, rename, fsync the directory)
+//!   by one holding the newest metadata and an empty log area. The last
+//!   close of a writer checkpoints too, so a file at rest holds its metadata
+//!   in one checksummed block.
+//!
+//! Readers (another process's refresh, an open) read the whole file without
+//! the lock and replay the log: the current metadata is the checkpoint's,
+//! then each record in turn whose sequence number is the one after; the
+//! first that is not (zeros, a record cut short by a crash, a torn one read
+//! while being written) ends the log. A record whose flush did not complete
+//! was never acknowledged, so a crash loses nothing acknowledged; a process
+//! killed after writing it leaves it in the page cache, a commit under way
+//! that took effect, as SPEC §10 allows.
+//!
+//! Metadata encoding (little-endian): magic `DAOSRSCO`, version u32, body,
+//! CRC-32C of everything before it. The file (version 6): magic, u32 6,
+//! u32 length of the checkpoint, the checkpoint (an encoded metadata), zeros
+//! up to a multiple of 512, then the log area: records of u32 `LOG_TAG`,
+//! u32 length, an encoded metadata. Older files (versions 3 to 5) are one
+//! encoded metadata. A file whose magic is right but whose checkpoint's
+//! checksum or body is not is CORRUPT; one with another magic is not a
+//! container.
 
 use std::path::Path;
 
@@ -23,6 +48,12 @@ const VERSION_HOLDS: u32 = 4;
 /// (`flags` not 0): the holds (maybe none), then the flags. Older readers refuse
 /// it rather than verify checksums a container without them never wrote.
 const VERSION_FLAGS: u32 = 5;
+/// The container file with a metadata log (see the module documentation).
+const VERSION_LOG: u32 = 6;
+/// Start of a log record.
+const LOG_TAG: u32 = 0x474f_4c4d; // "MLOG"
+/// The log area starts at a multiple of this.
+const LOG_ALIGN: usize = 512;
 /// `Meta::flags`: the container keeps no data checksums (`DAOS_RS_COO_NOCSUM`).
 pub(crate) const FLAG_NOCSUM: u32 = 1;
 /// Largest container file read: more is damage, or not a container.
@@ -81,6 +112,66 @@ pub struct Meta {
     pub holds: Vec<HoldMeta>,
     /// Properties set when the container was made (`FLAG_*`); never change.
     pub flags: u32,
+}
+
+/// Where the log of a container file, as read, takes its next record: the
+/// end of its records and of the file, and the file's identity (an append
+/// goes to the file that was read, or not at all).
+pub(crate) struct Tail {
+    start: u64,
+    off: u64,
+    end: u64,
+    dev: u64,
+    ino: u64,
+}
+
+impl Tail {
+    /// Whether the log holds records (a checkpoint would fold them in).
+    pub(crate) fn has_records(&self) -> bool {
+        self.off > self.start
+    }
+}
+
+/// Whether the container file's directory is on a local file system, where
+/// its log is used (see the module documentation).
+fn local_fs(path: &Path) -> bool {
+    crate::notify::remote_fs_of(path.parent().unwrap_or(Path::new("."))).is_none()
+}
+
+/// Appends `rec` (an encoded metadata) to the log of the container file at
+/// `path` at `t`, and flushes it. On failure the record's header is zeroed
+/// (best effort), so that it is not taken for a change that was made.
+fn append_record(path: &Path, t: &Tail, rec: &[u8]) -> Result<()> {
+    use std::os::unix::fs::{FileExt, MetadataExt};
+    let what = |e| io_err(e, format!("append to the log of container {}", path.display()));
+    let f = std::fs::OpenOptions::new().write(true).open(path).map_err(what)?;
+    let md = f.metadata().map_err(what)?;
+    if (md.dev(), md.ino()) != (t.dev, t.ino) {
+        return Err(Error::Os { errno: libc::EIO, msg: format!("container {} was replaced while its lock was held", path.display()) });
+    }
+    let mut b = Vec::with_capacity(8 + rec.len());
+    b.extend_from_slice(&LOG_TAG.to_le_bytes());
+    b.extend_from_slice(&(rec.len() as u32).to_le_bytes());
+    b.extend_from_slice(rec);
+    let res = (|| {
+        if let Some(fault) = crate::base::failpoint::hit("meta_write") {
+            if fault == crate::base::failpoint::Fault::Short {
+                let _ = f.write_all_at(&b[..b.len() / 2], t.off);
+            }
+            return Err(fault.error(&format!("append to the log of container {}", path.display())));
+        }
+        f.write_all_at(&b, t.off).map_err(what)?;
+        // (What makes the record current: the failpoint of the rename that
+        // makes a replaced file current.)
+        if let Some(fault) = crate::base::failpoint::hit("rename") {
+            return Err(fault.error(&format!("flush the log of container {}", path.display())));
+        }
+        f.sync_data().map_err(what)
+    })();
+    if res.is_err() {
+        let _ = f.write_all_at(&[0u8; 8], t.off);
+    }
+    res
 }
 
 /// What reading a container file found.
@@ -215,31 +306,109 @@ impl Meta {
         })
     }
 
-    /// Reads the container file at `path`.
+    /// Reads the container file at `path` (its checkpoint and its log).
     pub fn load(path: &Path) -> Result<Loaded> {
-        let b = match crate::base::fs::read_small(path, MAX_FILE) {
-            Ok(b) => b,
-            Err(e) if e.raw_os_error() == Some(libc::EFBIG) => {
-                // Far larger than any container file: a damaged one (CORRUPT)
-                // if it starts like one, else not a container.
-                let mut head = [0u8; 8];
-                let f = std::fs::File::open(path).map_err(|e| io_err(e, format!("read container {}", path.display())))?;
-                let ours = std::os::unix::fs::FileExt::read_exact_at(&f, &mut head, 0).is_ok() && &head == MAGIC;
-                if ours {
-                    return Ok(Loaded::Corrupt(None));
-                }
-                return Err(Error::Inval(format!("{} is not a daos-rs container", path.display())));
-            }
-            Err(e) => return Err(io_err(e, format!("read container {}", path.display()))),
-        };
-        Meta::decode(&b)
-            .ok_or_else(|| Error::Inval(format!("{} is not a daos-rs container", path.display())))
+        Ok(Meta::load_tail(path)?.0)
     }
 
-    /// Writes the container file atomically and durably.
-    pub fn save(&mut self, path: &Path) -> Result<()> {
+    /// [`Meta::load`], and where the file's log takes its next record (None:
+    /// a file without a log, or a corrupt one).
+    pub(crate) fn load_tail(path: &Path) -> Result<(Loaded, Option<Tail>)> {
+        use std::io::Read;
+        use std::os::unix::fs::MetadataExt;
+        let rd = |e| io_err(e, format!("read container {}", path.display()));
+        let f = std::fs::File::open(path).map_err(rd)?;
+        let md = f.metadata().map_err(rd)?;
+        if md.len() > MAX_FILE {
+            // Far larger than any container file: a damaged one (CORRUPT)
+            // if it starts like one, else not a container.
+            let mut head = [0u8; 8];
+            let ours = std::os::unix::fs::FileExt::read_exact_at(&f, &mut head, 0).is_ok() && &head == MAGIC;
+            if ours {
+                return Ok((Loaded::Corrupt(None), None));
+            }
+            return Err(Error::Inval(format!("{} is not a daos-rs container", path.display())));
+        }
+        let mut b = Vec::with_capacity(md.len() as usize);
+        (&f).take(MAX_FILE).read_to_end(&mut b).map_err(rd)?;
+        let (loaded, tail) = Meta::decode_file(&b)
+            .ok_or_else(|| Error::Inval(format!("{} is not a daos-rs container", path.display())))?;
+        let tail = tail.map(|(start, off, end)| Tail { start, off, end, dev: md.dev(), ino: md.ino() });
+        Ok((loaded, tail))
+    }
+
+    /// Decodes a container file: the metadata (its checkpoint with its log
+    /// replayed), and for a file with a log, the offsets of the log's start
+    /// and of its end, and the file's length. None if it is not a container file at all.
+    pub(crate) fn decode_file(b: &[u8]) -> Option<(Loaded, Option<(u64, u64, u64)>)> {
+        if b.len() < 12 || &b[..8] != MAGIC || u32::from_le_bytes(b[8..12].try_into().unwrap()) != VERSION_LOG {
+            return Meta::decode(b).map(|l| (l, None));
+        }
+        let clen = match b.get(12..16) {
+            Some(x) => u32::from_le_bytes(x.try_into().unwrap()) as usize,
+            None => return Some((Loaded::Corrupt(None), None)),
+        };
+        let Some(ckpt) = b.get(16..16 + clen) else {
+            return Some((Loaded::Corrupt(Meta::decode_body(b.get(24..).unwrap_or_default())), None));
+        };
+        let mut cur = match Meta::decode(ckpt) {
+            Some(Loaded::Ok(m)) => m,
+            Some(Loaded::Corrupt(m)) => return Some((Loaded::Corrupt(m), None)),
+            None => return Some((Loaded::Corrupt(None), None)),
+        };
+        let start = (16 + clen).next_multiple_of(LOG_ALIGN);
+        let mut off = start;
+        while let Some(h) = b.get(off..off + 8) {
+            let tag = u32::from_le_bytes(h[..4].try_into().unwrap());
+            let len = u32::from_le_bytes(h[4..].try_into().unwrap()) as usize;
+            let Some(rec) = b.get(off + 8..off + 8 + len).filter(|_| tag == LOG_TAG) else { break };
+            match Meta::decode(rec) {
+                Some(Loaded::Ok(m)) if m.seq == cur.seq + 1 && m.uuid == cur.uuid => cur = m,
+                _ => break,
+            }
+            off += 8 + len;
+        }
+        Some((Loaded::Ok(cur), Some((start as u64, off as u64, b.len() as u64))))
+    }
+
+    /// The container file holding this metadata as its checkpoint and a
+    /// zeroed log area of `area` bytes.
+    pub(crate) fn encode_file(&self, area: u64) -> Vec<u8> {
+        let ckpt = self.encode();
+        let mut b = Vec::with_capacity(16 + ckpt.len() + LOG_ALIGN + area as usize);
+        b.extend_from_slice(MAGIC);
+        b.extend_from_slice(&VERSION_LOG.to_le_bytes());
+        b.extend_from_slice(&(ckpt.len() as u32).to_le_bytes());
+        b.extend_from_slice(&ckpt);
+        if area > 0 {
+            b.resize(b.len().next_multiple_of(LOG_ALIGN) + area as usize, 0);
+        }
+        b
+    }
+
+    /// Writes the container file durably, with the next sequence number: as a
+    /// record appended to its log when `tail` (the file as read under the
+    /// lock) has room and `checkpoint` is false, else by replacing it (see
+    /// the module documentation). A failed append is not retried as a
+    /// checkpoint: the error (a fault of the disk) is the caller's.
+    pub(crate) fn save_to(&mut self, path: &Path, tail: Option<&Tail>, checkpoint: bool) -> Result<()> {
         self.seq += 1;
-        atomic_write(path, &self.encode())
+        let area = crate::base::config::meta_log();
+        if !checkpoint && area > 0 {
+            if let Some(t) = tail {
+                let rec = self.encode();
+                if t.off + 8 + rec.len() as u64 <= t.end && local_fs(path) {
+                    return append_record(path, t, &rec);
+                }
+            }
+        }
+        atomic_write(path, &self.encode_file_for(path))
+    }
+
+    /// The container file at `path` holding this metadata, with a log area
+    /// if the file system and `DAOS_RS_META_LOG` allow one.
+    pub(crate) fn encode_file_for(&self, path: &Path) -> Vec<u8> {
+        self.encode_file(if local_fs(path) { crate::base::config::meta_log() } else { 0 })
     }
 
     pub fn shard(&self, id: u32) -> Option<&ShardMeta> {
@@ -347,6 +516,124 @@ mod tests {
         bad[30] ^= 0x40;
         assert!(matches!(Meta::decode(&bad), Some(Loaded::Corrupt(_))));
         assert!(Meta::decode(b"not a container").is_none());
+    }
+
+    fn with_seq(m: &Meta, seq: u64) -> Meta {
+        Meta { seq, hce: seq * 10, ..m.clone() }
+    }
+
+    /// A record of the log as `append_record` writes it.
+    fn record(m: &Meta) -> Vec<u8> {
+        let rec = m.encode();
+        let mut b = LOG_TAG.to_le_bytes().to_vec();
+        b.extend_from_slice(&(rec.len() as u32).to_le_bytes());
+        b.extend_from_slice(&rec);
+        b
+    }
+
+    fn hce_of(b: &[u8]) -> (u64, u64, u64) {
+        match Meta::decode_file(b) {
+            Some((Loaded::Ok(m), Some((start, off, _)))) => (m.hce, start, off),
+            _ => panic!("not a good container file"),
+        }
+    }
+
+    #[test]
+    fn the_log_replays_consecutive_records_and_stops_at_the_first_other() {
+        let m = Meta { uuid: [7, 8], seq: 4, hce: 40, ..Default::default() };
+        let mut f = m.encode_file(4096);
+        assert_eq!(f.len() % LOG_ALIGN, 0);
+        let (hce, start, off) = hce_of(&f);
+        assert_eq!((hce, off), (40, start));
+        // Records 5 and 6 follow the checkpoint's 4.
+        let mut at = start as usize;
+        for seq in [5, 6] {
+            let r = record(&with_seq(&m, seq));
+            f[at..at + r.len()].copy_from_slice(&r);
+            at += r.len();
+        }
+        assert_eq!(hce_of(&f), (60, start, at as u64));
+        // A record cut short (a crash while writing it) ends the log.
+        let r = record(&with_seq(&m, 7));
+        let mut torn = f.clone();
+        torn[at..at + r.len() / 2].copy_from_slice(&r[..r.len() / 2]);
+        assert_eq!(hce_of(&torn), (60, start, at as u64));
+        // So does one that is not the next (a stale sequence number), one of
+        // another container, or a damaged one.
+        for bad in [with_seq(&m, 6), with_seq(&m, 8), Meta { uuid: [1, 1], ..with_seq(&m, 7) }] {
+            let mut g = f.clone();
+            let r = record(&bad);
+            g[at..at + r.len()].copy_from_slice(&r);
+            assert_eq!(hce_of(&g).0, 60);
+        }
+        let mut g = f.clone();
+        g[at..at + r.len()].copy_from_slice(&r);
+        assert_eq!(hce_of(&g).0, 70);
+        g[at + 30] ^= 1;
+        assert_eq!(hce_of(&g).0, 60);
+        // A record running past the end of the file is not one.
+        let mut g = f[..at + r.len() - 1].to_vec();
+        g[at..].copy_from_slice(&r[..r.len() - 1]);
+        assert_eq!(hce_of(&g).0, 60);
+        // A damaged checkpoint is CORRUPT whatever the log holds; a length
+        // past the end too.
+        let mut g = f.clone();
+        g[40] ^= 1;
+        assert!(matches!(Meta::decode_file(&g), Some((Loaded::Corrupt(_), None))));
+        let mut g = f.clone();
+        g[12..16].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(matches!(Meta::decode_file(&g), Some((Loaded::Corrupt(_), None))));
+        // Older files (one encoded metadata) still read, without a log.
+        assert!(matches!(Meta::decode_file(&m.encode()), Some((Loaded::Ok(x), None)) if x == m));
+    }
+
+    fn cur_len(m: &Meta) -> u64 {
+        m.encode().len() as u64
+    }
+
+    #[test]
+    fn updates_append_in_place_until_the_log_is_full_then_checkpoint() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = std::env::temp_dir().join(format!("daos-rs-metalog-{}-{}", std::process::id(), crate::base::os::random_u64()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("c");
+        let m = Meta { uuid: [3, 4], seq: 1, ..Default::default() };
+        let area = crate::base::config::meta_log();
+        assert!(area > 0, "DAOS_RS_META_LOG is off in the environment");
+        std::fs::write(&p, m.encode_file(area)).unwrap();
+        let ino = std::fs::metadata(&p).unwrap().ino();
+        let len = std::fs::metadata(&p).unwrap().len();
+        let mut replaced = 0;
+        let mut last_ino = ino;
+        for i in 1..=1000u64 {
+            let (l, tail) = Meta::load_tail(&p).unwrap();
+            let Loaded::Ok(mut cur) = l else { panic!("corrupt after {i} updates") };
+            assert_eq!(cur.hce, i - 1);
+            cur.hce = i;
+            cur.save_to(&p, tail.as_ref(), false).unwrap();
+            let now = std::fs::metadata(&p).unwrap();
+            if now.ino() != last_ino {
+                replaced += 1;
+                last_ino = now.ino();
+            } else {
+                // An append: in place, the file's length unchanged.
+                assert_eq!(now.len(), len);
+            }
+        }
+        // The log area holds hundreds of records of this size (about 110
+        // bytes): most updates are appends, a few are checkpoints.
+        let per_log = area / (8 + cur_len(&m)) ;
+        assert!(replaced >= 1 && replaced <= 1000 / per_log + 1, "{replaced} checkpoints in 1000 updates, {per_log} records a log");
+        let Loaded::Ok(end) = Meta::load(&p).unwrap() else { panic!() };
+        assert_eq!((end.hce, end.seq), (1000, 1001));
+        // A checkpoint folds the log in: the file is replaced, its log empty.
+        let (_, tail) = Meta::load_tail(&p).unwrap();
+        let mut cur = end.clone();
+        cur.save_to(&p, tail.as_ref(), true).unwrap();
+        let (l, tail) = Meta::load_tail(&p).unwrap();
+        assert!(matches!(l, Loaded::Ok(x) if x.seq == 1002 && x.hce == 1000));
+        assert!(!tail.unwrap().has_records());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

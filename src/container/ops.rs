@@ -436,7 +436,7 @@ pub fn snapshot(cookie: u64, epoch: u64, path: &Path) -> Result<()> {
             s2.disabled_gen = 0;
             n.shards.push(s2);
         }
-        link_new(&path, &n.encode())
+        link_new(&path, &n.encode_file_for(&path))
     })();
     if res.is_err() {
         for d in made_dirs {

@@ -365,7 +365,7 @@ impl CState {
             return Ok(false);
         }
         if self.writable.load(Ordering::Acquire) {
-            let r = self.update_locked(&mut m, |d| {
+            let r = self.update_locked(&mut m, false, |d| {
                 d.oldest = d.oldest.max(upto);
                 Ok(())
             });

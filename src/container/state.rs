@@ -128,6 +128,17 @@ impl CState {
     /// overwritten by this process's older view. Segments this process found
     /// abandoned (see `build_state`) are sealed in the same write.
     pub fn update<R>(&self, f: impl FnOnce(&mut Meta) -> Result<R>) -> Result<R> {
+        self.update_as(false, f)
+    }
+
+    /// [`CState::update`] written as a checkpoint: the container file is
+    /// replaced by one holding the new metadata and an empty log (see
+    /// [`meta`]), as at a writer's last close.
+    pub fn update_checkpoint<R>(&self, f: impl FnOnce(&mut Meta) -> Result<R>) -> Result<R> {
+        self.update_as(true, f)
+    }
+
+    fn update_as<R>(&self, checkpoint: bool, f: impl FnOnce(&mut Meta) -> Result<R>) -> Result<R> {
         let r = {
             let mut m = self.meta.lock();
             if self.unlinked.load(Ordering::Acquire) {
@@ -137,7 +148,7 @@ impl CState {
                 return Ok(r);
             }
             let lock = FileLock::acquire(&self.lock_path)?;
-            let r = self.update_locked(&mut m, f);
+            let r = self.update_locked(&mut m, checkpoint, f);
             drop(lock);
             // The shards follow what became current (see `update_locked`):
             // another process's layout change or commits read under the
@@ -150,7 +161,7 @@ impl CState {
 
     /// [`CState::update`] with the container's file lock held by the caller
     /// (`m`: the current metadata, locked). Nothing is written if nothing
-    /// changed.
+    /// changed (a checkpoint is written if the log holds records).
     ///
     /// The metadata read under the lock becomes the current one (with any
     /// change another process made: a commit, a layout change). The caller
@@ -159,20 +170,21 @@ impl CState {
     /// it lets go of `m` — else this process holds the newer metadata (which
     /// a later refresh no longer finds newer) while its shards still show the
     /// older commits, and another process's commit stays invisible here.
-    pub(super) fn update_locked<R>(&self, m: &mut Meta, f: impl FnOnce(&mut Meta) -> Result<R>) -> Result<R> {
-        let (mut copy, loaded) = match Meta::load(&self.path) {
-            Ok(meta::Loaded::Ok(d)) if d.uuid == m.uuid => {
+    pub(super) fn update_locked<R>(&self, m: &mut Meta, checkpoint: bool, f: impl FnOnce(&mut Meta) -> Result<R>) -> Result<R> {
+        let (mut copy, loaded, tail) = match Meta::load_tail(&self.path) {
+            Ok((meta::Loaded::Ok(d), tail)) if d.uuid == m.uuid => {
                 let mut copy = d.clone();
                 self.keep_local(&mut copy, m);
-                (copy, Some(d))
+                (copy, Some(d), tail)
             }
-            Ok(meta::Loaded::Ok(_)) => return self.gone_meanwhile(m, f),
+            Ok((meta::Loaded::Ok(_), _)) => return self.gone_meanwhile(m, f),
             Err(e) if e.errno() == libc::ENOENT => return self.gone_meanwhile(m, f),
-            _ => (m.clone(), None),
+            _ => (m.clone(), None, None),
         };
         let r = f(&mut copy)?;
-        if loaded.as_ref() != Some(&copy) {
-            copy.save(&self.path)?;
+        let log_to_fold = checkpoint && tail.as_ref().is_some_and(|t| t.has_records());
+        if loaded.as_ref() != Some(&copy) || log_to_fold {
+            copy.save_to(&self.path, tail.as_ref(), checkpoint)?;
         }
         if let Some(d) = &loaded {
             self.note_departed(m, d);
