@@ -122,7 +122,7 @@ fn parse_size(v: &str) -> Option<u64> {
 }
 
 /// Largest metadata log area (`DAOS_RS_META_LOG`).
-pub const META_LOG_MAX: u64 = 16 << 20;
+const META_LOG_MAX: u64 = 16 << 20;
 
 /// `DAOS_RS_META_LOG`: the size of the log area a container file is written
 /// with (bytes, or with a `K`, `M` or `G` suffix; at most 16M): a metadata
@@ -163,4 +163,20 @@ pub fn merge_enabled() -> bool {
             true
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sizes_parse_with_suffixes() {
+        use super::parse_size;
+        assert_eq!(parse_size("4096"), Some(4096));
+        assert_eq!(parse_size(" 32K "), Some(32 << 10));
+        assert_eq!(parse_size("1m"), Some(1 << 20));
+        assert_eq!(parse_size("2G"), Some(2 << 30));
+        assert_eq!(parse_size("0"), Some(0));
+        for bad in ["", "K", "-1", "1.5M", "12Q", "99999999999999999999G"] {
+            assert_eq!(parse_size(bad), None, "{bad:?}");
+        }
+    }
 }
