@@ -45,6 +45,37 @@ pub fn fsync_all(files: Vec<Arc<SegFile>>, jnl: Vec<bool>) -> Vec<i32> {
 }
 
 fn fsync_batch(files: Vec<Arc<SegFile>>, jnl: Vec<bool>) -> Vec<i32> {
+    fsync_start(files, jnl, false).finish()
+}
+
+/// Fsyncs of segment files under way (see [`fsync_start`]).
+struct Fsyncing {
+    n: usize,
+    started: std::result::Result<Option<event::Beside>, i32>,
+    res: Arc<parking_lot::Mutex<Vec<i32>>>,
+}
+
+impl Fsyncing {
+    /// Waits for the fsyncs; each file's result (0 or -errno) in order.
+    fn finish(self) -> Vec<i32> {
+        match self.started {
+            Err(rc) => return vec![rc; self.n],
+            Ok(Some(b)) => {
+                if let Err(e) = b.wait() {
+                    return vec![e.to_rc(); self.n];
+                }
+            }
+            Ok(None) => {}
+        }
+        let r = self.res.lock().clone();
+        r.into_iter().map(|v| if v == 1 { -libc::EIO } else { v }).collect()
+    }
+}
+
+/// Starts fsyncs of up to 256 files in parallel on this thread's private
+/// ring; `beside`: returns at once, the fsyncs running while the thread goes
+/// on ([`event::start_beside`]), else when they are done.
+fn fsync_start(files: Vec<Arc<SegFile>>, jnl: Vec<bool>, beside: bool) -> Fsyncing {
     struct FsyncOp {
         files: Vec<Arc<SegFile>>,
         jnl: Vec<bool>,
@@ -76,16 +107,18 @@ fn fsync_batch(files: Vec<Arc<SegFile>>, jnl: Vec<bool>) -> Vec<i32> {
         }
     }
     let n = files.len();
-    if n == 0 {
-        return Vec::new();
-    }
+    debug_assert!(n <= FSYNC_BATCH);
     let res = Arc::new(parking_lot::Mutex::new(vec![1i32; n]));
-    let op = FsyncOp { files, jnl, res: res.clone() };
-    if let Err(e) = event::run_op(None, Box::new(op)) {
-        return vec![e.to_rc(); n];
+    if n == 0 {
+        return Fsyncing { n, started: Ok(None), res };
     }
-    let r = res.lock().clone();
-    r.into_iter().map(|v| if v == 1 { -libc::EIO } else { v }).collect()
+    let op = Box::new(FsyncOp { files, jnl, res: res.clone() });
+    let started = if beside {
+        event::start_beside(op).map(Some)
+    } else {
+        event::run_op(None, op).map(|()| None)
+    };
+    Fsyncing { n, started: started.map_err(|e| e.to_rc()), res }
 }
 
 /// Fsyncs this handle's segments on `only` (or every shard); returns per
@@ -94,6 +127,40 @@ fn fsync_batch(files: Vec<Arc<SegFile>>, jnl: Vec<bool>) -> Vec<i32> {
 type Flushed = BTreeMap<u32, std::result::Result<Vec<(u64, u64)>, i32>>;
 
 fn flush_writer(h: &CoHandle, only: Option<u32>) -> Flushed {
+    start_flush(h, only, false).finish()
+}
+
+/// A flush of a handle's segments under way (see [`start_flush`]).
+struct Flushing {
+    plan: Vec<(u32, u64, u64, usize)>,
+    fsyncs: std::result::Result<Fsyncing, (Vec<Arc<SegFile>>, Vec<bool>)>,
+}
+
+impl Flushing {
+    /// Waits for the flush; per shard, what it made durable.
+    fn finish(self) -> Flushed {
+        let res = match self.fsyncs {
+            Ok(f) => f.finish(),
+            Err((files, jnl)) => fsync_all(files, jnl),
+        };
+        let mut out: Flushed = BTreeMap::new();
+        for (shard, seg, done, i) in self.plan {
+            let r = if res[i] < 0 { res[i] } else { res[i + 1] };
+            let e = out.entry(shard).or_insert(Ok(Vec::new()));
+            match (r, e) {
+                (r, e) if r < 0 && e.is_ok() => *e = Err(r),
+                (r, Ok(v)) if r >= 0 => v.push((seg, done)),
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+/// Starts fsyncing this handle's segments on `only` (or every shard):
+/// `beside` (a commit), the fsyncs run while the thread goes on until
+/// [`Flushing::finish`] (if they fit in one batch).
+fn start_flush(h: &CoHandle, only: Option<u32>, beside: bool) -> Flushing {
     let mut files = Vec::new();
     let mut jnl = Vec::new();
     let mut plan: Vec<(u32, u64, u64, usize)> = Vec::new();
@@ -112,18 +179,8 @@ fn flush_writer(h: &CoHandle, only: Option<u32>) -> Flushed {
             }
         }
     }
-    let res = fsync_all(files, jnl);
-    let mut out: Flushed = BTreeMap::new();
-    for (shard, seg, done, i) in plan {
-        let r = if res[i] < 0 { res[i] } else { res[i + 1] };
-        let e = out.entry(shard).or_insert(Ok(Vec::new()));
-        match (r, e) {
-            (r, e) if r < 0 && e.is_ok() => *e = Err(r),
-            (r, Ok(v)) if r >= 0 => v.push((seg, done)),
-            _ => {}
-        }
-    }
-    out
+    let fsyncs = if files.len() <= FSYNC_BATCH { Ok(fsync_start(files, jnl, beside)) } else { Err((files, jnl)) };
+    Flushing { plan, fsyncs }
 }
 
 /// `daos_container_flush` / `daos_shard_flush`: this handle's writes durable.
@@ -162,6 +219,10 @@ pub fn commit(cookie: u64, e: u64, sync: bool) -> std::result::Result<(), (Optio
     h.need_rw("commit").map_err(|e| (None, e))?;
     h.need_master("commit").map_err(|e| (None, e))?;
     let cs = h.cs.clone();
+    // This handle's writes are made durable while the commit reads the
+    // state it decides on (the flush takes the disk's time; this, the
+    // CPU's): the fsyncs are started first and waited for below.
+    let flushing = start_flush(&h, None, true);
     // The layout as it is now: a peer (or another process) may have added
     // shards its writes went to.
     cs.refresh();
@@ -170,10 +231,11 @@ pub fn commit(cookie: u64, e: u64, sync: bool) -> std::result::Result<(), (Optio
     // handle that can never be published any more must be reported, not
     // dropped silently: they are looked for as in any commit.
     if e <= cs.hce() && h.writer.lock().shards.is_empty() && !matches!(h.role, Role::Master(_)) {
+        flushing.finish();
         return Ok(());
     }
     let now = cs.store.reload(&cs.root);
-    let flushed = flush_for_commit(&h);
+    let flushed = flush_for_commit(&h, flushing);
     let (ok_shards, failed) = committable_shards(&h, &now, &flushed);
     let (pid, nonce) = cs.reg_id().unwrap_or((0, 0));
     let upd = cs.update(|m| {
@@ -281,10 +343,11 @@ fn retire_segments(h: &CoHandle, e: u64) {
     }
 }
 
-/// Flushes this handle's writes for a commit; the master of a collective
-/// open also publishes what its peers flushed.
-fn flush_for_commit(h: &CoHandle) -> Flushed {
-    let mut flushed = flush_writer(h, None);
+/// This handle's writes flushed for a commit (`flushing`, started by
+/// [`commit`]); the master of a collective open also publishes what its
+/// peers flushed.
+fn flush_for_commit(h: &CoHandle, flushing: Flushing) -> Flushed {
+    let mut flushed = flushing.finish();
     if let Role::Master(m) = &h.role {
         for (shard, seg, len) in m.peer_segments() {
             if let Ok(v) = flushed.entry(shard).or_insert(Ok(Vec::new())) {

@@ -125,6 +125,17 @@ pub(crate) struct Tail {
     ino: u64,
 }
 
+/// The record of a container file's log at `off` (its encoded metadata),
+/// if one starts there and fits in the file.
+fn log_record(b: &[u8], off: usize) -> Option<&[u8]> {
+    let h = b.get(off..off + 8)?;
+    let len = u32::from_le_bytes(h[4..].try_into().unwrap()) as usize;
+    if u32::from_le_bytes(h[..4].try_into().unwrap()) != LOG_TAG {
+        return None;
+    }
+    b.get(off + 8..off + 8 + len)
+}
+
 impl Tail {
     /// Whether the log holds records (a checkpoint would fold them in).
     pub(crate) fn has_records(&self) -> bool {
@@ -357,18 +368,55 @@ impl Meta {
             None => return Some((Loaded::Corrupt(None), None)),
         };
         let start = (16 + clen).next_multiple_of(LOG_ALIGN);
+        // The records are found by their checksums and sequence numbers
+        // alone; only the last is decoded (a refresh reads the whole log).
+        let (mut off, mut seq, mut last) = (start, cur.seq, None);
+        while let Some(rec) = log_record(b, off) {
+            if Meta::peek(rec) != Some((cur.uuid, seq + 1)) {
+                break;
+            }
+            seq += 1;
+            last = Some(rec);
+            off += 8 + rec.len();
+        }
+        if let Some(rec) = last {
+            match Meta::decode(rec) {
+                Some(Loaded::Ok(m)) => cur = m,
+                // (A checksummed record that does not decode: the log ends
+                // before it, as it would before a damaged one.)
+                _ => return Some(Meta::replay_slowly(b, cur, start)),
+            }
+        }
+        Some((Loaded::Ok(cur), Some((start as u64, off as u64, b.len() as u64))))
+    }
+
+    /// The log replayed record by record, each decoded: the last one that
+    /// decodes and follows (see [`Meta::decode_file`]).
+    fn replay_slowly(b: &[u8], mut cur: Meta, start: usize) -> (Loaded, Option<(u64, u64, u64)>) {
         let mut off = start;
-        while let Some(h) = b.get(off..off + 8) {
-            let tag = u32::from_le_bytes(h[..4].try_into().unwrap());
-            let len = u32::from_le_bytes(h[4..].try_into().unwrap()) as usize;
-            let Some(rec) = b.get(off + 8..off + 8 + len).filter(|_| tag == LOG_TAG) else { break };
+        while let Some(rec) = log_record(b, off) {
             match Meta::decode(rec) {
                 Some(Loaded::Ok(m)) if m.seq == cur.seq + 1 && m.uuid == cur.uuid => cur = m,
                 _ => break,
             }
-            off += 8 + len;
+            off += 8 + rec.len();
         }
-        Some((Loaded::Ok(cur), Some((start as u64, off as u64, b.len() as u64))))
+        (Loaded::Ok(cur), Some((start as u64, off as u64, b.len() as u64)))
+    }
+
+    /// The identity and sequence number of an encoded metadata whose magic
+    /// and checksum are right, without decoding it.
+    fn peek(b: &[u8]) -> Option<([u64; 2], u64)> {
+        // magic, version, uuid (2 u64), store (2 u64), seq, ..., CRC
+        if b.len() < 56 || &b[..8] != MAGIC {
+            return None;
+        }
+        let (body, tail) = b.split_at(b.len() - 4);
+        if crc32c(body) != u32::from_le_bytes(tail.try_into().unwrap()) {
+            return None;
+        }
+        let u = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
+        Some(([u(12), u(20)], u(44)))
     }
 
     /// The container file holding this metadata as its checkpoint and a
@@ -571,6 +619,19 @@ mod tests {
         assert_eq!(hce_of(&g).0, 70);
         g[at + 30] ^= 1;
         assert_eq!(hce_of(&g).0, 60);
+        // So does a checksummed record that does not decode (an unknown
+        // version).
+        let mut odd = with_seq(&m, 7).encode();
+        odd[8..12].copy_from_slice(&99u32.to_le_bytes());
+        let n = odd.len() - 4;
+        let c = crc32c(&odd[..n]);
+        odd[n..].copy_from_slice(&c.to_le_bytes());
+        let mut r2 = LOG_TAG.to_le_bytes().to_vec();
+        r2.extend_from_slice(&(odd.len() as u32).to_le_bytes());
+        r2.extend_from_slice(&odd);
+        let mut g = f.clone();
+        g[at..at + r2.len()].copy_from_slice(&r2);
+        assert_eq!(hce_of(&g), (60, start, at as u64));
         // A record running past the end of the file is not one.
         let mut g = f[..at + r.len() - 1].to_vec();
         g[at..].copy_from_slice(&r[..r.len() - 1]);

@@ -1152,6 +1152,10 @@ thread_local! {
     /// This thread's private EQ and event for synchronous calls, with the fork
     /// generation it was made in.
     static PRIVATE: RefCell<Option<(u64, Arc<Eq>, EvKey)>> = const { RefCell::new(None) };
+    /// A second event of the private EQ, for the one operation a thread may
+    /// have running beside its synchronous calls ([`start_beside`]), with the
+    /// fork generation it was made in.
+    static BESIDE: RefCell<Option<(u64, EvKey)>> = const { RefCell::new(None) };
 }
 
 fn private_eq() -> Result<(Arc<Eq>, EvKey)> {
@@ -1172,6 +1176,63 @@ fn private_eq() -> Result<(Arc<Eq>, EvKey)> {
         *p = Some((gen, eq.clone(), key));
         Ok((eq, key))
     })
+}
+
+/// An operation running on this thread's private EQ beside the synchronous
+/// calls the thread makes meanwhile ([`start_beside`]). [`Beside::wait`]
+/// (or dropping it) waits for it to complete.
+pub struct Beside {
+    eq: Arc<Eq>,
+    key: EvKey,
+    waited: bool,
+}
+
+impl Beside {
+    /// Waits for the operation; its result.
+    pub fn wait(mut self) -> Result<()> {
+        self.wait_inner()
+    }
+
+    fn wait_inner(&mut self) -> Result<()> {
+        if std::mem::replace(&mut self.waited, true) {
+            return Ok(());
+        }
+        match self.eq.test_inner(self.key, None, Timeout::Forever)? {
+            Some(0) | None => Ok(()),
+            Some(rc) => Err(Error::Os { errno: -rc, msg: "operation failed".into() }),
+        }
+    }
+}
+
+impl Drop for Beside {
+    fn drop(&mut self) {
+        let _ = self.wait_inner();
+    }
+}
+
+/// Starts an operation on this thread's private EQ and returns at once (its
+/// requests submitted), so that the thread can do other work, synchronous
+/// calls included, while it runs: a commit's flush of the data, while the
+/// commit reads the container's state. One at a time per thread (a second
+/// waits for the first).
+pub fn start_beside(op: Box<dyn Op>) -> Result<Beside> {
+    let (eq, _) = private_eq()?;
+    let gen = crate::base::fork::fork_gen();
+    let key = BESIDE.with(|b| -> Result<EvKey> {
+        let mut b = b.borrow_mut();
+        match *b {
+            Some((g, key)) if g == gen => Ok(key),
+            _ => {
+                let key = eq.init_event(None)?;
+                *b = Some((gen, key));
+                Ok(key)
+            }
+        }
+    })?;
+    // (The previous one, if a caller still held it, is done before this.)
+    let _ = eq.test_inner(key, None, Timeout::Forever);
+    eq.dispatch(key, None, Some(op))?;
+    Ok(Beside { eq, key, waited: false })
 }
 
 /// Runs an operation to completion on this thread's private EQ.

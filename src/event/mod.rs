@@ -16,7 +16,7 @@ mod meta;
 mod op;
 mod reaper;
 
-pub use eq::{Eq, Timeout};
+pub use eq::{start_beside, Beside, Eq, Timeout};
 pub use meta::{MetaKey, MetaPool};
 pub use op::{ExternalOp, NoopOp, Op, Submit};
 pub use reaper::CbReaper;

@@ -314,3 +314,25 @@ fn a_start_failing_part_way_reports_through_the_completion() {
     assert_eq!(seen.load(Ordering::SeqCst), 1, "returned before the queued request completed");
     assert_eq!(dropped.load(Ordering::SeqCst), 1);
 }
+
+#[test]
+fn an_operation_beside_runs_while_the_thread_makes_synchronous_calls() {
+    // A 50 ms noop started beside, then ten synchronous 1 ms noops on the
+    // same thread's private EQ: each runs and returns while the one beside
+    // is still under way, which is then waited for.
+    let t0 = Instant::now();
+    let b = start_beside(Box::new(NoopOp::new(50_000))).unwrap();
+    for _ in 0..10 {
+        run_op(None, Box::new(NoopOp::new(1_000))).unwrap();
+    }
+    let sync_done = t0.elapsed();
+    b.wait().unwrap();
+    let all_done = t0.elapsed();
+    assert!(all_done >= Duration::from_millis(50), "{all_done:?}");
+    assert!(sync_done >= Duration::from_millis(10), "{sync_done:?}");
+    // Dropping it waits for it too; the next one starts afresh.
+    let t1 = Instant::now();
+    drop(start_beside(Box::new(NoopOp::new(20_000))).unwrap());
+    assert!(t1.elapsed() >= Duration::from_millis(20));
+    start_beside(Box::new(NoopOp::new(0))).unwrap().wait().unwrap();
+}
