@@ -18,7 +18,8 @@
  * Commits append to the container file's metadata log, and replace the file
  * (a checkpoint) when the log is full. Rounds take turns: the log at its
  * default size (mostly appends), a 1 KiB log (a checkpoint every few
- * commits), and a 1 KiB log where the kill is aimed at a checkpoint: the
+ * commits), no log (every commit a checkpoint), and a 1 KiB log where the
+ * kill is aimed at a checkpoint: the
  * parent watches the container's directory (inotify) and kills the writer
  * 0-500 us after a checkpoint's temporary file appears (while it is written,
  * flushed or renamed). Where no checkpoint is seen within 2 s (a shared file
@@ -446,9 +447,10 @@ static bool crash_round(unsigned round, uint64_t *seed, uint64_t *total_epochs)
     if (pipe(fds) != 0) { perror("pipe"); exit(2); }
     unsigned delay_ms = 1 + (unsigned)(rng_next(seed) % max_delay_ms);
     unsigned extra_us = (unsigned)(rng_next(seed) % 500);
-    /* the metadata log: default, 1 KiB, 1 KiB with the kill in a checkpoint */
-    unsigned kind = round % 3;
-    const char *log_size = kind == 0 ? NULL : "1K";
+    /* the metadata log: default, 1 KiB, 1 KiB with the kill in a checkpoint,
+     * off (every update a checkpoint) */
+    unsigned kind = round % 4;
+    const char *log_size = kind == 0 ? NULL : kind == 3 ? "off" : "1K";
     int ifd = -1;
     if (kind == 2) {
         ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
@@ -472,7 +474,7 @@ static bool crash_round(unsigned round, uint64_t *seed, uint64_t *total_epochs)
         _exit(0);
     }
     close(fds[1]);
-    const char *how = log_size == NULL ? "log 32K" : "log 1K";
+    const char *how = log_size == NULL ? "log 32K" : kind == 3 ? "log off" : "log 1K";
     if (ifd >= 0 && wait_checkpoint(ifd)) {
         sleep_us(extra_us);
         how = "in a checkpoint";
@@ -579,7 +581,7 @@ int main(void)
            rounds, ckpt_kills, (double)(now_us() - t0) / 1e6);
     /* a kill in a checkpoint was tried (not where the writer is another
      * client of a shared file system: its files make no events here) */
-    if (getenv("C_TESTS_PEER_MNTNS") == NULL && rounds >= 3) CHECK(ckpt_kills > 0);
+    if (getenv("C_TESTS_PEER_MNTNS") == NULL && rounds >= 4) CHECK(ckpt_kills > 0);
 
     if (atomic_load(&h_fail) == 0) nftw(store_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     else printf("store kept for inspection: %s\n", store_dir);
