@@ -125,6 +125,9 @@ pub(crate) struct Tail {
     ino: u64,
 }
 
+/// Where a container file's log starts and ends, and the file's length.
+type LogBounds = (u64, u64, u64);
+
 /// The record of a container file's log at `off` (its encoded metadata),
 /// if one starts there and fits in the file.
 fn log_record(b: &[u8], off: usize) -> Option<&[u8]> {
@@ -351,7 +354,7 @@ impl Meta {
     /// Decodes a container file: the metadata (its checkpoint with its log
     /// replayed), and for a file with a log, the offsets of the log's start
     /// and of its end, and the file's length. None if it is not a container file at all.
-    pub(crate) fn decode_file(b: &[u8]) -> Option<(Loaded, Option<(u64, u64, u64)>)> {
+    pub(crate) fn decode_file(b: &[u8]) -> Option<(Loaded, Option<LogBounds>)> {
         if b.len() < 12 || &b[..8] != MAGIC || u32::from_le_bytes(b[8..12].try_into().unwrap()) != VERSION_LOG {
             return Meta::decode(b).map(|l| (l, None));
         }
@@ -392,7 +395,7 @@ impl Meta {
 
     /// The log replayed record by record, each decoded: the last one that
     /// decodes and follows (see [`Meta::decode_file`]).
-    fn replay_slowly(b: &[u8], mut cur: Meta, start: usize) -> (Loaded, Option<(u64, u64, u64)>) {
+    fn replay_slowly(b: &[u8], mut cur: Meta, start: usize) -> (Loaded, Option<LogBounds>) {
         let mut off = start;
         while let Some(rec) = log_record(b, off) {
             match Meta::decode(rec) {
