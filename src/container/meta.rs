@@ -453,7 +453,12 @@ impl Meta {
                 }
             }
         }
-        atomic_write(path, &self.encode_file_for(path))
+        match atomic_write(path, &self.encode_file_for(path)) {
+            // A full file system may still take the metadata without its
+            // log area (the next update replaces the file again).
+            Err(e) if e.errno() == libc::ENOSPC && area > 0 => atomic_write(path, &self.encode_file(0)),
+            r => r,
+        }
     }
 
     /// The container file at `path` holding this metadata, with a log area
