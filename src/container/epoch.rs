@@ -235,8 +235,9 @@ pub fn commit(cookie: u64, e: u64, sync: bool) -> std::result::Result<(), (Optio
         return Ok(());
     }
     let now = cs.store.reload(&cs.root);
+    let checks = shard_checks(&h, &now);
     let flushed = flush_for_commit(&h, flushing);
-    let (ok_shards, failed) = committable_shards(&h, &now, &flushed);
+    let (ok_shards, failed) = committable_shards(&h, checks, &flushed);
     let (pid, nonce) = cs.reg_id().unwrap_or((0, 0));
     let upd = cs.update(|m| {
         let old_hce = m.hce;
@@ -361,19 +362,16 @@ fn flush_for_commit(h: &CoHandle, flushing: Flushing) -> Flushed {
 /// The enabled shards a commit can publish on (target usable, flush done,
 /// files present), and the first that it cannot, with why. An I/O error
 /// lowers the target's health.
-fn committable_shards(h: &CoHandle, now: &crate::store::StoreConf, flushed: &Flushed) -> (Vec<u32>, Option<(u32, Error)>) {
-    let cs = &h.cs;
-    let shards: Vec<(u32, u32)> = cs.meta.lock().shards.iter().filter(|s| !s.disabled).map(|s| (s.id, s.target)).collect();
+fn committable_shards(h: &CoHandle, checks: Vec<ShardCheck>, flushed: &Flushed) -> (Vec<u32>, Option<(u32, Error)>) {
     let mut failed: Option<(u32, Error)> = None;
     let mut ok_shards = Vec::new();
-    for (id, target) in shards {
-        let st = crate::store::sys::target_status(now, target);
+    for (id, target, st, present) in checks {
         let r = if st < 0 {
             Err(Error::Os { errno: libc::EIO, msg: format!("shard {id}: its target {target} is disabled or missing") })
         } else {
             match flushed.get(&id) {
                 Some(Err(rc)) => Err(Error::Os { errno: -rc, msg: format!("shard {id}: flush failed") }),
-                _ => shard_files_present(h, id),
+                _ => present,
             }
         };
         match r {
@@ -381,7 +379,7 @@ fn committable_shards(h: &CoHandle, now: &crate::store::StoreConf, flushed: &Flu
             Err(err) => {
                 // An I/O error lowers the target's health; a disabled target's does not change.
                 if st >= 0 && err.errno() == libc::EIO {
-                    crate::store::lower_health(&cs.root, target, 10);
+                    crate::store::lower_health(&h.cs.root, target, 10);
                 }
                 if failed.is_none() {
                     failed = Some((id, err));
@@ -390,6 +388,25 @@ fn committable_shards(h: &CoHandle, now: &crate::store::StoreConf, flushed: &Flu
         }
     }
     (ok_shards, failed)
+}
+
+/// An enabled shard (id, target), its target's status and whether its files
+/// are present ([`shard_files_present`]).
+type ShardCheck = (u32, u32, i32, Result<()>);
+
+/// The checks of [`committable_shards`] that do not need the flush's
+/// results, made while it runs: each enabled shard's target status and
+/// files.
+fn shard_checks(h: &CoHandle, now: &crate::store::StoreConf) -> Vec<ShardCheck> {
+    let shards: Vec<(u32, u32)> = h.cs.meta.lock().shards.iter().filter(|s| !s.disabled).map(|s| (s.id, s.target)).collect();
+    shards
+        .into_iter()
+        .map(|(id, target)| {
+            let st = crate::store::sys::target_status(now, target);
+            let present = if st < 0 { Ok(()) } else { shard_files_present(h, id) };
+            (id, target, st, present)
+        })
+        .collect()
 }
 
 /// The error of a commit whose writes in epochs `stale` were dropped:
