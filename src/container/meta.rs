@@ -155,13 +155,17 @@ fn local_fs(path: &Path) -> bool {
 /// Appends `rec` (an encoded metadata) to the log of the container file at
 /// `path` at `t`, and flushes it. On failure the record's header is zeroed
 /// (best effort), so that it is not taken for a change that was made.
-fn append_record(path: &Path, t: &Tail, rec: &[u8]) -> Result<()> {
+///
+/// `Ok(None)`: nothing was written because the file cannot be opened for
+/// writing (its mode, a read-only mount...) or is not the one read; the
+/// caller replaces it instead, which needs only the directory.
+fn append_record(path: &Path, t: &Tail, rec: &[u8]) -> Result<Option<()>> {
     use std::os::unix::fs::{FileExt, MetadataExt};
     let what = |e| io_err(e, format!("append to the log of container {}", path.display()));
-    let f = std::fs::OpenOptions::new().write(true).open(path).map_err(what)?;
-    let md = f.metadata().map_err(what)?;
-    if (md.dev(), md.ino()) != (t.dev, t.ino) {
-        return Err(Error::Os { errno: libc::EIO, msg: format!("container {} was replaced while its lock was held", path.display()) });
+    let Ok(f) = std::fs::OpenOptions::new().write(true).open(path) else { return Ok(None) };
+    match f.metadata() {
+        Ok(md) if (md.dev(), md.ino()) == (t.dev, t.ino) => {}
+        _ => return Ok(None),
     }
     let mut b = Vec::with_capacity(8 + rec.len());
     b.extend_from_slice(&LOG_TAG.to_le_bytes());
@@ -185,7 +189,7 @@ fn append_record(path: &Path, t: &Tail, rec: &[u8]) -> Result<()> {
     if res.is_err() {
         let _ = f.write_all_at(&[0u8; 8], t.off);
     }
-    res
+    res.map(Some)
 }
 
 /// What reading a container file found.
@@ -449,7 +453,9 @@ impl Meta {
             if let Some(t) = tail {
                 let rec = self.encode();
                 if t.off + 8 + rec.len() as u64 <= t.end && local_fs(path) {
-                    return append_record(path, t, &rec);
+                    if let Some(()) = append_record(path, t, &rec)? {
+                        return Ok(());
+                    }
                 }
             }
         }
@@ -702,6 +708,18 @@ mod tests {
         let (l, tail) = Meta::load_tail(&p).unwrap();
         assert!(matches!(l, Loaded::Ok(x) if x.seq == 1002 && x.hce == 1000));
         assert!(!tail.unwrap().has_records());
+        // A file that is not the one read (replaced meanwhile: never under
+        // the lock, but whatever happens) is not appended to: it is replaced.
+        let (l, tail) = Meta::load_tail(&p).unwrap();
+        let Loaded::Ok(mut cur) = l else { panic!() };
+        let other = dir.join("other");
+        std::fs::write(&other, cur.encode_file(area)).unwrap();
+        std::fs::rename(&other, &p).unwrap();
+        let swapped = std::fs::metadata(&p).unwrap().ino();
+        cur.hce = 7;
+        cur.save_to(&p, tail.as_ref(), false).unwrap();
+        assert_ne!(std::fs::metadata(&p).unwrap().ino(), swapped);
+        assert!(matches!(Meta::load(&p).unwrap(), Loaded::Ok(x) if x.hce == 7));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
