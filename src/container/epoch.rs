@@ -137,6 +137,17 @@ struct Flushing {
 }
 
 impl Flushing {
+    /// What the flush makes durable if it goes well.
+    fn planned(&self) -> Flushed {
+        let mut out: Flushed = BTreeMap::new();
+        for &(shard, seg, done, _) in &self.plan {
+            if let Ok(v) = out.entry(shard).or_insert(Ok(Vec::new())) {
+                v.push((seg, done));
+            }
+        }
+        out
+    }
+
     /// Waits for the flush; per shard, what it made durable.
     fn finish(self) -> Flushed {
         let res = match self.fsyncs {
@@ -236,15 +247,13 @@ pub fn commit(cookie: u64, e: u64, sync: bool) -> std::result::Result<(), (Optio
     }
     let now = cs.store.reload(&cs.root);
     let checks = shard_checks(&h, &now);
-    let flushed = flush_for_commit(&h, flushing);
-    let (ok_shards, failed) = committable_shards(&h, checks, &flushed);
     let (pid, nonce) = cs.reg_id().unwrap_or((0, 0));
-    let upd = cs.update(|m| {
+    let apply = |m: &mut Meta, ok_shards: &[u32], flushed: &Flushed| {
         let old_hce = m.hce;
         // (Decided under the lock: another process may have closed it meanwhile.)
         let closed = e <= old_hce;
         let mut stale = std::collections::BTreeSet::new();
-        for &id in &ok_shards {
+        for &id in ok_shards {
             if let Some(Ok(segs)) = flushed.get(&id) {
                 for &(seg, done) in segs {
                     publish_segment(&cs, m, id, seg, done, (!closed).then_some(e), old_hce, &mut stale);
@@ -267,10 +276,60 @@ pub fn commit(cookie: u64, e: u64, sync: bool) -> std::result::Result<(), (Optio
         // the hold is committed or released.
         m.settle_hce();
         Ok((old_hce, stale))
-    });
-    let (old_hce, stale) = match upd {
-        Ok(r) => r,
-        Err(err) => return Err((None, err)),
+    };
+    // A checked container's commit writes its record while the data is
+    // still being flushed, as if the flush went well, and keeps it only if
+    // it did (`Meta::save_pending`: the commit then costs the longer of the
+    // two flushes, not their sum; after a restart of the machine the data of
+    // a record still pending is checked against its checksums, which a
+    // container without them lacks). If the flush failed, or a shard cannot
+    // take the commit, it is made after the flush, with what it made
+    // durable.
+    let mut flushing = Some(flushing);
+    let mut fast = None;
+    let clean = checks.iter().all(|(_, _, st, present)| *st >= 0 && present.is_ok());
+    if cs.csum && clean {
+        let planned = with_peers(&h, flushing.as_ref().map(Flushing::planned).unwrap_or_default());
+        // (Every shard passed its checks, and the flush is taken to go
+        // well: none fails here, so no target's health is lowered twice.)
+        let (ok_shards, failed) = committable_shards(&h, checks.clone(), &planned);
+        if failed.is_none() {
+            let mut got: Option<Flushed> = None;
+            let mut wait = || {
+                let f = with_peers(&h, flushing.take().map(Flushing::finish).unwrap_or_default());
+                let ok = f == planned;
+                got = Some(f);
+                ok
+            };
+            match cs.update_pending(&mut wait, |m| apply(m, &ok_shards, &planned)) {
+                Ok(Some(r)) => fast = Some((ok_shards, None, planned, r)),
+                Ok(None) => {}
+                Err(err) => {
+                    drop(flushing.take().map(Flushing::finish));
+                    return Err((None, err));
+                }
+            }
+            if fast.is_none() {
+                flushing = None;
+                let flushed = got.unwrap_or_default();
+                let (ok_shards, failed) = committable_shards(&h, shard_checks(&h, &now), &flushed);
+                fast = match cs.update(|m| apply(m, &ok_shards, &flushed)) {
+                    Ok(r) => Some((ok_shards, failed, flushed, r)),
+                    Err(err) => return Err((None, err)),
+                };
+            }
+        }
+    }
+    let (ok_shards, failed, flushed, (old_hce, stale)) = match fast {
+        Some(x) => x,
+        None => {
+            let flushed = with_peers(&h, flushing.take().map(Flushing::finish).unwrap_or_default());
+            let (ok_shards, failed) = committable_shards(&h, checks, &flushed);
+            match cs.update(|m| apply(m, &ok_shards, &flushed)) {
+                Ok(r) => (ok_shards, failed, flushed, r),
+                Err(err) => return Err((None, err)),
+            }
+        }
     };
     publish(&h, &ok_shards, &flushed);
     notify_waiters(&cs);
@@ -344,11 +403,10 @@ fn retire_segments(h: &CoHandle, e: u64) {
     }
 }
 
-/// This handle's writes flushed for a commit (`flushing`, started by
-/// [`commit`]); the master of a collective open also publishes what its
-/// peers flushed.
-fn flush_for_commit(h: &CoHandle, flushing: Flushing) -> Flushed {
-    let mut flushed = flushing.finish();
+/// What a commit publishes of this handle's writes (`flushed`, what their
+/// flush made durable); the master of a collective open also publishes what
+/// its peers flushed.
+fn with_peers(h: &CoHandle, mut flushed: Flushed) -> Flushed {
     if let Role::Master(m) = &h.role {
         for (shard, seg, len) in m.peer_segments() {
             if let Ok(v) = flushed.entry(shard).or_insert(Ok(Vec::new())) {

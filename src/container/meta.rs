@@ -52,6 +52,11 @@ const VERSION_FLAGS: u32 = 5;
 const VERSION_LOG: u32 = 6;
 /// Start of a log record.
 const LOG_TAG: u32 = 0x474f_4c4d; // "MLOG"
+/// Start of a pending log record: a commit's, written while its data is
+/// still being flushed (see [`Meta::save_pending`]).
+const LOG_TAG_PENDING: u32 = 0x504f_4c4d; // "MLOP"
+/// A log record's header: tag, length of the encoded metadata, boot id.
+const REC_HEAD: usize = 16;
 /// The log area starts at a multiple of this.
 const LOG_ALIGN: usize = 512;
 /// `Meta::flags`: the container keeps no data checksums (`DAOS_RS_COO_NOCSUM`).
@@ -116,27 +121,77 @@ pub struct Meta {
 
 /// Where the log of a container file, as read, takes its next record: the
 /// end of its records and of the file, and the file's identity (an append
-/// goes to the file that was read, or not at all).
+/// goes to the file that was read, or not at all); and its last record if
+/// that is pending (see [`Pending`]).
 pub(crate) struct Tail {
     start: u64,
     off: u64,
     end: u64,
     dev: u64,
     ino: u64,
+    pub(crate) pending: Option<Pending>,
 }
 
-/// Where a container file's log starts and ends, and the file's length.
-type LogBounds = (u64, u64, u64);
+/// A pending record ending a container file's log: a commit that wrote it
+/// while its data was being flushed, and had not yet marked it done (a
+/// record followed by another is done: the next one is written only once
+/// it is). It is not part of the metadata read. Written during this boot of
+/// the machine, its commit is under way, or its writer died (the next update
+/// writes over it: that commit did not take effect). Written before the
+/// machine last started (`other_boot`), its commit may have returned, and
+/// whether its data reached the disk decides: the next update under the
+/// lock checks its journals and data, and keeps it or drops it
+/// (`CState::update_locked`).
+pub(crate) struct Pending {
+    pub(crate) meta: Meta,
+    pub(crate) other_boot: bool,
+}
 
-/// The record of a container file's log at `off` (its encoded metadata),
-/// if one starts there and fits in the file.
-fn log_record(b: &[u8], off: usize) -> Option<&[u8]> {
-    let h = b.get(off..off + 8)?;
-    let len = u32::from_le_bytes(h[4..].try_into().unwrap()) as usize;
-    if u32::from_le_bytes(h[..4].try_into().unwrap()) != LOG_TAG {
+/// What [`Meta::decode_file`] found of a file's log: where it starts, where
+/// its records end (at a pending last record: where that starts), the
+/// file's length, and a pending last record.
+pub(crate) struct LogInfo {
+    start: u64,
+    off: u64,
+    end: u64,
+    pending: Option<Pending>,
+}
+
+/// The record of a container file's log at `off` (its tag, boot id, and
+/// encoded metadata), if one starts there and fits in the file.
+fn log_record(b: &[u8], off: usize) -> Option<(u32, u64, &[u8])> {
+    let h = b.get(off..off + REC_HEAD)?;
+    let tag = u32::from_le_bytes(h[..4].try_into().unwrap());
+    let len = u32::from_le_bytes(h[4..8].try_into().unwrap()) as usize;
+    if tag != LOG_TAG && tag != LOG_TAG_PENDING {
         return None;
     }
-    b.get(off + 8..off + 8 + len)
+    let boot = u64::from_le_bytes(h[8..].try_into().unwrap());
+    Some((tag, boot, b.get(off + REC_HEAD..off + REC_HEAD + len)?))
+}
+
+/// This boot of the machine (from `/proc/sys/kernel/random/boot_id`; 0 if
+/// it cannot be read: then no record is written pending).
+pub(crate) fn boot_id() -> u64 {
+    #[cfg(test)]
+    if let Some(b) = TEST_BOOT.with(|b| b.get()) {
+        return b;
+    }
+    static ID: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *ID.get_or_init(|| {
+        let Ok(s) = std::fs::read_to_string("/proc/sys/kernel/random/boot_id") else { return 0 };
+        let hex: String = s.trim().chars().filter(|c| *c != '-').collect();
+        match (u64::from_str_radix(&hex[..hex.len().min(16)], 16), u64::from_str_radix(hex.get(16..).unwrap_or(""), 16)) {
+            (Ok(a), Ok(b)) if hex.len() == 32 => (a ^ b.rotate_left(17)).max(1),
+            _ => 0,
+        }
+    })
+}
+
+#[cfg(test)]
+thread_local! {
+    /// A boot id this thread's tests pretend to run in (a machine restart).
+    pub(crate) static TEST_BOOT: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
 }
 
 impl Tail {
@@ -153,13 +208,15 @@ fn local_fs(path: &Path) -> bool {
 }
 
 /// Appends `rec` (an encoded metadata) to the log of the container file at
-/// `path` at `t`, and flushes it. On failure the record's header is zeroed
+/// `path` at `t`, and flushes it: as a done record, or (`pending`) as a
+/// pending one of this boot. On failure the record's header is zeroed
 /// (best effort), so that it is not taken for a change that was made.
+/// Returns the file, open for writing.
 ///
 /// `Ok(None)`: nothing was written because the file cannot be opened for
 /// writing (its mode, a read-only mount...) or is not the one read; the
 /// caller replaces it instead, which needs only the directory.
-fn append_record(path: &Path, t: &Tail, rec: &[u8]) -> Result<Option<()>> {
+fn append_record(path: &Path, t: &Tail, rec: &[u8], pending: bool) -> Result<Option<std::fs::File>> {
     use std::os::unix::fs::{FileExt, MetadataExt};
     let what = |e| io_err(e, format!("append to the log of container {}", path.display()));
     let Ok(f) = std::fs::OpenOptions::new().write(true).open(path) else { return Ok(None) };
@@ -167,9 +224,10 @@ fn append_record(path: &Path, t: &Tail, rec: &[u8]) -> Result<Option<()>> {
         Ok(md) if (md.dev(), md.ino()) == (t.dev, t.ino) => {}
         _ => return Ok(None),
     }
-    let mut b = Vec::with_capacity(8 + rec.len());
-    b.extend_from_slice(&LOG_TAG.to_le_bytes());
+    let mut b = Vec::with_capacity(REC_HEAD + rec.len());
+    b.extend_from_slice(&(if pending { LOG_TAG_PENDING } else { LOG_TAG }).to_le_bytes());
     b.extend_from_slice(&(rec.len() as u32).to_le_bytes());
+    b.extend_from_slice(&boot_id().to_le_bytes());
     b.extend_from_slice(rec);
     let res = (|| {
         if let Some(fault) = crate::base::failpoint::hit("meta_write") {
@@ -187,9 +245,9 @@ fn append_record(path: &Path, t: &Tail, rec: &[u8]) -> Result<Option<()>> {
         f.sync_data().map_err(what)
     })();
     if res.is_err() {
-        let _ = f.write_all_at(&[0u8; 8], t.off);
+        let _ = f.write_all_at(&[0u8; REC_HEAD], t.off);
     }
-    res.map(Some)
+    res.map(|()| Some(f))
 }
 
 /// What reading a container file found.
@@ -349,16 +407,17 @@ impl Meta {
         }
         let mut b = Vec::with_capacity(md.len() as usize);
         (&f).take(MAX_FILE).read_to_end(&mut b).map_err(rd)?;
-        let (loaded, tail) = Meta::decode_file(&b)
+        let (loaded, log) = Meta::decode_file(&b, boot_id())
             .ok_or_else(|| Error::Inval(format!("{} is not a daos-rs container", path.display())))?;
-        let tail = tail.map(|(start, off, end)| Tail { start, off, end, dev: md.dev(), ino: md.ino() });
+        let tail = log.map(|l| Tail { start: l.start, off: l.off, end: l.end, dev: md.dev(), ino: md.ino(), pending: l.pending });
         Ok((loaded, tail))
     }
 
     /// Decodes a container file: the metadata (its checkpoint with its log
-    /// replayed), and for a file with a log, the offsets of the log's start
-    /// and of its end, and the file's length. None if it is not a container file at all.
-    pub(crate) fn decode_file(b: &[u8]) -> Option<(Loaded, Option<LogBounds>)> {
+    /// replayed), and for a file with a log, what [`LogInfo`] tells (`boot`:
+    /// this boot's id, see [`boot_id`]). None if it is not a container file
+    /// at all.
+    pub(crate) fn decode_file(b: &[u8], boot: u64) -> Option<(Loaded, Option<LogInfo>)> {
         if b.len() < 12 || &b[..8] != MAGIC || u32::from_le_bytes(b[8..12].try_into().unwrap()) != VERSION_LOG {
             return Meta::decode(b).map(|l| (l, None));
         }
@@ -377,16 +436,29 @@ impl Meta {
         let start = (16 + clen).next_multiple_of(LOG_ALIGN);
         // The records are found by their checksums and sequence numbers
         // alone; only the last is decoded (a refresh reads the whole log).
-        let (mut off, mut seq, mut last) = (start, cur.seq, None);
-        while let Some(rec) = log_record(b, off) {
+        // (offset, tag, boot, record) of the last two.
+        let (mut off, mut seq) = (start, cur.seq);
+        let mut last: [Option<(usize, u32, u64, &[u8])>; 2] = [None, None];
+        while let Some((tag, rboot, rec)) = log_record(b, off) {
             if Meta::peek(rec) != Some((cur.uuid, seq + 1)) {
                 break;
             }
+            last = [last[1], Some((off, tag, rboot, rec))];
             seq += 1;
-            last = Some(rec);
-            off += 8 + rec.len();
+            off += REC_HEAD + rec.len();
         }
-        if let Some(rec) = last {
+        // A pending record followed by another is done; the last one, if
+        // pending, is not applied: the log ends where it starts.
+        let mut pending = None;
+        if let Some((at, LOG_TAG_PENDING, rboot, rec)) = last[1] {
+            match Meta::decode(rec) {
+                Some(Loaded::Ok(m)) => pending = Some(Pending { meta: m, other_boot: rboot != boot || boot == 0 }),
+                _ => return Some(Meta::replay_slowly(b, cur, start)),
+            }
+            off = at;
+            last = [None, last[0]];
+        }
+        if let Some((_, _, _, rec)) = last[1] {
             match Meta::decode(rec) {
                 Some(Loaded::Ok(m)) => cur = m,
                 // (A checksummed record that does not decode: the log ends
@@ -394,21 +466,24 @@ impl Meta {
                 _ => return Some(Meta::replay_slowly(b, cur, start)),
             }
         }
-        Some((Loaded::Ok(cur), Some((start as u64, off as u64, b.len() as u64))))
+        Some((Loaded::Ok(cur), Some(LogInfo { start: start as u64, off: off as u64, end: b.len() as u64, pending })))
     }
 
     /// The log replayed record by record, each decoded: the last one that
-    /// decodes and follows (see [`Meta::decode_file`]).
-    fn replay_slowly(b: &[u8], mut cur: Meta, start: usize) -> (Loaded, Option<LogBounds>) {
+    /// decodes and follows and is done (see [`Meta::decode_file`]).
+    fn replay_slowly(b: &[u8], mut cur: Meta, start: usize) -> (Loaded, Option<LogInfo>) {
         let mut off = start;
-        while let Some(rec) = log_record(b, off) {
+        while let Some((tag, _, rec)) = log_record(b, off) {
+            let next = log_record(b, off + REC_HEAD + rec.len());
             match Meta::decode(rec) {
-                Some(Loaded::Ok(m)) if m.seq == cur.seq + 1 && m.uuid == cur.uuid => cur = m,
+                Some(Loaded::Ok(m)) if m.seq == cur.seq + 1 && m.uuid == cur.uuid && (tag == LOG_TAG || next.is_some()) => {
+                    cur = m
+                }
                 _ => break,
             }
-            off += 8 + rec.len();
+            off += REC_HEAD + rec.len();
         }
-        (Loaded::Ok(cur), Some((start as u64, off as u64, b.len() as u64)))
+        (Loaded::Ok(cur), Some(LogInfo { start: start as u64, off: off as u64, end: b.len() as u64, pending: None }))
     }
 
     /// The identity and sequence number of an encoded metadata whose magic
@@ -452,8 +527,8 @@ impl Meta {
         if !checkpoint && area > 0 {
             if let Some(t) = tail {
                 let rec = self.encode();
-                if t.off + 8 + rec.len() as u64 <= t.end && local_fs(path) {
-                    if let Some(()) = append_record(path, t, &rec)? {
+                if t.off + (REC_HEAD + rec.len()) as u64 <= t.end && local_fs(path) {
+                    if append_record(path, t, &rec, false)?.is_some() {
                         return Ok(());
                     }
                 }
@@ -465,6 +540,51 @@ impl Meta {
             Err(e) if e.errno() == libc::ENOSPC && area > 0 => atomic_write(path, &self.encode_file(0)),
             r => r,
         }
+    }
+
+    /// A commit's [`Meta::save_to`], made while its data is still being
+    /// flushed: the record is appended pending and flushed, then `wait`
+    /// waits for the data's flush; if it went well (true) the record is
+    /// marked done (its tag rewritten, in the page cache: after a restart of
+    /// the machine a record still pending has its data checked, see
+    /// [`Pending`]), else it is zeroed and nothing is saved (`Ok(false)`).
+    /// So the commit costs the longer of the two flushes, not their sum.
+    /// Where no record can be written pending (no log, no room, another
+    /// boot id unknown, a shared file system) it waits first and then saves
+    /// as [`Meta::save_to`]. `wait` is called once, whatever happens.
+    pub(crate) fn save_pending(&mut self, path: &Path, tail: Option<&Tail>, wait: &mut dyn FnMut() -> bool) -> Result<bool> {
+        use std::os::unix::fs::FileExt;
+        let usable = boot_id() != 0 && crate::base::config::meta_log() > 0 && local_fs(path);
+        if let Some(t) = tail.filter(|_| usable) {
+            self.seq += 1;
+            let rec = self.encode();
+            if t.off + (REC_HEAD + rec.len()) as u64 <= t.end {
+                let written = append_record(path, t, &rec, true);
+                if !matches!(written, Ok(None)) {
+                    let ok = wait();
+                    let f = match written {
+                        Ok(Some(f)) => f,
+                        Err(e) => {
+                            self.seq -= 1;
+                            return Err(e);
+                        }
+                        Ok(None) => unreachable!(),
+                    };
+                    let done = ok && f.write_all_at(&LOG_TAG.to_le_bytes(), t.off).is_ok();
+                    if !done {
+                        let _ = f.write_all_at(&[0u8; REC_HEAD], t.off);
+                        self.seq -= 1;
+                    }
+                    return Ok(done);
+                }
+            }
+            self.seq -= 1;
+        }
+        if !wait() {
+            return Ok(false);
+        }
+        self.save_to(path, tail, false)?;
+        Ok(true)
     }
 
     /// The container file at `path` holding this metadata, with a log area
@@ -584,18 +704,24 @@ mod tests {
         Meta { seq, hce: seq * 10, ..m.clone() }
     }
 
-    /// A record of the log as `append_record` writes it.
-    fn record(m: &Meta) -> Vec<u8> {
+    /// A record of the log as `append_record` writes it (`tag`, in boot 5).
+    fn record_as(m: &Meta, tag: u32) -> Vec<u8> {
         let rec = m.encode();
-        let mut b = LOG_TAG.to_le_bytes().to_vec();
+        let mut b = tag.to_le_bytes().to_vec();
         b.extend_from_slice(&(rec.len() as u32).to_le_bytes());
+        b.extend_from_slice(&5u64.to_le_bytes());
         b.extend_from_slice(&rec);
         b
     }
 
+    fn record(m: &Meta) -> Vec<u8> {
+        record_as(m, LOG_TAG)
+    }
+
+    /// HCE, log start and end of a container file read in boot 5.
     fn hce_of(b: &[u8]) -> (u64, u64, u64) {
-        match Meta::decode_file(b) {
-            Some((Loaded::Ok(m), Some((start, off, _)))) => (m.hce, start, off),
+        match Meta::decode_file(b, 5) {
+            Some((Loaded::Ok(m), Some(l))) => (m.hce, l.start, l.off),
             _ => panic!("not a good container file"),
         }
     }
@@ -642,6 +768,7 @@ mod tests {
         odd[n..].copy_from_slice(&c.to_le_bytes());
         let mut r2 = LOG_TAG.to_le_bytes().to_vec();
         r2.extend_from_slice(&(odd.len() as u32).to_le_bytes());
+        r2.extend_from_slice(&5u64.to_le_bytes());
         r2.extend_from_slice(&odd);
         let mut g = f.clone();
         g[at..at + r2.len()].copy_from_slice(&r2);
@@ -654,12 +781,43 @@ mod tests {
         // past the end too.
         let mut g = f.clone();
         g[40] ^= 1;
-        assert!(matches!(Meta::decode_file(&g), Some((Loaded::Corrupt(_), None))));
+        assert!(matches!(Meta::decode_file(&g, 5), Some((Loaded::Corrupt(_), None))));
         let mut g = f.clone();
         g[12..16].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert!(matches!(Meta::decode_file(&g), Some((Loaded::Corrupt(_), None))));
+        assert!(matches!(Meta::decode_file(&g, 5), Some((Loaded::Corrupt(_), None))));
         // Older files (one encoded metadata) still read, without a log.
-        assert!(matches!(Meta::decode_file(&m.encode()), Some((Loaded::Ok(x), None)) if x == m));
+        assert!(matches!(Meta::decode_file(&m.encode(), 5), Some((Loaded::Ok(x), None)) if x == m));
+    }
+
+    #[test]
+    fn a_pending_last_record_is_not_applied_one_followed_is() {
+        let m = Meta { uuid: [7, 8], seq: 4, hce: 40, ..Default::default() };
+        let mut f = m.encode_file(4096);
+        let (_, start, _) = hce_of(&f);
+        let mut at = start as usize;
+        let r5 = record(&with_seq(&m, 5));
+        f[at..at + r5.len()].copy_from_slice(&r5);
+        at += r5.len();
+        let p6 = record_as(&with_seq(&m, 6), LOG_TAG_PENDING);
+        let mut g = f.clone();
+        g[at..at + p6.len()].copy_from_slice(&p6);
+        // Pending and last: not applied; the log ends where it starts; of
+        // this boot (5) or of another.
+        let info = |b: &[u8], boot| match Meta::decode_file(b, boot) {
+            Some((Loaded::Ok(m), Some(l))) => (m.hce, l.off, l.pending.map(|p| (p.meta.hce, p.other_boot))),
+            _ => panic!(),
+        };
+        assert_eq!(info(&g, 5), (50, at as u64, Some((60, false))));
+        assert_eq!(info(&g, 9), (50, at as u64, Some((60, true))));
+        // Followed by a record: done, applied.
+        let r7 = record(&with_seq(&m, 7));
+        g[at + p6.len()..at + p6.len() + r7.len()].copy_from_slice(&r7);
+        assert_eq!(info(&g, 5), (70, (at + p6.len() + r7.len()) as u64, None));
+        // Marked done (its tag rewritten): applied.
+        let mut h = f.clone();
+        h[at..at + p6.len()].copy_from_slice(&p6);
+        h[at..at + 4].copy_from_slice(&LOG_TAG.to_le_bytes());
+        assert_eq!(info(&h, 9), (60, (at + p6.len()) as u64, None));
     }
 
     fn cur_len(m: &Meta) -> u64 {

@@ -17,6 +17,7 @@ pub mod registry;
 pub mod writer;
 mod files;
 mod open;
+mod pending;
 mod state;
 
 pub use epoch::*;

@@ -137,6 +137,12 @@ pub(crate) fn find_state(path: &Path, root: &Path, store: &StoreConf, mode: u32,
             return Ok(Some(cs));
         }
     }
+    // A commit left pending when the machine stopped (see `meta::Pending`)
+    // is settled first, kept if its data is on disk, so that every reader
+    // sees the same outcome (and the writer's segment is sealed above it).
+    if let Err(e) = pending::settle(path, root, store) {
+        crate::log!(Warn, "container {}: a commit left pending when the machine stopped is not settled: {e}", path.display());
+    }
     let Some((m, r, swept)) = registry::load_and_register(path, root, store, m.uuid)? else { return Ok(None) };
     let cs = build_state(path.to_path_buf(), root.to_path_buf(), store.clone(), m, false, Some(r))?;
     if swept && rw {

@@ -72,6 +72,16 @@ pub struct CState {
     pub(super) hold_watches: Mutex<Vec<(String, crate::notify::WatchGuard)>>,
 }
 
+/// How [`CState::update_locked_with`] writes the new metadata.
+pub(crate) enum Save<'a> {
+    /// A record appended to the log, or a checkpoint if true.
+    Plain(bool),
+    /// A commit's record, written pending while its data is flushed (see
+    /// [`Meta::save_pending`]); the function waits for the flush and says
+    /// whether it went well.
+    Pending(&'a mut dyn FnMut() -> bool),
+}
+
 /// An object handle opened through a container handle, and the function
 /// that forgets it.
 pub type ObjectCloser = (u64, fn(u64));
@@ -139,16 +149,33 @@ impl CState {
     }
 
     fn update_as<R>(&self, checkpoint: bool, f: impl FnOnce(&mut Meta) -> Result<R>) -> Result<R> {
+        // (A plain save never gives up.)
+        self.update_with(Save::Plain(checkpoint), f).map(|r| r.expect("a plain update is saved"))
+    }
+
+    /// A commit's [`CState::update`] made while its data is being flushed
+    /// (see [`Meta::save_pending`]): `wait` waits for the flush and says
+    /// whether it went well; if not, nothing is saved (`Ok(None)`).
+    pub(crate) fn update_pending<R>(&self, wait: &mut dyn FnMut() -> bool, f: impl FnOnce(&mut Meta) -> Result<R>) -> Result<Option<R>> {
+        self.update_with(Save::Pending(wait), f)
+    }
+
+    fn update_with<R>(&self, save: Save<'_>, f: impl FnOnce(&mut Meta) -> Result<R>) -> Result<Option<R>> {
         let r = {
             let mut m = self.meta.lock();
             if self.unlinked.load(Ordering::Acquire) {
+                if let Save::Pending(wait) = save {
+                    if !wait() {
+                        return Ok(None);
+                    }
+                }
                 let mut copy = m.clone();
                 let r = f(&mut copy)?;
                 *m = copy;
-                return Ok(r);
+                return Ok(Some(r));
             }
             let lock = FileLock::acquire(&self.lock_path)?;
-            let r = self.update_locked(&mut m, checkpoint, f);
+            let r = self.update_locked_with(&mut m, save, f);
             drop(lock);
             // The shards follow what became current (see `update_locked`):
             // another process's layout change or commits read under the
@@ -171,26 +198,66 @@ impl CState {
     /// a later refresh no longer finds newer) while its shards still show the
     /// older commits, and another process's commit stays invisible here.
     pub(super) fn update_locked<R>(&self, m: &mut Meta, checkpoint: bool, f: impl FnOnce(&mut Meta) -> Result<R>) -> Result<R> {
+        self.update_locked_with(m, Save::Plain(checkpoint), f).map(|r| r.expect("a plain update is saved"))
+    }
+
+    /// [`CState::update_locked`], saving as `save` says (`Ok(None)`: a
+    /// pending save gave up, nothing changed).
+    ///
+    /// A pending record written before the machine last started ends the
+    /// log (see [`meta::Pending`]): its commit is kept if its data is on
+    /// disk (`pending::durable`), dropped if not, and the file is replaced
+    /// with the outcome, so that every reader sees the same.
+    fn update_locked_with<R>(&self, m: &mut Meta, save: Save<'_>, f: impl FnOnce(&mut Meta) -> Result<R>) -> Result<Option<R>> {
+        let mut force = false;
         let (mut copy, loaded, tail) = match Meta::load_tail(&self.path) {
-            Ok((meta::Loaded::Ok(d), tail)) if d.uuid == m.uuid => {
+            Ok((meta::Loaded::Ok(mut d), mut tail)) if d.uuid == m.uuid => {
+                if let Some(p) = tail.as_mut().and_then(|t| t.pending.take()).filter(|p| p.other_boot) {
+                    force = true;
+                    if pending::durable(&self.store, &self.path, &d, &p.meta) {
+                        crate::log!(Info, "container {}: a commit written before the machine restarted has its data: kept", self.path.display());
+                        d = p.meta;
+                    } else {
+                        crate::log!(Warn, "container {}: a commit under way when the machine stopped lacks its data: dropped", self.path.display());
+                    }
+                }
                 let mut copy = d.clone();
                 self.keep_local(&mut copy, m);
                 (copy, Some(d), tail)
             }
-            Ok((meta::Loaded::Ok(_), _)) => return self.gone_meanwhile(m, f),
-            Err(e) if e.errno() == libc::ENOENT => return self.gone_meanwhile(m, f),
+            Ok((meta::Loaded::Ok(_), _)) => return self.gone_meanwhile(m, f).map(Some),
+            Err(e) if e.errno() == libc::ENOENT => return self.gone_meanwhile(m, f).map(Some),
             _ => (m.clone(), None, None),
         };
         let r = f(&mut copy)?;
+        let checkpoint = matches!(save, Save::Plain(true)) || force;
         let log_to_fold = checkpoint && tail.as_ref().is_some_and(|t| t.has_records());
-        if loaded.as_ref() != Some(&copy) || log_to_fold {
-            copy.save_to(&self.path, tail.as_ref(), checkpoint)?;
+        let changed = loaded.as_ref() != Some(&copy) || log_to_fold || force;
+        match save {
+            Save::Pending(wait) if changed && !checkpoint => {
+                if !copy.save_pending(&self.path, tail.as_ref(), wait)? {
+                    return Ok(None);
+                }
+            }
+            Save::Pending(wait) => {
+                if !wait() {
+                    return Ok(None);
+                }
+                if changed {
+                    copy.save_to(&self.path, tail.as_ref(), checkpoint)?;
+                }
+            }
+            Save::Plain(_) => {
+                if changed {
+                    copy.save_to(&self.path, tail.as_ref(), checkpoint)?;
+                }
+            }
         }
         if let Some(d) = &loaded {
             self.note_departed(m, d);
         }
         *m = copy;
-        Ok(r)
+        Ok(Some(r))
     }
 
     /// Catches up with changes other processes made: reads the container file

@@ -851,3 +851,65 @@ fn version_1_journals_are_read_and_their_damage_is_eio() {
 fn journal_rec(i: usize) -> usize {
     crate::shard::journal::HEADER as usize + [0, 76][i]
 }
+
+/// A commit's record left pending when the machine stopped (its "done"
+/// mark not on disk): after the restart the next open keeps the commit if
+/// its data is on disk and drops it if not; in the same boot, a pending
+/// record is a commit whose writer died before it returned, and is not
+/// applied.
+#[test]
+fn a_commit_pending_at_a_machine_stop_is_kept_only_with_its_data() {
+    use std::os::unix::fs::FileExt;
+    use crate::container::meta::TEST_BOOT;
+    let st = TempStore::new("pending");
+    let p = st.path("c");
+    let coh = open_rw(&p);
+    container::shard_add(coh, 1, &[0], &mut [-1]).unwrap();
+    let oh = object::open(coh, oid(3), DAOS_OBJ_RW).unwrap();
+    write(oh, 1, 0, &mut [1u8; 8192]);
+    container::commit(coh, 1, false).unwrap();
+    write(oh, 2, 0, &mut [2u8; 8192]);
+    container::commit(coh, 2, false).unwrap();
+    // The file as the commit of epoch 2 left it, its last record marked
+    // pending again (as if the mark had not reached the disk).
+    let mut file = std::fs::read(&p).unwrap();
+    let h = container::handle(coh).unwrap();
+    let dir = h.cs.shard(0).unwrap().dir.clone();
+    drop(h);
+    container::close(coh).unwrap();
+    let clen = u32::from_le_bytes(file[12..16].try_into().unwrap()) as usize;
+    let mut at = (16 + clen).next_multiple_of(512);
+    let mut last = None;
+    while &file[at..at + 4] == b"MLOG" || &file[at..at + 4] == b"MLOP" {
+        last = Some(at);
+        at += 16 + u32::from_le_bytes(file[at + 4..at + 8].try_into().unwrap()) as usize;
+    }
+    let last = last.expect("the commits were appended to the log");
+    file[last..last + 4].copy_from_slice(b"MLOP");
+    let dat = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).find(|p| p.extension().is_some_and(|x| x == "dat")).unwrap();
+    let hce_and_data = |p: &Path| {
+        let (_, coh) = container::open(p, DAOS_COO_RO, 1).unwrap();
+        let oh = object::open(coh, oid(3), DAOS_OBJ_RO).unwrap();
+        let r = (container::query_epoch(coh).unwrap().epi_hce.seq, read(oh, u64::MAX, 0, 8192).unwrap()[0]);
+        container::close(coh).unwrap();
+        r
+    };
+    // The same boot: its writer died before the commit returned.
+    std::fs::write(&p, &file).unwrap();
+    assert_eq!(hce_and_data(&p), (1, 1));
+    // After a restart, its data on disk: kept, and settled for every reader.
+    std::fs::write(&p, &file).unwrap();
+    TEST_BOOT.with(|b| b.set(Some(0x5eed)));
+    assert_eq!(hce_and_data(&p), (2, 2));
+    TEST_BOOT.with(|b| b.set(None));
+    assert_eq!(hce_and_data(&p), (2, 2));
+    // After a restart, its data not on disk (its last 4 KiB zeros): dropped.
+    std::fs::write(&p, &file).unwrap();
+    let f = std::fs::OpenOptions::new().write(true).open(&dat).unwrap();
+    let len = f.metadata().unwrap().len();
+    f.write_all_at(&[0u8; 4096], len - 4096).unwrap();
+    TEST_BOOT.with(|b| b.set(Some(0x5eed)));
+    assert_eq!(hce_and_data(&p), (1, 1));
+    TEST_BOOT.with(|b| b.set(None));
+    assert_eq!(hce_and_data(&p), (1, 1));
+}
