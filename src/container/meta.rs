@@ -22,11 +22,17 @@
 //! killed after writing it leaves it in the page cache, a commit under way
 //! that took effect, as SPEC §10 allows.
 //!
+//! A commit of a container with checksums writes its record pending, while
+//! its data is still being flushed, and marks it done once the data is
+//! durable ([`Meta::save_pending`]); a pending last record is not applied
+//! ([`Pending`] says what becomes of it).
+//!
 //! Metadata encoding (little-endian): magic `DAOSRSCO`, version u32, body,
 //! CRC-32C of everything before it. The file (version 6): magic, u32 6,
 //! u32 length of the checkpoint, the checkpoint (an encoded metadata), zeros
-//! up to a multiple of 512, then the log area: records of u32 `LOG_TAG`,
-//! u32 length, an encoded metadata. Older files (versions 3 to 5) are one
+//! up to a multiple of 512, then the log area: records of u32 `LOG_TAG`
+//! (done) or `LOG_TAG_PENDING`, u32 length, u64 id of the machine's boot
+//! that wrote it, an encoded metadata. Older files (versions 3 to 5) are one
 //! encoded metadata. A file whose magic is right but whose checkpoint's
 //! checksum or body is not is CORRUPT; one with another magic is not a
 //! container.
