@@ -163,6 +163,9 @@ pub(crate) struct LogInfo {
     pending: Option<Pending>,
 }
 
+/// A record found in a log: its offset, tag, boot id and encoded metadata.
+type Found<'a> = (usize, u32, u64, &'a [u8]);
+
 /// The record of a container file's log at `off` (its tag, boot id, and
 /// encoded metadata), if one starts there and fits in the file.
 fn log_record(b: &[u8], off: usize) -> Option<(u32, u64, &[u8])> {
@@ -444,7 +447,7 @@ impl Meta {
         // alone; only the last is decoded (a refresh reads the whole log).
         // (offset, tag, boot, record) of the last two.
         let (mut off, mut seq) = (start, cur.seq);
-        let mut last: [Option<(usize, u32, u64, &[u8])>; 2] = [None, None];
+        let mut last: [Option<Found<'_>>; 2] = [None, None];
         while let Some((tag, rboot, rec)) = log_record(b, off) {
             if Meta::peek(rec) != Some((cur.uuid, seq + 1)) {
                 break;
@@ -533,10 +536,8 @@ impl Meta {
         if !checkpoint && area > 0 {
             if let Some(t) = tail {
                 let rec = self.encode();
-                if t.off + (REC_HEAD + rec.len()) as u64 <= t.end && local_fs(path) {
-                    if append_record(path, t, &rec, false)?.is_some() {
-                        return Ok(());
-                    }
+                if t.off + (REC_HEAD + rec.len()) as u64 <= t.end && local_fs(path) && append_record(path, t, &rec, false)?.is_some() {
+                    return Ok(());
                 }
             }
         }
