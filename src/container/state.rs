@@ -156,8 +156,47 @@ impl CState {
     /// A commit's [`CState::update`] made while its data is being flushed
     /// (see [`Meta::save_pending`]): `wait` waits for the flush and says
     /// whether it went well; if not, nothing is saved (`Ok(None)`).
+    ///
+    /// The metadata's mutex is let go while the data is flushed (the
+    /// container's file lock is kept), so that the process's other threads
+    /// write, read and query meanwhile: their calls check the metadata.
     pub(crate) fn update_pending<R>(&self, wait: &mut dyn FnMut() -> bool, f: impl FnOnce(&mut Meta) -> Result<R>) -> Result<Option<R>> {
-        self.update_with(Save::Pending(wait), f)
+        let mut m = self.meta.lock();
+        if self.unlinked.load(Ordering::Acquire) {
+            drop(m);
+            return self.update_with(Save::Pending(wait), f);
+        }
+        let lock = FileLock::acquire(&self.lock_path)?;
+        // The common case: a sound file with a log and nothing to settle.
+        // Anything else goes the usual way, the mutex held.
+        let (d, tail) = match Meta::load_tail(&self.path) {
+            Ok((meta::Loaded::Ok(d), Some(t))) if d.uuid == m.uuid && !t.pending.as_ref().is_some_and(|p| p.other_boot) => (d, t),
+            _ => {
+                let r = self.update_locked_with(&mut m, Save::Pending(wait), f);
+                drop(lock);
+                self.follow(&m);
+                return r;
+            }
+        };
+        let mut copy = d.clone();
+        self.keep_local(&mut copy, &m);
+        let r = f(&mut copy)?;
+        drop(m);
+        let saved = if copy == d { Ok(wait()) } else { copy.save_pending(&self.path, Some(&tail), wait) };
+        drop(lock);
+        if !saved? {
+            return Ok(None);
+        }
+        // Made current unless a newer version already is (read by another
+        // thread's refresh once the file lock was let go: it holds this one).
+        let mut m = self.meta.lock();
+        if m.seq < copy.seq {
+            self.keep_local(&mut copy, &m);
+            self.note_departed(&m, &d);
+            *m = copy;
+        }
+        self.follow(&m);
+        Ok(Some(r))
     }
 
     fn update_with<R>(&self, save: Save<'_>, f: impl FnOnce(&mut Meta) -> Result<R>) -> Result<Option<R>> {

@@ -913,3 +913,48 @@ fn a_commit_pending_at_a_machine_stop_is_kept_only_with_its_data() {
     TEST_BOOT.with(|b| b.set(None));
     assert_eq!(hce_and_data(&p), (1, 1));
 }
+
+/// While a commit's data is flushed, the process's other threads go on:
+/// queries and writes check the metadata, whose mutex the commit lets go of
+/// during the flush (it keeps the container's file lock).
+#[test]
+fn other_threads_go_on_while_a_commit_flushes() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Instant;
+    let st = TempStore::new("beside");
+    let p = st.path("c");
+    let coh = open_rw(&p);
+    container::shard_add(coh, 1, &[0], &mut [-1]).unwrap();
+    let oh = object::open(coh, oid(1), DAOS_OBJ_RW).unwrap();
+    let mut big = vec![7u8; 64 << 20];
+    write(oh, 1, 0, &mut big);
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let t0 = Instant::now();
+    let s2 = stop.clone();
+    let other = std::thread::spawn(move || {
+        // Calls made by another thread, and when each returned.
+        let mut done = Vec::new();
+        let oh2 = object::open(coh, oid(2), DAOS_OBJ_RW).unwrap();
+        while !s2.load(Ordering::Acquire) {
+            container::query_epoch(coh).unwrap();
+            write(oh2, 2, 0, &mut [1u8; 4096]);
+            done.push(t0.elapsed());
+        }
+        done
+    });
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let start = t0.elapsed();
+    container::commit(coh, 1, false).unwrap();
+    let end = t0.elapsed();
+    stop.store(true, Ordering::Release);
+    let done = other.join().unwrap();
+    // A commit that took long enough to tell: the other thread's calls
+    // returned all through it (with the mutex held through the flush, none
+    // returned after its first moments).
+    if end - start > std::time::Duration::from_millis(20) {
+        let from = start + (end - start) / 4;
+        let n = done.iter().filter(|&&t| t > from && t < end).count();
+        assert!(n >= 3, "{n} calls of the other thread returned in the last three quarters of a {:?} commit", end - start);
+    }
+    container::close(coh).unwrap();
+}
