@@ -322,6 +322,41 @@ static inline pid_t h_fork_peer(void)
     return pid;
 }
 
+#include <dirent.h>
+#include <sys/prctl.h>
+
+/* Runs `argv` (argv[0]: an executable, usually this test re-run as a
+ * victim) in a child made by h_fork_peer, killed when this process dies;
+ * the child closes `close_fd` (the parent's end of a pipe) unless it is -1.
+ * The child's pid in the parent, or -1. */
+static inline pid_t h_exec_peer(char *const argv[], int close_fd)
+{
+    pid_t pid = h_fork_peer();
+    if (pid == 0) {
+        if (close_fd >= 0) close(close_fd);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        execv(argv[0], argv);
+        _exit(98);
+    }
+    return pid;
+}
+
+/* The path of the first entry of `dir` whose name starts with `prefix`
+ * ("" if none) into out[n]. */
+static inline void h_first_entry(const char *dir, const char *prefix, char *out, size_t n)
+{
+    out[0] = 0;
+    DIR *d = opendir(dir);
+    if (d == NULL) return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
+            snprintf(out, n, "%s/%s", dir, e->d_name);
+            break;
+        }
+    closedir(d);
+}
+
 #ifdef DAOS_RS_H
 /* ------------------------------------------------------------------ */
 /* daos-rs storage helpers: include daos_rs.h before harness.h. */

@@ -47,7 +47,6 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -368,17 +367,7 @@ static bool run_round(unsigned r, uint64_t *rng)
     snprintf(a_fd, sizeof a_fd, "%d", p[1]);
     snprintf(a_side, sizeof a_side, "%" PRIu64, side_next);
     char *argv[] = { self_exe, (char *)"--victim", root, a_phase, a_seed, a_fd, a_side, NULL };
-    int ns = h_peer_ns_pick();
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(p[0]);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (h_peer_ns_enter(ns) != 0) _exit(96);
-        execv(self_exe, argv);
-        _exit(98);
-    }
+    pid_t pid = h_exec_peer(argv, p[0]);
     close(p[1]);
     if (pid < 0) { perror("fork"); close(p[0]); return false; }
     /* wait for it to be ready, then give it delay_ms */

@@ -82,17 +82,6 @@ static int count_in(const char *dir, const char *prefix, const char *suffix)
     return n;
 }
 
-/* the one directory in `parent` whose name starts with "c-" */
-static void only_cdir(const char *parent, char *out, size_t n)
-{
-    out[0] = 0;
-    DIR *d = opendir(parent);
-    if (d == NULL) return;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (strncmp(e->d_name, "c-", 2) == 0) snprintf(out, n, "%s/%s", parent, e->d_name);
-    closedir(d);
-}
 
 static bool exists(const char *p)
 {
@@ -240,7 +229,7 @@ static void tombstones_bounded(void)
     CHECK_EQ(bad, 0);
     char tdir[400], cd[600];
     snprintf(tdir, sizeof tdir, "%s/.daos/tokens", root);
-    only_cdir(tdir, cd, sizeof cd);
+    h_first_entry(tdir, "c-", cd, sizeof cd);
     int n = count_in(cd, "", "");
     printf("   %d files in the token directory after 200 collective opens\n", n);
     CHECK(n <= 20);
@@ -380,7 +369,7 @@ static void live_owner_kept(void)
     CHECK_RC(h_hear(up[0]), 0);
     CHECK_EQ(count_in(s0, "", ".jnl"), 2);
     snprintf(tdir, sizeof tdir, "%s/.daos/tokens", root);
-    only_cdir(tdir, tk, sizeof tk);
+    h_first_entry(tdir, "c-", tk, sizeof tk);
     int tokens = count_in(tk, "", "");
     CHECK_EQ(tokens, 1);
     /* another process dies, leaving litter: the next open sweeps */

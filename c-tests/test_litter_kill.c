@@ -60,20 +60,6 @@ static unsigned char buf[EXT], want[EXT];
 
 /* ---------- files ---------- */
 
-static void first_c_entry(const char *dir, char *out, size_t n)
-{
-    out[0] = 0;
-    DIR *d = opendir(dir);
-    if (d == NULL) return;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (strncmp(e->d_name, "c-", 2) == 0) {
-            snprintf(out, n, "%s/%s", dir, e->d_name);
-            break;
-        }
-    closedir(d);
-}
-
 /* segments of a shard directory: counts of .dat and .jnl, allocated bytes of the .dat */
 struct segs { int dat, jnl; long long bytes; };
 static struct segs segs_of(const char *dir)
@@ -129,7 +115,7 @@ static int lock_fd(void)
 {
     char ld[400], lf[700];
     snprintf(ld, sizeof ld, "%s/.daos/locks", root);
-    first_c_entry(ld, lf, sizeof lf);
+    h_first_entry(ld, "c-", lf, sizeof lf);
     return lf[0] ? open(lf, O_RDWR | O_CLOEXEC) : -1;
 }
 
@@ -164,7 +150,7 @@ static int fresh(const char *tag, unsigned ntarget)
     int rc2 = daos_container_close(c, NULL);
     char cd[600], td[400];
     snprintf(td, sizeof td, "%s/.daos/targets/0", root);
-    first_c_entry(td, cd, sizeof cd);
+    h_first_entry(td, "c-", cd, sizeof cd);
     snprintf(shard0, sizeof shard0, "%s/s-0", cd);
     return rc != 0 ? rc : rc2;
 }

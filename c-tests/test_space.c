@@ -37,7 +37,6 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -334,15 +333,7 @@ static void kill_during_merge(void)
         snprintf(a_sh, sizeof a_sh, "%d", sh);
         snprintf(a_fd, sizeof a_fd, "%d", p[1]);
         char *argv[] = { self_exe, (char *)"--victim", path, a_sh, a_fd, NULL };
-        fflush(stdout);
-        fflush(stderr);
-        pid_t pid = fork();
-        if (pid == 0) {
-            close(p[0]);
-            prctl(PR_SET_PDEATHSIG, SIGKILL);
-            execv(self_exe, argv);
-            _exit(98);
-        }
+        pid_t pid = h_exec_peer(argv, p[0]);
         close(p[1]);
         uint64_t v;
         struct pollfd pf = { p[0], POLLIN, 0 };
