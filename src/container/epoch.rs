@@ -286,44 +286,33 @@ pub fn commit(cookie: u64, e: u64, sync: bool) -> std::result::Result<(), (Optio
     // take the commit, it is made after the flush, with what it made
     // durable.
     let mut flushing = Some(flushing);
+    let mut got: Option<Flushed> = None;
     let mut fast = None;
     let clean = checks.iter().all(|(_, _, st, present)| *st >= 0 && present.is_ok());
     if cs.csum && clean {
         let planned = with_peers(&h, flushing.as_ref().map(Flushing::planned).unwrap_or_default());
-        // (Every shard passed its checks, and the flush is taken to go
-        // well: none fails here, so no target's health is lowered twice.)
-        let (ok_shards, failed) = committable_shards(&h, checks.clone(), &planned);
-        if failed.is_none() {
-            let mut got: Option<Flushed> = None;
-            let mut wait = || {
-                let f = with_peers(&h, flushing.take().map(Flushing::finish).unwrap_or_default());
-                let ok = f == planned;
-                got = Some(f);
-                ok
-            };
-            match cs.update_pending(&mut wait, |m| apply(m, &ok_shards, &planned)) {
-                Ok(Some(r)) => fast = Some((ok_shards, None, planned, r)),
-                Ok(None) => {}
-                Err(err) => {
-                    drop(flushing.take().map(Flushing::finish));
-                    return Err((None, err));
-                }
-            }
-            if fast.is_none() {
-                flushing = None;
-                let flushed = got.unwrap_or_default();
-                let (ok_shards, failed) = committable_shards(&h, shard_checks(&h, &now), &flushed);
-                fast = match cs.update(|m| apply(m, &ok_shards, &flushed)) {
-                    Ok(r) => Some((ok_shards, failed, flushed, r)),
-                    Err(err) => return Err((None, err)),
-                };
+        // (Every shard passed its checks and the flush is taken to go well:
+        // every shard takes the commit, and no target's health is lowered.)
+        let (ok_shards, _) = committable_shards(&h, checks.clone(), &planned);
+        let mut wait = || {
+            let f = with_peers(&h, flushing.take().map(Flushing::finish).unwrap_or_default());
+            let ok = f == planned;
+            got = Some(f);
+            ok
+        };
+        match cs.update_pending(&mut wait, |m| apply(m, &ok_shards, &planned)) {
+            Ok(Some(r)) => fast = Some((ok_shards, None, planned, r)),
+            Ok(None) => {}
+            Err(err) => {
+                drop(flushing.take().map(Flushing::finish));
+                return Err((None, err));
             }
         }
     }
     let (ok_shards, failed, flushed, (old_hce, stale)) = match fast {
         Some(x) => x,
         None => {
-            let flushed = with_peers(&h, flushing.take().map(Flushing::finish).unwrap_or_default());
+            let flushed = got.unwrap_or_else(|| with_peers(&h, flushing.take().map(Flushing::finish).unwrap_or_default()));
             let (ok_shards, failed) = committable_shards(&h, checks, &flushed);
             match cs.update(|m| apply(m, &ok_shards, &flushed)) {
                 Ok(r) => (ok_shards, failed, flushed, r),

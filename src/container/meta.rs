@@ -565,27 +565,23 @@ impl Meta {
         if let Some(t) = tail.filter(|_| usable) {
             self.seq += 1;
             let rec = self.encode();
-            if t.off + (REC_HEAD + rec.len()) as u64 <= t.end {
-                let written = append_record(path, t, &rec, true);
-                if !matches!(written, Ok(None)) {
-                    let ok = wait();
-                    let f = match written {
-                        Ok(Some(f)) => f,
-                        Err(e) => {
-                            self.seq -= 1;
-                            return Err(e);
-                        }
-                        Ok(None) => unreachable!(),
-                    };
-                    let done = ok && f.write_all_at(&LOG_TAG.to_le_bytes(), t.off).is_ok();
+            let fits = t.off + (REC_HEAD + rec.len()) as u64 <= t.end;
+            match if fits { append_record(path, t, &rec, true) } else { Ok(None) } {
+                Ok(Some(f)) => {
+                    let done = wait() && f.write_all_at(&LOG_TAG.to_le_bytes(), t.off).is_ok();
                     if !done {
                         let _ = f.write_all_at(&[0u8; REC_HEAD], t.off);
                         self.seq -= 1;
                     }
                     return Ok(done);
                 }
+                Err(e) => {
+                    wait();
+                    self.seq -= 1;
+                    return Err(e);
+                }
+                Ok(None) => self.seq -= 1,
             }
-            self.seq -= 1;
         }
         if !wait() {
             return Ok(false);

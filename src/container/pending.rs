@@ -14,7 +14,7 @@ use super::*;
 /// (the metadata before it) published is on disk whole, and the data of
 /// each write among them matches its chunk checksums. Reads only those
 /// records and that data (one commit's).
-pub(crate) fn durable(store: &StoreConf, path: &std::path::Path, prev: &Meta, p: &Meta) -> bool {
+fn durable(store: &StoreConf, path: &std::path::Path, prev: &Meta, p: &Meta) -> bool {
     for s in &p.segs {
         let from = prev.seg(s.shard, s.seg).map_or(HEADER, |x| x.committed_len.max(HEADER));
         if s.committed_len <= from {
@@ -47,14 +47,20 @@ pub(crate) fn settle(path: &std::path::Path, root: &std::path::Path, store: &Sto
     let (loaded, tail) = Meta::load_tail(path)?;
     let (meta::Loaded::Ok(d), Some(mut tail)) = (loaded, tail) else { return Ok(()) };
     let Some(p) = tail.pending.take().filter(|p| p.other_boot) else { return Ok(()) };
-    let mut m = if durable(store, path, &d, &p.meta) {
+    outcome(store, path, d, p).save_to(path, Some(&tail), true)
+}
+
+/// The metadata after the pending commit `p` left when the machine stopped,
+/// `d` being the metadata before it: `p`'s if its data is on disk
+/// ([`durable`]), else `d`.
+pub(crate) fn outcome(store: &StoreConf, path: &std::path::Path, d: Meta, p: meta::Pending) -> Meta {
+    if durable(store, path, &d, &p.meta) {
         crate::log!(Info, "container {}: a commit written before the machine restarted has its data: kept", path.display());
         p.meta
     } else {
         crate::log!(Warn, "container {}: a commit under way when the machine stopped lacks its data: dropped", path.display());
         d
-    };
-    m.save_to(path, Some(&tail), true)
+    }
 }
 
 /// The journal records in `[from, to)` of segment `seg` of shard `shard`

@@ -245,7 +245,7 @@ impl CState {
     ///
     /// A pending record written before the machine last started ends the
     /// log (see [`meta::Pending`]): its commit is kept if its data is on
-    /// disk (`pending::durable`), dropped if not, and the file is replaced
+    /// disk (`pending::outcome`), dropped if not, and the file is replaced
     /// with the outcome, so that every reader sees the same.
     fn update_locked_with<R>(&self, m: &mut Meta, save: Save<'_>, f: impl FnOnce(&mut Meta) -> Result<R>) -> Result<Option<R>> {
         let mut force = false;
@@ -253,12 +253,7 @@ impl CState {
             Ok((meta::Loaded::Ok(mut d), mut tail)) if d.uuid == m.uuid => {
                 if let Some(p) = tail.as_mut().and_then(|t| t.pending.take()).filter(|p| p.other_boot) {
                     force = true;
-                    if pending::durable(&self.store, &self.path, &d, &p.meta) {
-                        crate::log!(Info, "container {}: a commit written before the machine restarted has its data: kept", self.path.display());
-                        d = p.meta;
-                    } else {
-                        crate::log!(Warn, "container {}: a commit under way when the machine stopped lacks its data: dropped", self.path.display());
-                    }
+                    d = pending::outcome(&self.store, &self.path, d, p);
                 }
                 let mut copy = d.clone();
                 self.keep_local(&mut copy, m);
